@@ -1,0 +1,39 @@
+"""Installs sketch_rnn_tf: sketch-rnn (Ha & Eck, 2017) in TensorFlow 2 / Keras 3."""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    # TensorFlow 2.21 with Keras 3.15. tensorflow-probability 0.25 imports tf_keras on first use and
+    # fails without it, so tf-keras is pinned to the same TensorFlow release.
+    "tensorflow==2.21.0",
+    "keras==3.15.1",
+    "tf-keras==2.21.0",
+    "tensorflow-probability==0.25.0",
+    "numpy==2.4.6",
+    "absl-py==2.5.1",
+    "svgwrite==1.4.3",
+    "tqdm==4.70.1",
+]
+
+EXTRAS = {
+    "test": [
+        "pytest==9.0.3",
+        "nbclient==0.11.0",
+        "nbformat==5.11.1",
+        "ipykernel==7.4.0",
+    ],
+}
+
+setup(
+    name="sketch_rnn_tf",
+    version="0.1.0",
+    description="sketch-rnn in TensorFlow 2 / Keras, faithful to Magenta's checkpoints",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["sketch_rnn_tf=sketch_rnn_tf.cli:main"]},
+)

@@ -1,0 +1,92 @@
+"""The autoregressive decoder of sketch-rnn (Section 3.1, Eqs. 4-6)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import keras
+
+from .cells import make_cell
+from .linear import SuperLinear
+from .rnn import run_rnn
+
+
+class Decoder(keras.layers.Layer):
+    """The decoder RNN and its output layer.
+
+    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the cell
+    lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z] (Eq. 5).
+    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6) are
+    the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout wrap the
+    decoder only.
+    """
+
+    def __init__(self, hparams, **kwargs):
+        super().__init__(**kwargs)
+        self.hparams = hparams
+        self.cell = make_cell(hparams.dec_model, hparams.dec_rnn_size, hparams, name="cell")
+        self.init_layer = SuperLinear(self.cell.state_size, name="linear") if hparams.conditional \
+            else None
+
+    @property
+    def input_size(self):
+        return 5 + (self.hparams.z_size if self.hparams.conditional else 0)
+
+    def build(self, input_shape=None):
+        hp = self.hparams
+        self.cell.build((None, self.input_size))
+        if self.init_layer is not None:
+            self.init_layer.build((None, hp.z_size))
+        self.output_w = self.add_weight(shape=(hp.dec_rnn_size, hp.num_outputs),
+                                        initializer="glorot_uniform", name="output_w")
+        self.output_b = self.add_weight(shape=(hp.num_outputs,), initializer="glorot_uniform",
+                                        name="output_b")
+        self.built = True
+
+    def initial_state(self, z, batch_size=None):
+        """tanh(W_z z + b_z) (Eq. 4), or zeros for the decoder-only model."""
+        if self.init_layer is None:
+            return self.cell.zero_state(batch_size if batch_size is not None else tf.shape(z)[0])
+        return tf.tanh(self.init_layer(z))
+
+    def step_inputs(self, strokes, z):
+        """x_i = [S_{i-1}; z] for each step (Eq. 5); strokes [B, T, 5]."""
+        if not self.hparams.conditional:
+            return strokes
+        steps = tf.shape(strokes)[1]
+        return tf.concat([strokes, tf.tile(z[:, None, :], [1, steps, 1])], axis=2)
+
+    def output_params(self, h):
+        """y = W_y h + b_y (Eq. 6): the 6M+3 raw mixture parameters."""
+        if h.shape.rank == 3:
+            return tf.einsum("btn,nk->btk", h, self.output_w) + self.output_b
+        return tf.matmul(h, self.output_w) + self.output_b
+
+    def call(self, strokes, z=None, initial_state=None, training=False):
+        """Teacher-forced decoding of stroke-5 inputs [B, T, 5] (S_0..S_{T-1}).
+
+        Returns (y [B, T, 6M+3], final_state).
+        """
+        hp = self.hparams
+        x = self.step_inputs(strokes, z)
+        if initial_state is None:
+            initial_state = self.initial_state(z, tf.shape(strokes)[0])
+        if training and hp.use_input_dropout:
+            x = tf.nn.dropout(x, rate=1.0 - hp.input_dropout_prob)
+        h, state = run_rnn(self.cell, x, initial_state, training=training)
+        if training and hp.use_output_dropout:
+            h = tf.nn.dropout(h, rate=1.0 - hp.output_dropout_prob)
+        return self.output_params(h), state
+
+    def step(self, stroke, z, state):
+        """One decoding step from S_{i-1} [B, 5]: returns (y_i [B, 6M+3], state')."""
+        x = stroke if not self.hparams.conditional else tf.concat([stroke, z], axis=1)
+        h, state = self.cell.step(self.cell.project_inputs(x), state)
+        return self.output_params(h), state
+
+    def magenta_weights(self):
+        out = []
+        if self.init_layer is not None:
+            out += [(f"linear/{n}", v) for n, v in self.init_layer.magenta_weights()]
+        out += [("RNN/output_w", self.output_w), ("RNN/output_b", self.output_b)]
+        out += [(f"RNN/{self.cell.magenta_scope}/{n}", v) for n, v in self.cell.magenta_weights()]
+        return out

@@ -1,0 +1,214 @@
+"""`SketchRNN`: the sketch-rnn VAE (Section 3) and its decoder-only variant (Section 3.2)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..data import strokes as stroke_format
+from ..hparams import HParams
+from . import losses
+from .decoder import Decoder
+from .encoder import Encoder, sample_z
+
+MAGENTA_SCOPE = "vector_rnn"
+
+
+class ModelInputError(ValueError):
+    """Strokes given to a model method are unusable (shape, values, length)."""
+
+
+class SketchRNN(keras.Model):
+    """sketch-rnn: bidirectional RNN encoder → z → autoregressive mixture-density RNN decoder.
+
+    Inputs of `call` are Magenta's padded batch: `strokes` [B, N_max+1, 5] (stroke-5, S0 at row 0,
+    offsets already divided by the scale factor) and `sequence_length` [B]. The user-level methods
+    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels and
+    apply the model's `scale_factor` themselves.
+
+    Args:
+      hparams: an `HParams`; `conditional=False` builds the decoder-only model (no encoder, no z).
+      scale_factor: pixels per model unit (the train set's normalising scale factor).
+    """
+
+    def __init__(self, hparams: HParams | None = None, scale_factor: float = 1.0, **kwargs):
+        kwargs.setdefault("name", "sketch_rnn")
+        super().__init__(**kwargs)
+        self.hparams = hparams if hparams is not None else HParams()
+        self.encoder = Encoder(self.hparams, name="encoder") if self.hparams.conditional else None
+        self.decoder = Decoder(self.hparams, name="decoder")
+        self._scale_factor = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(float(scale_factor)),
+            trainable=False, name="scale_factor")
+        self._sampler = None
+        self.build()
+
+    # ------------------------------------------------------------------ Keras
+    def build(self, input_shape=None):
+        if self.encoder is not None:
+            self.encoder.build((None, None, 5))
+        self.decoder.build()
+        self.built = True
+
+    def get_config(self):
+        return {"hparams": self.hparams.to_dict(), "scale_factor": self.scale_factor,
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(HParams.from_dict(config.pop("hparams")), **config)
+
+    @property
+    def conditional(self) -> bool:
+        return self.hparams.conditional
+
+    @property
+    def scale_factor(self) -> float:
+        return float(self._scale_factor.numpy())
+
+    @scale_factor.setter
+    def scale_factor(self, value):
+        value = float(value)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"scale_factor must be a positive number, got {value}")
+        self._scale_factor.assign(value)
+
+    def call(self, inputs, training=False, z=None, seed=None):
+        """Teacher-forced forward pass.
+
+        Args:
+          inputs: (strokes [B, N_max+1, 5], sequence_length [B]).
+          z: optional latent [B, z_size] that replaces the one sampled from the encoder.
+        Returns a dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
+        """
+        strokes, sequence_length = inputs
+        strokes = tf.convert_to_tensor(strokes, tf.float32)
+        decoder_input, targets = strokes[:, :-1], strokes[:, 1:]
+        out = {}
+        if self.conditional:
+            mu, presig = self.encoder(targets, sequence_length, training=training)
+            if z is None:
+                z = sample_z(mu, presig, seed)
+            out.update(mu=mu, presig=presig, z=z)
+        y, _ = self.decoder(decoder_input, z=z, training=training)
+        out["y"] = y
+        return out
+
+    def compute_losses(self, strokes, sequence_length, training=True, z=None, seed=None,
+                       mask_pen=None):
+        """Magenta's loss terms for a padded batch: dict of r_cost, offset, pen, kl, kl_raw.
+
+        `mask_pen` defaults to `not training` (the pen loss is masked after the end only in
+        evaluation, as in Magenta's graph).
+        """
+        out = self((strokes, sequence_length), training=training, z=z, seed=seed)
+        if mask_pen is None:
+            mask_pen = not training
+        targets = tf.convert_to_tensor(strokes, tf.float32)[:, 1:]
+        r = losses.reconstruction_loss(out["y"], targets, self.hparams.num_mixture, mask_pen)
+        result = {"r_cost": r.total, "offset": r.offset, "pen": r.pen}
+        if self.conditional:
+            result["kl_raw"] = losses.kl_divergence(out["mu"], out["presig"])
+            result["kl"] = tf.maximum(result["kl_raw"], self.hparams.kl_tolerance)
+        else:
+            result["kl"] = result["kl_raw"] = tf.constant(0.0)
+        return result
+
+    # ------------------------------------------------------------ pixel level
+    def prepare(self, strokes: Sequence[np.ndarray]):
+        """Stroke-3 sketches in pixels → (padded stroke-5 batch [B, N_max+1, 5], lengths [B]).
+
+        The offsets are divided by the model's scale factor; each sketch must fit N_max = max_seq_len.
+        """
+        if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
+            strokes = [strokes]
+        if len(strokes) == 0:
+            raise ModelInputError("no sketches given")
+        normalised = []
+        for i, s in enumerate(strokes):
+            s = np.asarray(s)
+            if s.ndim != 2 or s.shape[1] != 3:
+                raise ModelInputError(f"sketch {i} has shape {s.shape}; expected (n, 3) stroke-3 rows")
+            if len(s) == 0:
+                raise ModelInputError(f"sketch {i} is empty")
+            if not np.all(np.isfinite(s)):
+                raise ModelInputError(f"sketch {i} contains NaN or inf")
+            if len(s) > self.hparams.max_seq_len:
+                raise ModelInputError(
+                    f"sketch {i} has {len(s)} points, more than this model's max_seq_len "
+                    f"{self.hparams.max_seq_len}")
+            s = s.astype(np.float32)
+            s[:, :2] /= self.scale_factor
+            normalised.append(s)
+        batch, lengths = stroke_format.pad_batch(normalised, self.hparams.max_seq_len)
+        return tf.constant(batch, tf.float32), tf.constant(lengths, tf.int32)
+
+    def _require_encoder(self, what):
+        if not self.conditional:
+            raise ValueError(f"{what} needs a conditional model; this one is decoder-only "
+                             "(conditional=False) and has no encoder")
+
+    def latent(self, strokes):
+        """(μ, σ̂) of the latent Gaussian for each sketch (Eq. 2), as numpy arrays [B, z_size]."""
+        self._require_encoder("latent()")
+        batch, lengths = self.prepare(strokes)
+        mu, presig = self._encode_graph(batch, lengths)
+        return mu.numpy(), presig.numpy()
+
+    def encode(self, strokes, sample=False, seed=None):
+        """z for each sketch: the mean μ (default, deterministic), or μ + σ·ε with `sample=True`."""
+        mu, presig = self.latent(strokes)
+        if not sample:
+            return mu
+        seed = None if seed is None else tf.constant([seed, 0], tf.int64)
+        return sample_z(tf.constant(mu), tf.constant(presig), seed).numpy()
+
+    @tf.function(reduce_retracing=True)
+    def _encode_graph(self, batch, lengths):
+        return self.encoder(batch[:, 1:], lengths, training=False)
+
+    def reconstruction_loss(self, strokes, z=None):
+        """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
+        both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
+        batch, lengths = self.prepare(strokes)
+        if self.conditional:
+            if z is None:
+                z, _ = self._encode_graph(batch, lengths)
+            z = tf.convert_to_tensor(z, tf.float32)
+            if z.shape.rank == 1:
+                z = tf.tile(z[None], [batch.shape[0], 1])
+            if z.shape != (batch.shape[0], self.hparams.z_size):
+                raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
+                                      f"({batch.shape[0]}, {self.hparams.z_size})")
+        else:
+            z = tf.zeros([batch.shape[0], 0])
+        return float(self._eval_r_cost(batch, lengths, z))
+
+    @tf.function(reduce_retracing=True)
+    def _eval_r_cost(self, batch, lengths, z):
+        losses_ = self.compute_losses(batch, lengths, training=False,
+                                      z=z if self.conditional else None, mask_pen=True)
+        return losses_["r_cost"]
+
+    def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
+               temperature_mode="magenta", max_len=None):
+        """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
+
+        See `model.sampler.Sampler.sample` for the arguments.
+        """
+        from .sampler import Sampler  # same package: the sampler is part of the model
+        if self._sampler is None:
+            self._sampler = Sampler(self)
+        return self._sampler.sample(n=n, temperature=temperature, z=z, seed=seed, greedy=greedy,
+                                    temperature_mode=temperature_mode, max_len=max_len)
+
+    # ------------------------------------------------------------- Magenta
+    def magenta_variables(self):
+        """{Magenta TF1 variable name: variable} for the trainable weights, in Magenta's order."""
+        pairs = self.encoder.magenta_weights() if self.encoder is not None else []
+        pairs += self.decoder.magenta_weights()
+        return {f"{MAGENTA_SCOPE}/{name}": v for name, v in pairs}
