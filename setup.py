@@ -13,6 +13,8 @@ INSTALL_REQUIRES = [
     "absl-py==2.5.1",
     "svgwrite==1.4.3",
     "tqdm==4.70.1",
+    # TensorFlow 2.21 no longer installs TensorBoard, which tf.summary needs.
+    "tensorboard==2.21.0",
 ]
 
 EXTRAS = {

@@ -1,0 +1,7 @@
+"""`python -m sketch_rnn_tf ...`: see sketch_rnn_tf/cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
