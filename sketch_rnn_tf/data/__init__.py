@@ -1,0 +1,71 @@
+"""Data pipeline of sketch-rnn (Ha & Eck 2017): stroke formats, ``.npz`` loading,
+augmentation, batching and Quick, Draw! ``.ndjson`` preprocessing.
+
+Depends only on numpy, absl and (lazily, for ``DataLoader.as_dataset``) TensorFlow.
+"""
+
+from sketch_rnn_tf.data.augment import augment_strokes, random_scale
+from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.loader import DataLoader, eval_batches
+from sketch_rnn_tf.data.npz import (
+    SPLITS,
+    SketchDataset,
+    load_dataset,
+    load_npz,
+    normalize,
+    normalizing_scale_factor,
+    validate_sketch,
+)
+from sketch_rnn_tf.data.quickdraw import (
+    drawing_to_stroke3,
+    load_ndjson_raw,
+    load_ndjson_simplified,
+    rdp,
+    read_ndjson,
+    resample,
+    simplify_drawing,
+)
+from sketch_rnn_tf.data.strokes import (
+    PAD_TOKEN,
+    START_TOKEN,
+    clean_strokes,
+    get_bounds,
+    lines_to_strokes,
+    pad_batch,
+    scale_bound,
+    strokes_to_lines,
+    to_big_strokes,
+    to_normal_strokes,
+)
+
+__all__ = [
+    "DataError",
+    "DataLoader",
+    "PAD_TOKEN",
+    "SPLITS",
+    "START_TOKEN",
+    "SketchDataset",
+    "augment_strokes",
+    "clean_strokes",
+    "drawing_to_stroke3",
+    "eval_batches",
+    "get_bounds",
+    "lines_to_strokes",
+    "load_dataset",
+    "load_ndjson_raw",
+    "load_ndjson_simplified",
+    "load_npz",
+    "normalize",
+    "normalizing_scale_factor",
+    "pad_batch",
+    "random_scale",
+    "rdp",
+    "read_ndjson",
+    "resample",
+    "scale_bound",
+    "simplify_drawing",
+    "strokes_to_lines",
+    "to_big_strokes",
+    "to_normal_strokes",
+    "validate_sketch",
+]
