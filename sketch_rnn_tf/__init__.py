@@ -2,15 +2,31 @@
 
 Layers of the package, each importing only those before it:
   hparams → data → model (cells, encoder, decoder, mixture) → training → sampling → rendering/export;
-  magenta (checkpoint formats) and the CLI sit on top.
+  magenta (checkpoint formats), pretrained (`load_model`) and the CLI sit on top.
+
+The top-level names are imported lazily, so `import sketch_rnn_tf.data` or `.rendering` does not
+load TensorFlow.
 """
 
+import importlib as _importlib
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .hparams import HParams, HParamsError  # noqa: E402
-from .model import SketchRNN  # noqa: E402
-
 __version__ = "0.1.0"
-__all__ = ["HParams", "HParamsError", "SketchRNN", "__version__"]
+
+_LAZY = {
+    "HParams": "hparams",
+    "HParamsError": "hparams",
+    "SketchRNN": "model",
+    "load_model": "pretrained",
+    "save_model": "pretrained",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'sketch_rnn_tf' has no attribute {name!r}")
