@@ -1,0 +1,10 @@
+"""Export of trained models: a TensorFlow SavedModel with serving signatures, and its numpy client.
+
+`export_saved_model(model, directory)` writes the SavedModel; `load_exported(directory)` reads one back
+with `tf.saved_model.load` alone (no model code of this package is imported). See `saved_model`.
+"""
+
+from .saved_model import (SIGNATURES, ExportedSketchRNN, ExportError, export_saved_model,
+                          load_exported)
+
+__all__ = ["SIGNATURES", "ExportedSketchRNN", "ExportError", "export_saved_model", "load_exported"]
