@@ -21,6 +21,7 @@ _LAZY = {
     "SketchRNN": "model",
     "load_model": "pretrained",
     "save_model": "pretrained",
+    "ModelLoadError": "pretrained",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

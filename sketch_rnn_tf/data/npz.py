@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zipfile
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Sequence, Union
 
 import numpy as np
 from absl import logging

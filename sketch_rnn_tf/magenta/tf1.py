@@ -126,10 +126,10 @@ def save_weights(model, prefix: str, global_step: int | None = None) -> str:
     The result loads with `tf.compat.v1.train.Saver` in Magenta's graph (and with `load_weights`).
     """
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    values = {name: v.numpy() for name, v in model.magenta_variables().items()}
     graph = tf.Graph()
     with graph.as_default():
-        tf_vars = [tf.compat.v1.Variable(v.numpy(), name=name)
-                   for name, v in model.magenta_variables().items()]
+        tf_vars = [tf.compat.v1.Variable(value, name=name) for name, value in values.items()]
         if global_step is not None:
             tf_vars.append(tf.compat.v1.Variable(np.int32(global_step), name="vector_rnn/global_step"))
         saver = tf.compat.v1.train.Saver(tf_vars)

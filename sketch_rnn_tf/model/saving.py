@@ -1,7 +1,8 @@
 """This package's own model directory: `sketch_rnn_config.json` + a TF2 checkpoint of the model.
 
-    <dir>/sketch_rnn_config.json   {"format": "sketch_rnn_tf", "hparams": {...}, "scale_factor": s}
-    <dir>/checkpoint, <dir>/model-1.index, <dir>/model-1.data-*   (tf.train.Checkpoint(model=...))
+    <dir>/sketch_rnn_config.json   {"format": "sketch_rnn_tf", "version": 1, "hparams": {...},
+                                    "scale_factor": s}
+    <dir>/checkpoint, <dir>/model.index, <dir>/model.data-*   (tf.train.Checkpoint(model=...))
 
 A directory is written beside its destination and then renamed into place, so a crash while saving
 never leaves a half-written model where a good one was.
@@ -14,86 +15,136 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
-from ..hparams import HParams
+from ..hparams import HParams, HParamsError
+from .sketch_rnn import SketchRNN
 
-CONFIG_FILE = "sketch_rnn_config.json"
-FORMAT = "sketch_rnn_tf"
+CONFIG_NAME = "sketch_rnn_config.json"
+FORMAT_NAME = "sketch_rnn_tf"
+FORMAT_VERSION = 1
+_CKPT_NAME = "model"
 
 
-class ModelDirError(ValueError):
-    """A model directory is missing, incomplete, or does not fit the model."""
+class ModelLoadError(ValueError):
+    """A model path does not exist, is none of the supported formats, or its contents are unusable."""
 
 
 def is_model_dir(path) -> bool:
-    return os.path.isdir(path) and os.path.exists(os.path.join(path, CONFIG_FILE))
+    return os.path.isdir(path) and os.path.exists(os.path.join(path, CONFIG_NAME))
 
 
-def save_model(model, directory) -> str:
-    """Writes `model` (hparams, scale factor, weights) to `directory`, replacing it atomically."""
+def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
+    """Writes `model` as a directory that `load_model` reads: `sketch_rnn_config.json` plus a TF2
+    checkpoint of `tf.train.Checkpoint(model=model)` and its `checkpoint` state file.
+
+    Everything is written into a temporary sibling directory first and then renamed into place, so
+    an existing `directory` is replaced whole or not at all. An existing directory that is not a
+    `save_model` directory (and not empty) is never replaced. Returns `directory`.
+    """
     directory = os.path.abspath(os.fspath(directory))
+    if os.path.exists(directory):
+        if not os.path.isdir(directory):
+            raise ModelLoadError(f"{directory}: exists and is not a directory")
+        contents = os.listdir(directory)
+        if contents and not overwrite:
+            raise ModelLoadError(f"{directory}: exists; pass overwrite=True to replace it")
+        if contents and CONFIG_NAME not in contents:
+            raise ModelLoadError(
+                f"{directory}: exists and is not a save_model directory (no {CONFIG_NAME}); "
+                "refusing to replace it")
     parent = os.path.dirname(directory)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(directory) + "-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.tmp-", dir=parent)
     try:
-        config = {"format": FORMAT, "hparams": model.hparams.to_dict(),
-                  "scale_factor": model.scale_factor}
-        with open(os.path.join(tmp, CONFIG_FILE), "w", encoding="utf-8") as f:
+        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                  "hparams": model.hparams.to_dict(), "scale_factor": float(model.scale_factor)}
+        with open(os.path.join(tmp, CONFIG_NAME), "w", encoding="utf-8") as f:
             json.dump(config, f, indent=1)
-        checkpoint = tf.train.Checkpoint(model=model)
-        path = checkpoint.write(os.path.join(tmp, "model"))
+        tf.train.Checkpoint(model=model).write(os.path.join(tmp, _CKPT_NAME))
         with open(os.path.join(tmp, "checkpoint"), "w", encoding="utf-8") as f:
-            base = os.path.basename(path)
-            f.write(f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n')
+            f.write(f'model_checkpoint_path: "{_CKPT_NAME}"\n'
+                    f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n')
         old = None
         if os.path.exists(directory):
-            old = directory + ".old"
-            if os.path.exists(old):
-                shutil.rmtree(old)
-            os.replace(directory, old)
-        os.replace(tmp, directory)
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.old-", dir=parent)
+            os.rmdir(old)
+            os.rename(directory, old)
+        try:
+            os.rename(tmp, directory)
+        except BaseException:
+            if old is not None:
+                os.rename(old, directory)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
     return directory
 
 
-def read_config(directory):
-    """(HParams, scale_factor) of a model directory."""
-    path = os.path.join(directory, CONFIG_FILE)
+def check_scale_factor(value, where) -> float:
     try:
-        with open(path, encoding="utf-8") as f:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ModelLoadError(f"{where}: scale_factor {value!r} is not a number") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ModelLoadError(f"{where}: scale_factor must be a positive number, got {value}")
+    return value
+
+
+def load_model_dir(directory, scale_factor=None):
+    """A `SketchRNN` restored from a directory written by `save_model`; `scale_factor` overrides
+    the stored one."""
+    config_path = os.path.join(directory, CONFIG_NAME)
+    try:
+        with open(config_path, encoding="utf-8") as f:
             config = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ModelDirError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT or "hparams" not in config:
-        raise ModelDirError(f"{path}: not a {FORMAT} model config")
-    return HParams.from_dict(config["hparams"]), float(config.get("scale_factor", 1.0))
-
-
-def restore_weights(model, directory) -> None:
-    """Restores every variable of `model` from the checkpoint in `directory`, or raises."""
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelLoadError(f"{config_path}: not valid JSON ({e})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise ModelLoadError(f"{config_path}: not a {FORMAT_NAME} config (expected an object with "
+                             f'"format": "{FORMAT_NAME}")')
+    if not isinstance(config.get("hparams"), dict):
+        raise ModelLoadError(f"{config_path}: has no \"hparams\" object")
+    try:
+        hparams = HParams.from_dict(config["hparams"])
+    except HParamsError as e:
+        raise ModelLoadError(f"{config_path}: {e}") from None
+    stored_scale = check_scale_factor(config.get("scale_factor"), config_path)
     prefix = tf.train.latest_checkpoint(directory)
     if prefix is None:
-        raise ModelDirError(f"{directory}: no checkpoint files beside {CONFIG_FILE}")
-    names = dict(tf.train.list_variables(prefix))
-    status = tf.train.Checkpoint(model=model).read(prefix)
+        raise ModelLoadError(f"{directory}: {CONFIG_NAME} is there but no TF checkpoint "
+                             "(no 'checkpoint' state file or the files it names are missing)")
+    _require_data_files(prefix)
+    model = SketchRNN(hparams, scale_factor=stored_scale)
     try:
+        status = tf.train.Checkpoint(model=model).read(prefix)
+        status.expect_partial()
         status.assert_existing_objects_matched()
-    except AssertionError as e:
-        raise ModelDirError(f"{directory}: checkpoint does not fit the model: {e}") from None
-    status.expect_partial()
-    if not names:
-        raise ModelDirError(f"{directory}: empty checkpoint")
-
-
-def load_model_dir(directory):
-    """A `SketchRNN` restored from a directory written by `save_model`."""
-    from .sketch_rnn import SketchRNN
-    hparams, scale_factor = read_config(directory)
-    model = SketchRNN(hparams, scale_factor=scale_factor)
-    restore_weights(model, directory)
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise ModelLoadError(
+            f"{prefix}: the checkpoint does not fit the model described by {CONFIG_NAME} "
+            f"({type(e).__name__}: {e})") from None
+    _require_finite(model, prefix)
+    if scale_factor is not None:
+        model.scale_factor = scale_factor
     return model
+
+
+def _require_data_files(prefix):
+    directory = os.path.dirname(prefix) or "."
+    base = os.path.basename(prefix)
+    if not os.path.exists(prefix + ".index"):
+        raise ModelLoadError(f"{prefix}.index is missing")
+    if not any(f.startswith(base + ".data-") for f in os.listdir(directory)):
+        raise ModelLoadError(f"{prefix}.index has no tensor data beside it "
+                             f"({prefix}.data-00000-of-00001 is missing)")
+
+
+def _require_finite(model, where):
+    for v in model.variables:
+        if not np.all(np.isfinite(v.numpy())):
+            raise ModelLoadError(f"{where}: weight {v.path} holds NaN or inf")
