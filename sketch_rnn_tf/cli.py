@@ -4,6 +4,7 @@
           magenta-js .gen.json/.vae.json file) into one SVG grid
   train   train (or resume) a model on Magenta .npz files
   export  write a SavedModel (and optionally magenta-js JSON) from a model
+  convert write any model that load_model reads in this package's own format
   info    print a model's hparams and parameter count
 """
 
@@ -62,6 +63,13 @@ def cmd_export(args):
         print(f"wrote magenta-js JSON to {args.js}")
 
 
+def cmd_convert(args):
+    from .pretrained import save_model
+    model = _load(args)
+    path = save_model(model, args.out)
+    print(f"wrote {path} (hparams, scale factor {model.scale_factor:.4f}, weights)")
+
+
 def cmd_info(args):
     model = _load(args)
     count = sum(int(v.shape.num_elements()) for v in model.trainable_variables)
@@ -111,6 +119,11 @@ def build_parser():
     p.add_argument("--out", required=True, help="SavedModel directory")
     p.add_argument("--js", default=None, help="also write magenta-js JSON to this file")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("convert", help="convert any model load_model reads to this package's format")
+    _add_model_args(p)
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("info", help="print a model's hparams")
     _add_model_args(p)

@@ -24,6 +24,8 @@ alternative decoder cells (Section 3.1); the equations here are those of Magenta
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import keras
 import tensorflow as tf
@@ -34,7 +36,12 @@ LAYER_NORM_EPSILON = 1e-3
 
 # ----------------------------------------------------------------------------- initialisers
 class OrthogonalPerGate(keras.initializers.Initializer):
-    """Magenta's `lstm_ortho_initializer`: each of the 4 gate blocks gets its own orthogonal init."""
+    """Magenta's `lstm_ortho_initializer`: each of the 4 gate blocks gets its own orthogonal init.
+
+    Magenta orthogonalises with an SVD; a QR decomposition gives a matrix from the same (Haar)
+    distribution at a fraction of the cost, which matters when building dec-1024 models only to
+    load weights into them.
+    """
 
     def __init__(self, scale=1.0, seed=None):
         self.scale = scale
@@ -46,9 +53,10 @@ class OrthogonalPerGate(keras.initializers.Initializer):
         n = cols // 4
         blocks = []
         for _ in range(4):
-            a = rng.standard_normal((rows, n))
-            u, _, v = np.linalg.svd(a, full_matrices=False)
-            blocks.append(u if u.shape == (rows, n) else v)
+            a = rng.standard_normal((max(rows, n), min(rows, n)))
+            q, r = np.linalg.qr(a)
+            q *= np.sign(np.diag(r))  # uniform (Haar) orthogonal matrices
+            blocks.append(q if rows >= n else q.T)
         return tf.constant(np.concatenate(blocks, axis=1) * self.scale, dtype=dtype or "float32")
 
     def get_config(self):
@@ -66,6 +74,44 @@ def layer_norm(x, gamma, beta, num_blocks=1):
     mean, var = tf.nn.moments(blocks, axes=[-1], keepdims=True)
     blocks = (blocks - mean) * tf.math.rsqrt(var + LAYER_NORM_EPSILON)
     return tf.reshape(blocks, shape) * gamma + beta
+
+
+# ----------------------------------------------------------------------------- stateless noise
+class RowSeed(NamedTuple):
+    """A stateless seed whose draws are made for `total` batch rows and sliced at `offset`.
+
+    A replica of a distributed step holds rows [offset, offset + b) of a global batch of `total`
+    rows; drawing the global batch's noise and keeping its rows gives every example the noise it
+    would get in a one-device step on the same global batch.
+    """
+    seed: tf.Tensor    # [2] int64
+    offset: tf.Tensor  # first row of this replica in the global batch (int32)
+    total: tf.Tensor   # rows of the global batch (int32)
+
+    @classmethod
+    def make(cls, seed, offset, total) -> "RowSeed":
+        """A RowSeed of tensors (Keras layers refuse a call argument mixing tensors and ints)."""
+        return cls(tf.convert_to_tensor(seed, tf.int64), tf.cast(offset, tf.int32),
+                   tf.cast(total, tf.int32))
+
+
+def fold_seed(seed, k):
+    """A new stateless seed for sub-stream `k` (a python int or an int tensor); None stays None."""
+    if seed is None:
+        return None
+    if isinstance(seed, RowSeed):
+        return RowSeed(fold_seed(seed.seed, k), seed.offset, seed.total)
+    return tf.random.experimental.stateless_fold_in(seed, tf.cast(k, tf.int32))
+
+
+def stateless_draw(fn, shape, seed):
+    """`fn(shape, seed=...)` (a tf.random.stateless_* op) for a [2] seed or a `RowSeed`."""
+    if isinstance(seed, RowSeed):
+        shape = tf.convert_to_tensor(shape, tf.int32)
+        full = fn(tf.concat([tf.reshape(tf.cast(seed.total, tf.int32), [1]), shape[1:]], 0),
+                  seed=seed.seed)
+        return full[seed.offset:seed.offset + shape[0]]
+    return fn(shape, seed=seed)
 
 
 # ----------------------------------------------------------------------------- base class
@@ -97,11 +143,28 @@ class SketchCell(keras.layers.Layer):
         raise NotImplementedError
 
     def dropout_mask(self, shape, training, seed=None):
-        """The inverted-dropout multiplier for tanh(j), or None when dropout is off."""
+        """The inverted-dropout multiplier for tanh(j), or None when dropout is off.
+
+        `seed` (a [2] stateless seed or a `RowSeed`) makes the mask a function of the seed;
+        without it the mask comes from TF's global generator."""
         if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
             return None
-        keep = tf.cast(tf.random.uniform(shape) < self.dropout_keep_prob, tf.float32)
+        if seed is None:
+            uniform = tf.random.uniform(shape)
+        else:
+            uniform = stateless_draw(tf.random.stateless_uniform, shape, seed)
+        keep = tf.cast(uniform < self.dropout_keep_prob, tf.float32)
         return keep / self.dropout_keep_prob
+
+    def loop_weights(self):
+        """{name: tensor} of the weights `step` reads, read once.
+
+        The time loop (rnn.py) calls this *outside* its while_loop and passes the result to every
+        `step`: a variable read inside the loop body would be a per-step intermediate that the
+        loop's gradient stacks (a copy of W_hh per step), and the HyperLSTM's weight concats would
+        run every step. Same values, so the same numbers.
+        """
+        return {}
 
     def _new_c(self, c, i, j, f, mask):
         g = tf.tanh(j)
@@ -148,9 +211,13 @@ class LSTMCell(SketchCell):
         return tf.matmul(x, self.W_xh) + self.bias if x.shape.rank == 2 else \
             tf.einsum("btd,dk->btk", x, self.W_xh) + self.bias
 
-    def step(self, x_proj, state, mask=None):
+    def loop_weights(self):
+        return {"W_hh": tf.convert_to_tensor(self.W_hh)}
+
+    def step(self, x_proj, state, mask=None, weights=None):
+        w = self.loop_weights() if weights is None else weights
         c, h = tf.split(state, 2, axis=1)
-        i, j, f, o = tf.split(x_proj + tf.matmul(h, self.W_hh), 4, axis=1)
+        i, j, f, o = tf.split(x_proj + tf.matmul(h, w["W_hh"]), 4, axis=1)
         new_c = self._new_c(c, i, j, f, mask)
         new_h = tf.tanh(new_c) * tf.sigmoid(o)
         return new_h, tf.concat([new_c, new_h], axis=1)
@@ -187,12 +254,17 @@ class LayerNormLSTMCell(SketchCell):
     def project_inputs(self, x):
         return tf.matmul(x, self.W_xh) if x.shape.rank == 2 else tf.einsum("btd,dk->btk", x, self.W_xh)
 
-    def step(self, x_proj, state, mask=None):
+    def loop_weights(self):
+        return {k: tf.convert_to_tensor(getattr(self, k)) for k in
+                ("W_hh", "ln_all_gamma", "ln_all_beta", "ln_c_gamma", "ln_c_beta")}
+
+    def step(self, x_proj, state, mask=None, weights=None):
+        w = self.loop_weights() if weights is None else weights
         h, c = tf.split(state, 2, axis=1)
-        pre = layer_norm(x_proj + tf.matmul(h, self.W_hh), self.ln_all_gamma, self.ln_all_beta, 4)
+        pre = layer_norm(x_proj + tf.matmul(h, w["W_hh"]), w["ln_all_gamma"], w["ln_all_beta"], 4)
         i, j, f, o = tf.split(pre, 4, axis=1)
         new_c = self._new_c(c, i, j, f, mask)
-        new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * tf.sigmoid(o)
+        new_h = tf.tanh(layer_norm(new_c, w["ln_c_gamma"], w["ln_c_beta"])) * tf.sigmoid(o)
         return new_h, tf.concat([new_h, new_c], axis=1)
 
     def output_from_state(self, state):
@@ -271,35 +343,49 @@ class HyperLSTMCell(SketchCell):
             return tf.matmul(x, kernel)
         return tf.einsum("btd,dk->btk", x, kernel)
 
-    def step(self, x_proj, state, mask=None):
-        n, hn, d = self.num_units, self.hyper_num_units, self.input_size
+    def loop_weights(self):
+        d = self.input_size
+        w = {k: tf.convert_to_tensor(getattr(self, k)) for k in
+             ("W_hh", "ln_all_gamma", "ln_all_beta", "ln_c_gamma", "ln_c_beta")}
+        w["hyper"] = self.hyper_cell.loop_weights()
+        w["hyper_W_h"] = tf.convert_to_tensor(self.hyper_cell.W_xh)[d:]
+        w["zw_w"] = tf.concat([self.zw_w[g] for g in _X_GATES + _H_GATES], 1)
+        w["zw_b"] = tf.concat([self.zw_b[g] for g in _X_GATES + _H_GATES], 0)
+        w["zb_w"] = tf.concat([self.zb_w[g] for g in _H_GATES], 1)
+        w["bias"] = tf.split(tf.convert_to_tensor(self.bias), 4, axis=0)
+        w["alpha"] = [tf.convert_to_tensor(self.alpha_w[g]) for g in _X_GATES + _H_GATES]
+        w["beta"] = [tf.convert_to_tensor(self.beta_w[g]) for g in _H_GATES]
+        return w
+
+    def step(self, x_proj, state, mask=None, weights=None):
+        w = self.loop_weights() if weights is None else weights
+        n, hn = self.num_units, self.hyper_num_units
         hc = self.hyper_cell
         h, hyper_h, c, hyper_c = tf.split(state, [n, hn, n, hn], axis=1)
         xh, hyper_x = x_proj[:, :4 * n], x_proj[:, 4 * n:]
         # The hyper cell reads [x, h]: its x part was projected outside the loop.
-        hyper_proj = hyper_x + tf.matmul(h, hc.W_xh[d:])
-        hyper_out, hyper_state = hc.step(hyper_proj, tf.concat([hyper_h, hyper_c], 1))
-        hh = tf.matmul(h, self.W_hh)
+        hyper_proj = hyper_x + tf.matmul(h, w["hyper_W_h"])
+        hyper_out, hyper_state = hc.step(hyper_proj, tf.concat([hyper_h, hyper_c], 1),
+                                         weights=w["hyper"])
+        hh = tf.matmul(h, w["W_hh"])
         # Embeddings for the 8 gates: z_w for all, z_b for the h-side ones.
-        zw = tf.matmul(hyper_out, tf.concat([self.zw_w[g] for g in _X_GATES + _H_GATES], 1)) + \
-            tf.concat([self.zw_b[g] for g in _X_GATES + _H_GATES], 0)
-        zb = tf.matmul(hyper_out, tf.concat([self.zb_w[g] for g in _H_GATES], 1))
+        zw = tf.matmul(hyper_out, w["zw_w"]) + w["zw_b"]
+        zb = tf.matmul(hyper_out, w["zb_w"])
         zw = tf.split(zw, 8, axis=1)
         zb = tf.split(zb, 4, axis=1)
         xs = tf.split(xh, 4, axis=1)
         hs = tf.split(hh, 4, axis=1)
-        bs = tf.split(self.bias, 4, axis=0)
+        bs = w["bias"]
         gates = []
         for k in range(4):
-            gx, gh = _X_GATES[k], _H_GATES[k]
-            alpha_x = tf.matmul(zw[k], self.alpha_w[gx])
-            alpha_h = tf.matmul(zw[4 + k], self.alpha_w[gh])
-            beta_h = tf.matmul(zb[k], self.beta_w[gh])
+            alpha_x = tf.matmul(zw[k], w["alpha"][k])
+            alpha_h = tf.matmul(zw[4 + k], w["alpha"][4 + k])
+            beta_h = tf.matmul(zb[k], w["beta"][k])
             gates.append(alpha_x * xs[k] + (alpha_h * hs[k] + beta_h) + bs[k])
-        pre = layer_norm(tf.concat(gates, 1), self.ln_all_gamma, self.ln_all_beta, 4)
+        pre = layer_norm(tf.concat(gates, 1), w["ln_all_gamma"], w["ln_all_beta"], 4)
         i, j, f, o = tf.split(pre, 4, axis=1)
         new_c = self._new_c(c, i, j, f, mask)
-        new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * tf.sigmoid(o)
+        new_h = tf.tanh(layer_norm(new_c, w["ln_c_gamma"], w["ln_c_beta"])) * tf.sigmoid(o)
         new_hyper_h, new_hyper_c = tf.split(hyper_state, 2, axis=1)
         return new_h, tf.concat([new_h, new_hyper_h, new_c, new_hyper_c], axis=1)
 
