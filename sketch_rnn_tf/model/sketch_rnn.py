@@ -11,6 +11,7 @@ import tensorflow as tf
 from ..data import strokes as stroke_format
 from ..hparams import HParams
 from . import losses
+from .cells import fold_seed
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
 
@@ -83,6 +84,8 @@ class SketchRNN(keras.Model):
         Args:
           inputs: (strokes [B, N_max+1, 5], sequence_length [B]).
           z: optional latent [B, z_size] that replaces the one sampled from the encoder.
+          seed: optional stateless seed ([2] int64, or a `cells.RowSeed`) for z and all dropout;
+            without it they come from TF's global generator.
         Returns a dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
         """
         strokes, sequence_length = inputs
@@ -90,11 +93,12 @@ class SketchRNN(keras.Model):
         decoder_input, targets = strokes[:, :-1], strokes[:, 1:]
         out = {}
         if self.conditional:
-            mu, presig = self.encoder(targets, sequence_length, training=training)
+            mu, presig = self.encoder(targets, sequence_length, training=training,
+                                      seed=fold_seed(seed, 1))
             if z is None:
                 z = sample_z(mu, presig, seed)
             out.update(mu=mu, presig=presig, z=z)
-        y, _ = self.decoder(decoder_input, z=z, training=training)
+        y, _ = self.decoder(decoder_input, z=z, training=training, seed=fold_seed(seed, 2))
         out["y"] = y
         return out
 
@@ -195,16 +199,18 @@ class SketchRNN(keras.Model):
         return losses_["r_cost"]
 
     def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
-               temperature_mode="magenta", max_len=None):
+               temperature_mode="magenta", max_len=None, prefix=None):
         """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
 
-        See `model.sampler.Sampler.sample` for the arguments.
+        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that each
+        sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
         """
         from .sampler import Sampler  # same package: the sampler is part of the model
         if self._sampler is None:
             self._sampler = Sampler(self)
         return self._sampler.sample(n=n, temperature=temperature, z=z, seed=seed, greedy=greedy,
-                                    temperature_mode=temperature_mode, max_len=max_len)
+                                    temperature_mode=temperature_mode, max_len=max_len,
+                                    prefix=prefix)
 
     # ------------------------------------------------------------- Magenta
     def magenta_variables(self):
