@@ -1,0 +1,90 @@
+"""Training: Magenta's schedules, Adam and clipping, and the loss falling on real data."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from _paths import NPZ
+from sketch_rnn_tf.hparams import HParams
+from sketch_rnn_tf.training import build_trainer, read_metrics, schedules
+from sketch_rnn_tf.training.trainer import make_optimizer
+
+
+@pytest.mark.parametrize("step, lr, klw", [
+    (500, 0.000952, 0.0221),      # magenta#661's log (kl_weight 0.5)
+    (23020, 0.000109, 0.3450),    # magenta#1735's log
+])
+def test_schedules_reproduce_magenta_logs(step, lr, klw):
+    hp = HParams()
+    assert float(schedules.learning_rate(hp, step)) == pytest.approx(lr, abs=5e-7)
+    assert float(schedules.kl_weight(hp, step)) == pytest.approx(klw, abs=5e-5)
+
+
+def test_schedules_start_values():
+    hp = HParams()
+    assert float(schedules.learning_rate(hp, 0)) == pytest.approx(hp.learning_rate)
+    assert float(schedules.kl_weight(hp, 0)) == pytest.approx(hp.kl_weight_start)
+
+
+def test_adam_is_tf1s():
+    opt = make_optimizer(HParams())
+    assert opt.epsilon == 1e-8 and opt.beta_1 == 0.9 and opt.beta_2 == 0.999
+
+
+TINY = ("enc_rnn_size=16,dec_rnn_size=32,z_size=8,num_mixture=5,batch_size=16,max_seq_len=100,"
+        "save_every=100,use_recurrent_dropout=0")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    log_root = str(tmp_path_factory.mktemp("run"))
+    hp = HParams().parse(TINY)
+    trainer, dataset = build_trainer(NPZ, hp, log_root, progress=False)
+    first = [trainer.train_step(*trainer.train_data.batch_for_step(s)) for s in range(3)]
+    trainer.train(200, log_every=10)
+    return trainer, log_root, first, dataset
+
+
+def test_loss_falls_on_aaron_sheep(trained):
+    trainer, log_root, first, _ = trained
+    curve = [r for r in read_metrics(log_root) if r["split"] == "train"]
+    start = np.mean([f["r_cost"] for f in first])
+    end = np.mean([r["r_cost"] for r in curve[-5:]])
+    assert end < start - 0.5, (start, end)
+    valid = [r for r in read_metrics(log_root) if r["split"] == "valid"]
+    assert [r["step"] for r in valid] == [100, 200]
+    assert valid[-1]["r_cost"] < valid[0]["r_cost"]
+
+
+def test_step_uses_schedules_read_before_the_update(trained):
+    trainer, _, first, _ = trained
+    hp = trainer.hparams
+    for step, out in enumerate(first):
+        assert out["lr"] == pytest.approx(float(schedules.learning_rate(hp, step)), rel=1e-6)
+        assert out["kl_weight"] == pytest.approx(float(schedules.kl_weight(hp, step)), rel=1e-6)
+    assert int(trainer.step) == 200
+
+
+def test_best_model_and_checkpoint_written(trained):
+    import os
+    from sketch_rnn_tf.pretrained import load_model
+    trainer, log_root, _, dataset = trained
+    best = load_model(os.path.join(log_root, "best"))
+    assert best.scale_factor == pytest.approx(dataset.scale_factor)
+    assert tf.train.latest_checkpoint(os.path.join(log_root, "train")).endswith("-200")
+    assert os.listdir(os.path.join(log_root, "tensorboard"))
+
+
+def test_gradients_are_clipped_element_wise(trained):
+    from sketch_rnn_tf.model import SketchRNN
+    from sketch_rnn_tf.training import Trainer
+    trainer, *_ = trained
+    model = SketchRNN(trainer.hparams.replace(grad_clip=1e-6))
+    fresh = Trainer(model, trainer.train_data, progress=False)
+    fresh.train_step(*trainer.train_data.batch_for_step(0))
+    # Adam's first moment after one step is (1 - beta_1) * g; with every gradient element clipped to
+    # ±1e-6 no element may exceed 1e-7, and the largest ones sit exactly at the clip.
+    moments = [v.numpy() for v in fresh.optimizer.variables if "momentum" in v.path]
+    assert len(moments) == len(model.trainable_variables)
+    largest = max(np.abs(m).max() for m in moments)
+    assert largest == pytest.approx(0.1 * 1e-6, rel=1e-4)
