@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf.data import DataError, DataLoader, eval_batches, load_npz, pad_batch
+from _paths import SHARED as SHARED_ROOT
 
-SHEEP = "/work/shared/data/npz/aaron_sheep.npz"
-REFERENCE = "/work/shared/data/magenta_graph/cond_lstm_layer_norm/reference.json"
+SHEEP = os.path.join(SHARED_ROOT, "data/npz/aaron_sheep.npz")
+REFERENCE = os.path.join(SHARED_ROOT, "data/magenta_graph/cond_lstm_layer_norm/reference.json")
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(SHEEP), reason="real data not available")
 SCALE = 18.5198

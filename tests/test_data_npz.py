@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from _paths import SHARED as SHARED_ROOT
 from sketch_rnn_tf.data import (
     DataError,
     load_dataset,
@@ -15,7 +16,7 @@ from sketch_rnn_tf.data import (
     validate_sketch,
 )
 
-NPZ_DIR = "/work/shared/data/npz"
+NPZ_DIR = os.path.join(SHARED_ROOT, "data/npz")
 SHEEP = os.path.join(NPZ_DIR, "aaron_sheep.npz")
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(SHEEP), reason="real data not available")

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from _paths import SHARED as SHARED_ROOT
 from sketch_rnn_tf.data import (
     DataError,
     drawing_to_stroke3,
@@ -18,7 +19,7 @@ from sketch_rnn_tf.data import (
     validate_sketch,
 )
 
-ND = "/work/shared/data/quickdraw_ndjson"
+ND = os.path.join(SHARED_ROOT, "data/quickdraw_ndjson")
 RAW_CLASSES = ("cat", "owl", "sheep")
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(ND), reason="real data not available")

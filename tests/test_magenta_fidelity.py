@@ -1,9 +1,9 @@
 """Fidelity to Magenta's TF1 sketch-rnn: variable names/shapes/order, real checkpoints, and a
 plain-numpy forward pass of Magenta's evaluation graph for every encoder × decoder configuration.
 
-Sources: /work/shared/spec/magenta_facts.md (§1.2 graph, §1.5 cells, §1.6 names),
-/work/shared/spec/magenta_variables.json (names from Magenta's own graph), and the real checkpoints in
-/work/shared/data (MANIFEST.md).
+Sources: ../shared/spec/magenta_facts.md (§1.2 graph, §1.5 cells, §1.6 names),
+../shared/spec/magenta_variables.json (names from Magenta's own graph), and the real checkpoints in
+../shared/data (MANIFEST.md).
 """
 
 import glob
@@ -17,9 +17,10 @@ import tensorflow as tf
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.model import SketchRNN
+from _paths import SHARED as SHARED_ROOT
 
-SPEC = "/work/shared/spec/magenta_variables.json"
-DATA = "/work/shared/data"
+SPEC = os.path.join(SHARED_ROOT, "spec/magenta_variables.json")
+DATA = os.path.join(SHARED_ROOT, "data")
 CKPT_INDEX = os.path.join(DATA, "magenta_ckpt_index")
 GRAPH = os.path.join(DATA, "magenta_graph")
 SHEEP = os.path.join(DATA, "npz", "aaron_sheep.npz")
@@ -180,7 +181,6 @@ def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
         x_all = input_x
     assert state.shape == (B, dec.state_size)
     w_out, b_out = get("vector_rnn/RNN/output_w"), get("vector_rnn/RNN/output_b")
-    m = hp.num_mixture
     rows = []
     for t in range(T):
         h, state = dec.step(x_all[:, t], state)

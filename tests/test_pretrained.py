@@ -1,7 +1,7 @@
 """Loading and saving trained models: magenta-js JSON, Magenta TF1 checkpoints, this package's format.
 
 The numerical-fidelity test re-implements Magenta's decoder equations in plain numpy (from
-/work/shared/spec/magenta_facts.md §1.2, §1.5) and decodes the JSON weights independently of the
+../shared/spec/magenta_facts.md §1.2, §1.5) and decodes the JSON weights independently of the
 package, so a real pretrained model is checked end to end.
 """
 
@@ -16,9 +16,10 @@ import pytest
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, load_model, save_model
 from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.magenta.js import (JSExportError, JSFormatError, QUANT_MAX, QUANT_RANGE,
+from _paths import SHARED as SHARED_ROOT
                                       read_js, write_js)
 
-SHARED = "/work/shared/data"
+SHARED = os.path.join(SHARED_ROOT, "data")
 JS_DIR = os.path.join(SHARED, "magenta_js")
 NPZ_DIR = os.path.join(SHARED, "npz")
 SHEEP_NPZ = os.path.join(NPZ_DIR, "aaron_sheep.npz")

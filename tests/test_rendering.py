@@ -17,9 +17,10 @@ from sketch_rnn_tf.rendering import (
     strokes_to_polylines,
 )
 from sketch_rnn_tf.rendering import svg as svg_module
+from _paths import SHARED as SHARED_ROOT
 
 NS = "{http://www.w3.org/2000/svg}"
-SHEEP = "/work/shared/data/npz/aaron_sheep.npz"
+SHEEP = os.path.join(SHARED_ROOT, "data/npz/aaron_sheep.npz")
 
 # Two strokes: (3,4) -> (5,4) -> (5,1) | lift | (1,1) -> (1,6) (last row lifts the pen).
 HAND = np.array([[3, 4, 0], [2, 0, 0], [0, -3, 1], [-4, 0, 0], [0, 5, 1]], dtype=np.int16)

@@ -16,7 +16,7 @@ applied to simplify the lines"):
 :func:`simplify_drawing` implements these steps (coordinates are rounded to
 integers at the end).  Google's exact code is not public, so the result is
 close but not identical.  Measured on the 68 raw/simplified pairs in
-``/work/shared/data/quickdraw_ndjson`` (cat, owl, sheep; matched by
+``../shared/data/quickdraw_ndjson`` (cat, owl, sheep; matched by
 ``key_id``), see ``tests/test_data_quickdraw.py``:
 
 * stroke count equal to Google's for 68/68 drawings;
