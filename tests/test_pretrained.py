@@ -16,8 +16,9 @@ import pytest
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, load_model, save_model
 from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.magenta.js import (JSExportError, JSFormatError, QUANT_MAX, QUANT_RANGE,
-from _paths import SHARED as SHARED_ROOT
                                       read_js, write_js)
+
+from _paths import SHARED as SHARED_ROOT
 
 SHARED = os.path.join(SHARED_ROOT, "data")
 JS_DIR = os.path.join(SHARED, "magenta_js")
