@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 import keras
 
-from .cells import make_cell
+from .cells import fold_seed, make_cell, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnn
 
@@ -61,8 +61,10 @@ class Decoder(keras.layers.Layer):
             return tf.einsum("btn,nk->btk", h, self.output_w) + self.output_b
         return tf.matmul(h, self.output_w) + self.output_b
 
-    def call(self, strokes, z=None, initial_state=None, training=False):
+    def call(self, strokes, z=None, initial_state=None, training=False, seed=None):
         """Teacher-forced decoding of stroke-5 inputs [B, T, 5] (S_0..S_{T-1}).
+
+        `seed` (stateless, optional) seeds the recurrent, input and output dropout.
 
         Returns (y [B, T, 6M+3], final_state).
         """
@@ -71,10 +73,10 @@ class Decoder(keras.layers.Layer):
         if initial_state is None:
             initial_state = self.initial_state(z, tf.shape(strokes)[0])
         if training and hp.use_input_dropout:
-            x = tf.nn.dropout(x, rate=1.0 - hp.input_dropout_prob)
-        h, state = run_rnn(self.cell, x, initial_state, training=training)
+            x = _dropout(x, hp.input_dropout_prob, fold_seed(seed, 2))
+        h, state = run_rnn(self.cell, x, initial_state, training=training, seed=fold_seed(seed, 1))
         if training and hp.use_output_dropout:
-            h = tf.nn.dropout(h, rate=1.0 - hp.output_dropout_prob)
+            h = _dropout(h, hp.output_dropout_prob, fold_seed(seed, 3))
         return self.output_params(h), state
 
     def step(self, stroke, z, state):
@@ -90,3 +92,11 @@ class Decoder(keras.layers.Layer):
         out += [("RNN/output_w", self.output_w), ("RNN/output_b", self.output_b)]
         out += [(f"RNN/{self.cell.magenta_scope}/{n}", v) for n, v in self.cell.magenta_weights()]
         return out
+
+
+def _dropout(x, keep_prob, seed=None):
+    """Inverted dropout (tf.nn.dropout), drawn from a stateless seed when one is given."""
+    if seed is None:
+        return tf.nn.dropout(x, rate=1.0 - keep_prob)
+    keep = stateless_draw(tf.random.stateless_uniform, tf.shape(x), seed) < keep_prob
+    return tf.where(keep, x / keep_prob, tf.zeros_like(x))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 import keras
 
-from .cells import make_cell
+from .cells import fold_seed, make_cell, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnn
 
@@ -33,14 +33,17 @@ class Encoder(keras.layers.Layer):
         self.presig_layer.build((None, 2 * self.hparams.enc_rnn_size))
         self.built = True
 
-    def call(self, strokes, sequence_length, training=False):
-        """strokes: [B, T, 5] stroke-5 without S0; sequence_length: [B]. Returns (mu, presig)."""
+    def call(self, strokes, sequence_length, training=False, seed=None):
+        """strokes: [B, T, 5] stroke-5 without S0; sequence_length: [B]. Returns (mu, presig).
+
+        `seed` (stateless, optional) seeds the two RNNs' recurrent dropout."""
         batch = tf.shape(strokes)[0]
         sequence_length = tf.cast(sequence_length, tf.int32)
         _, state_fw = run_rnn(self.cell_fw, strokes, self.cell_fw.zero_state(batch), sequence_length,
-                              training=training, return_outputs=False)
+                              training=training, return_outputs=False, seed=fold_seed(seed, 1))
         _, state_bw = run_rnn(self.cell_bw, strokes, self.cell_bw.zero_state(batch), sequence_length,
-                              training=training, reverse=True, return_outputs=False)
+                              training=training, reverse=True, return_outputs=False,
+                              seed=fold_seed(seed, 2))
         h = tf.concat([self.cell_fw.output_from_state(state_fw),
                        self.cell_bw.output_from_state(state_bw)], axis=1)
         return self.mu_layer(h), self.presig_layer(h)
@@ -60,5 +63,5 @@ def sample_z(mu, presig, seed=None):
     if seed is None:
         eps = tf.random.normal(tf.shape(mu))
     else:
-        eps = tf.random.stateless_normal(tf.shape(mu), seed=seed)
+        eps = stateless_draw(tf.random.stateless_normal, tf.shape(mu), seed)
     return mu + tf.exp(presig / 2.0) * eps

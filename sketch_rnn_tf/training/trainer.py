@@ -11,7 +11,13 @@ loss unmasked, z sampled, its KL weight at kl_weight_start); when the valid cost
 saved to `<log_root>/best` (this package's model format) and the test split is evaluated. The last
 training state (`<log_root>/train`: weights, Adam state, step) is saved by a `tf.train.CheckpointManager`
 at the same time and at the end; a run restarted with the same `log_root` resumes from it with the same
-step, optimiser state, schedules and data order (batches are a function of (seed, step)).
+step, optimiser state, schedules and data order (batches are a function of (seed, step)); z and the
+dropout masks are drawn from stateless seeds derived from (seed, step), so the resumed run repeats the
+uninterrupted one exactly.
+
+Under a `tf.distribute` strategy (argument `strategy`, or a strategy scope around the Trainer) each
+replica trains on a contiguous slice of the global batch and the step equals the one-device step on
+that global batch (see `_distributed_step_fn`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from absl import logging
 
 from ..data.loader import DataLoader
 from ..hparams import HParams
+from ..model.cells import RowSeed
 from ..model.saving import save_model
 from . import schedules
 
@@ -67,7 +74,14 @@ class Trainer:
         self.log_root = log_root
         self.seed = int(seed)
         self.progress = progress
+        # A strategy given, or one whose scope we are in, trains with `_distributed_step_fn`;
+        # otherwise the one-device `_step_fn` runs, as before strategies were supported.
+        self.distributed = strategy is not None or tf.distribute.has_strategy()
         self.strategy = strategy or tf.distribute.get_strategy()
+        replicas = self.strategy.num_replicas_in_sync
+        if self.distributed and self.hparams.batch_size % replicas:
+            raise TrainingError(f"batch_size {self.hparams.batch_size} is not divisible by the "
+                                f"{replicas} replicas of the strategy")
         with self.strategy.scope():
             self.optimizer = make_optimizer(self.hparams)
             self.optimizer.build(model.trainable_variables)
@@ -87,7 +101,11 @@ class Trainer:
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2)
             self.writer = tf.summary.create_file_writer(os.path.join(log_root, "tensorboard"))
-        self._train_step = tf.function(self._step_fn, jit_compile=jit_compile, reduce_retracing=True)
+        if self.distributed:
+            self._train_step = tf.function(self._distributed_step_fn, reduce_retracing=True)
+        else:
+            self._train_step = tf.function(self._step_fn, jit_compile=jit_compile,
+                                           reduce_retracing=True)
         self._eval_step = tf.function(self._eval_fn, reduce_retracing=True)
 
     # ------------------------------------------------------------ set-up
@@ -115,7 +133,8 @@ class Trainer:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as e:
             raise TrainingError(f"cannot resume from {self.manager.latest_checkpoint}: {e}") from None
-        logging.info("resumed from %s at step %d", self.manager.latest_checkpoint, int(self.step))
+        logging.info("resumed from %s at step %d", self.manager.latest_checkpoint,
+                     int(self.step.numpy()))
         return True
 
     # ------------------------------------------------------------ graph
@@ -131,6 +150,74 @@ class Trainer:
             losses = self.model.compute_losses(x, seq_len, training=True, seed=seed)
             cost = losses["r_cost"] + klw * losses["kl"]
         grads = tape.gradient(cost, variables)
+        grads = [tf.clip_by_value(g, -hp.grad_clip, hp.grad_clip) for g in grads]
+        finite = tf.math.is_finite(cost)
+        for g in grads:
+            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
+
+        def apply():
+            self.optimizer.apply_gradients(zip(grads, variables))
+            return tf.constant(0, tf.int64)
+
+        skipped = tf.cond(finite, apply, lambda: tf.constant(1, tf.int64))
+        self.nonfinite_steps.assign_add(skipped)
+        self.step.assign_add(1)
+        return dict(cost=cost, lr=lr, kl_weight=klw, finite=finite, **losses)
+
+    def _distributed_step_fn(self, x, seq_len):
+        """`_step_fn` under `self.strategy`, equal to it on the same global batch (up to rounding).
+
+        Every replica receives the global batch (a pure function of (seed, step), so each worker of a
+        multi-worker strategy builds the same one) and keeps its contiguous slice of B/R rows. Its
+        random draws (z, dropout) are those of its rows in the one-device step (`RowSeed`). The KL
+        floor max(L_KL, tol) is taken on the global-batch mean, as one device takes it. Gradients of
+        the per-replica cost / R are summed across replicas (all-reduce); clipping, the finiteness
+        check and the Adam update then run once, in cross-replica context, on the global gradient.
+        """
+        hp = self.hparams
+        strategy = self.strategy
+        replicas = strategy.num_replicas_in_sync
+        step = self.step.read_value()
+        lr = schedules.learning_rate(hp, step)
+        klw = schedules.kl_weight(hp, step)
+        self.optimizer.learning_rate.assign(lr)
+        seed = tf.stack([tf.constant(self.seed, tf.int64), step])
+        variables = self.model.trainable_variables
+        total = tf.shape(x)[0]
+        per_replica = hp.batch_size // replicas  # divisible: checked in __init__
+
+        def replica_fn(x, seq_len):
+            ctx = tf.distribute.get_replica_context()
+            offset = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per_replica
+            x_r = x[offset:offset + per_replica]
+            len_r = seq_len[offset:offset + per_replica]
+            with tf.GradientTape() as tape:
+                losses = self.model.compute_losses(
+                    x_r, len_r, training=True, seed=RowSeed.make(seed, offset, total))
+                global_kl = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                           tf.stop_gradient(losses["kl_raw"]))
+                kl_term = tf.where(global_kl > hp.kl_tolerance, losses["kl_raw"],
+                                   tf.cast(hp.kl_tolerance, tf.float32)) if hp.conditional \
+                    else losses["kl"]
+                cost = (losses["r_cost"] + klw * kl_term) / replicas
+            grads = tape.gradient(cost, variables)
+            grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+            # Reduced here, in replica context: MultiWorkerMirroredStrategy's cross-replica
+            # `reduce` cannot take a list of tensors of different shapes.
+            grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            losses = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, {
+                k: losses[k] for k in ("r_cost", "offset", "pen", "kl_raw")})
+            return grads, losses
+
+        # Every replica now holds the same global values; take this worker's first copy.
+        grads, losses = tf.nest.map_structure(
+            lambda v: strategy.experimental_local_results(v)[0],
+            strategy.run(replica_fn, args=(x, seq_len)))
+        if hp.conditional:
+            losses["kl"] = tf.maximum(losses["kl_raw"], hp.kl_tolerance)
+        else:
+            losses["kl"] = losses["kl_raw"] = tf.constant(0.0)
+        cost = losses["r_cost"] + klw * losses["kl"]
         grads = [tf.clip_by_value(g, -hp.grad_clip, hp.grad_clip) for g in grads]
         finite = tf.math.is_finite(cost)
         for g in grads:
@@ -172,7 +259,7 @@ class Trainer:
         logged metrics."""
         hp = self.hparams
         num_steps = hp.num_steps if num_steps is None else int(num_steps)
-        start = int(self.step)
+        start = int(self.step.numpy())
         if start >= num_steps:
             logging.info("already at step %d >= num_steps %d", start, num_steps)
             return {}
@@ -186,7 +273,7 @@ class Trainer:
                 window_steps += 1
                 if not out["finite"]:
                     logging.warning("step %d: non-finite loss or gradient, update skipped "
-                                    "(%d so far)", step, int(self.nonfinite_steps))
+                                    "(%d so far)", step, int(self.nonfinite_steps.numpy()))
                 if (step + 1) % log_every == 0 or step + 1 == num_steps:
                     elapsed = time.perf_counter() - window_start
                     out["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
@@ -204,8 +291,8 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
-        if int(self.step) % hp.save_every != 0:
-            self._validate_and_save(int(self.step))
+        if int(self.step.numpy()) % hp.save_every != 0:
+            self._validate_and_save(int(self.step.numpy()))
         return last
 
     # ------------------------------------------------------------ internals
@@ -213,7 +300,7 @@ class Trainer:
         if self.valid_data is not None:
             valid = self.evaluate(self.valid_data)
             self._log("valid", step, valid)
-            if valid["cost"] < float(self.best_valid_cost):
+            if valid["cost"] < float(self.best_valid_cost.numpy()):
                 self.best_valid_cost.assign(valid["cost"])
                 if self.log_root:
                     save_model(self.model, os.path.join(self.log_root, BEST_DIR))
