@@ -138,19 +138,19 @@ class Trainer:
         return True
 
     # ------------------------------------------------------------ graph
-    def _step_fn(self, x, seq_len):
-        hp = self.hparams
+    def _begin_step(self):
+        """lr and w_KL from the step read before the update, set lr; the step's random seed."""
         step = self.step.read_value()
-        lr = schedules.learning_rate(hp, step)
-        klw = schedules.kl_weight(hp, step)
+        lr = schedules.learning_rate(self.hparams, step)
+        klw = schedules.kl_weight(self.hparams, step)
         self.optimizer.learning_rate.assign(lr)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), step])
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            losses = self.model.compute_losses(x, seq_len, training=True, seed=seed)
-            cost = losses["r_cost"] + klw * losses["kl"]
-        grads = tape.gradient(cost, variables)
-        grads = [tf.clip_by_value(g, -hp.grad_clip, hp.grad_clip) for g in grads]
+        return lr, klw, tf.stack([tf.constant(self.seed, tf.int64), step])
+
+    def _finish_step(self, grads, variables, cost, lr, klw, losses):
+        """Clips element-wise, applies Adam unless the cost or a gradient is non-finite (then counts
+        the skip), and advances the step."""
+        clip = self.hparams.grad_clip
+        grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
         finite = tf.math.is_finite(cost)
         for g in grads:
             finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
@@ -163,6 +163,15 @@ class Trainer:
         self.nonfinite_steps.assign_add(skipped)
         self.step.assign_add(1)
         return dict(cost=cost, lr=lr, kl_weight=klw, finite=finite, **losses)
+
+    def _step_fn(self, x, seq_len):
+        lr, klw, seed = self._begin_step()
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            losses = self.model.compute_losses(x, seq_len, training=True, seed=seed)
+            cost = losses["r_cost"] + klw * losses["kl"]
+        grads = tape.gradient(cost, variables)
+        return self._finish_step(grads, variables, cost, lr, klw, losses)
 
     def _distributed_step_fn(self, x, seq_len):
         """`_step_fn` under `self.strategy`, equal to it on the same global batch (up to rounding).
@@ -177,11 +186,7 @@ class Trainer:
         hp = self.hparams
         strategy = self.strategy
         replicas = strategy.num_replicas_in_sync
-        step = self.step.read_value()
-        lr = schedules.learning_rate(hp, step)
-        klw = schedules.kl_weight(hp, step)
-        self.optimizer.learning_rate.assign(lr)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), step])
+        lr, klw, seed = self._begin_step()
         variables = self.model.trainable_variables
         total = tf.shape(x)[0]
         per_replica = hp.batch_size // replicas  # divisible: checked in __init__
@@ -218,19 +223,7 @@ class Trainer:
         else:
             losses["kl"] = losses["kl_raw"] = tf.constant(0.0)
         cost = losses["r_cost"] + klw * losses["kl"]
-        grads = [tf.clip_by_value(g, -hp.grad_clip, hp.grad_clip) for g in grads]
-        finite = tf.math.is_finite(cost)
-        for g in grads:
-            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
-
-        def apply():
-            self.optimizer.apply_gradients(zip(grads, variables))
-            return tf.constant(0, tf.int64)
-
-        skipped = tf.cond(finite, apply, lambda: tf.constant(1, tf.int64))
-        self.nonfinite_steps.assign_add(skipped)
-        self.step.assign_add(1)
-        return dict(cost=cost, lr=lr, kl_weight=klw, finite=finite, **losses)
+        return self._finish_step(grads, variables, cost, lr, klw, losses)
 
     def _eval_fn(self, x, seq_len, seed):
         losses = self.model.compute_losses(x, seq_len, training=False, mask_pen=False, seed=seed)
