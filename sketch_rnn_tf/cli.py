@@ -4,6 +4,7 @@
           magenta-js .gen.json/.vae.json file) into one SVG grid
   train   train (or resume) a model on Magenta .npz files
   export  write a SavedModel (and optionally magenta-js JSON) from a model
+  evaluate L_R and L_KL of a model on the valid/test splits of .npz files
   convert write any model that load_model reads in this package's own format
   info    print a model's hparams and parameter count
 """
@@ -63,6 +64,21 @@ def cmd_export(args):
         print(f"wrote magenta-js JSON to {args.js}")
 
 
+def cmd_evaluate(args):
+    import json
+    from .data.npz import load_dataset
+    from .training.evaluate import evaluate_dataset
+    model = _load(args)
+    names = [d for d in (args.dataset or ",".join(model.hparams.data_set)).split(",") if d]
+    dataset = load_dataset(args.data_dir, names, model.hparams.max_seq_len)
+    results = evaluate_dataset(model, dataset, splits=args.splits.split(","))
+    for split, r in results.items():
+        print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
+
+
 def cmd_convert(args):
     from .pretrained import save_model
     model = _load(args)
@@ -119,6 +135,13 @@ def build_parser():
     p.add_argument("--out", required=True, help="SavedModel directory")
     p.add_argument("--js", default=None, help="also write magenta-js JSON to this file")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("evaluate", help="L_R and L_KL of a model on data splits")
+    _add_model_args(p)
+    p.add_argument("--dataset", default=None, help="a.npz[,b.npz] (default: the model's data_set)")
+    p.add_argument("--splits", default="valid,test")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("convert", help="convert any model load_model reads to this package's format")
     _add_model_args(p)

@@ -88,3 +88,32 @@ def test_gradients_are_clipped_element_wise(trained):
     assert len(moments) == len(model.trainable_variables)
     largest = max(np.abs(m).max() for m in moments)
     assert largest == pytest.approx(0.1 * 1e-6, rel=1e-4)
+
+
+def test_evaluate_weights_batches_by_size(trained):
+    from sketch_rnn_tf.model.losses import kl_divergence
+    from sketch_rnn_tf.training.evaluate import evaluate_split
+    trainer, _, _, dataset = trained
+    model = trainer.model
+    sketches = dataset.test[:7]
+    result = evaluate_split(model, sketches, batch_size=5)
+    expected_r = (model.reconstruction_loss(sketches[:5]) * 5 + model.reconstruction_loss(sketches[5:]) * 2) / 7
+    mu_a, ps_a = model.latent(sketches[:5])
+    mu_b, ps_b = model.latent(sketches[5:])
+    expected_kl = (float(kl_divergence(mu_a, ps_a)) * 5 + float(kl_divergence(mu_b, ps_b)) * 2) / 7
+    assert result["count"] == 7
+    assert result["r_cost"] == pytest.approx(expected_r, rel=1e-6)
+    assert result["kl"] == pytest.approx(expected_kl, rel=1e-6)
+
+
+def test_cli_evaluate(trained, tmp_path, capsys):
+    import json
+    import os
+    from sketch_rnn_tf import cli
+    _, log_root, _, _ = trained
+    out = tmp_path / "eval.json"
+    assert cli.main(["evaluate", "--checkpoint", os.path.join(log_root, "best"), "--data_dir", NPZ,
+                     "--splits", "valid", "--json", str(out)]) == 0
+    figures = json.load(open(out))
+    assert figures["valid"]["count"] > 0 and np.isfinite(figures["valid"]["r_cost"])
+    assert "valid: L_R" in capsys.readouterr().out
