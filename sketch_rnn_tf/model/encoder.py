@@ -7,7 +7,7 @@ import keras
 
 from .cells import fold_seed, make_cell, stateless_draw
 from .linear import SuperLinear
-from .rnn import run_rnn
+from .rnn import run_rnns
 
 
 class Encoder(keras.layers.Layer):
@@ -39,11 +39,12 @@ class Encoder(keras.layers.Layer):
         `seed` (stateless, optional) seeds the two RNNs' recurrent dropout."""
         batch = tf.shape(strokes)[0]
         sequence_length = tf.cast(sequence_length, tf.int32)
-        _, state_fw = run_rnn(self.cell_fw, strokes, self.cell_fw.zero_state(batch), sequence_length,
-                              training=training, return_outputs=False, seed=fold_seed(seed, 1))
-        _, state_bw = run_rnn(self.cell_bw, strokes, self.cell_bw.zero_state(batch), sequence_length,
-                              training=training, reverse=True, return_outputs=False,
-                              seed=fold_seed(seed, 2))
+        # Both directions advance in one loop (run_rnns): independent ops that run in parallel.
+        _, (state_fw, state_bw) = run_rnns(
+            [self.cell_fw, self.cell_bw], [strokes, strokes],
+            [self.cell_fw.zero_state(batch), self.cell_bw.zero_state(batch)], sequence_length,
+            training=training, reverse=[False, True], return_outputs=False,
+            seeds=[fold_seed(seed, 1), fold_seed(seed, 2)])
         h = tf.concat([self.cell_fw.output_from_state(state_fw),
                        self.cell_bw.output_from_state(state_bw)], axis=1)
         return self.mu_layer(h), self.presig_layer(h)

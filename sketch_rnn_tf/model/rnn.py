@@ -23,46 +23,56 @@ def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, r
 
     Returns (outputs [B, T, num_units] or None, final_state [B, state_size]).
     """
-    inputs = tf.convert_to_tensor(inputs)
-    if not cell.built:
-        cell.build(inputs.shape)
-    if reverse:
-        if sequence_length is None:
-            inputs = tf.reverse(inputs, axis=[1])
-        else:
-            inputs = tf.reverse_sequence(inputs, sequence_length, seq_axis=1, batch_axis=0)
-    batch = tf.shape(inputs)[0]
-    steps = tf.shape(inputs)[1]
-    projected = cell.project_inputs(inputs)                # [B, T, K]
-    projected = tf.transpose(projected, [1, 0, 2])         # time-major for the loop
-    # Step t reads its slice through a TensorArray: the gradient of `projected[t]` would be a dense
-    # [T, B, K] tensor summed over the steps (O(T²) work); a TensorArray read's gradient is a write.
-    projected = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
-    # Weights read once, outside the loop (see SketchCell.loop_weights).
-    weights = cell.loop_weights()
-    use_dropout = training and cell.use_recurrent_dropout and cell.dropout_keep_prob < 1.0
+    outputs, states = run_rnns([cell], [inputs], [initial_state], sequence_length, training,
+                               [reverse], return_outputs, [seed])
+    return (outputs[0] if return_outputs else None), states[0]
 
-    outputs = tf.TensorArray(inputs.dtype, size=steps) if return_outputs else None
 
-    def body(t, state, outputs):
-        mask = cell.dropout_mask([batch, cell.num_units], training, seed=fold_seed(seed, t)) \
-            if use_dropout else None
-        out, new_state = cell.step(projected.read(t), state, mask, weights)
-        if sequence_length is not None:
-            alive = tf.expand_dims(t < sequence_length, 1)
-            new_state = tf.where(alive, new_state, state)
-        if outputs is not None:
-            outputs = outputs.write(t, out)
-        return t + 1, new_state, outputs
+def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False, reverse=None,
+             return_outputs=True, seeds=None):
+    """Runs independent cells over inputs of the same length in one loop (the encoder's two
+    directions): their steps are independent ops of one loop body, so TensorFlow runs them in
+    parallel and the loop's per-step overhead is paid once. Arguments are lists, one entry per
+    cell; see `run_rnn`. Returns (list of outputs, or [] without return_outputs; list of states).
+    """
+    count = len(cells)
+    reverse = list(reverse) if reverse is not None else [False] * count
+    seeds = list(seeds) if seeds is not None else [None] * count
+    projected, weights, dropout = [], [], []
+    for cell, x, backwards in zip(cells, inputs, reverse):
+        x = tf.convert_to_tensor(x)
+        if not cell.built:
+            cell.build(x.shape)
+        if backwards:
+            x = tf.reverse(x, axis=[1]) if sequence_length is None else \
+                tf.reverse_sequence(x, sequence_length, seq_axis=1, batch_axis=0)
+        steps = tf.shape(x)[1]
+        # Time-major input projections read through a TensorArray: the gradient of
+        # `projected[t]` would be a dense [T, B, K] tensor summed over the steps (O(T²) work);
+        # a TensorArray read's gradient is a write.
+        p = tf.transpose(cell.project_inputs(x), [1, 0, 2])
+        projected.append(tf.TensorArray(p.dtype, size=steps).unstack(p))
+        weights.append(cell.loop_weights())  # read once, outside the loop
+        dropout.append(training and cell.use_recurrent_dropout and cell.dropout_keep_prob < 1.0)
+    batch = tf.shape(inputs[0])[0]
+    steps = tf.shape(inputs[0])[1]
+    outputs = [tf.TensorArray(tf.float32, size=steps) for _ in cells] if return_outputs else []
 
-    loop_vars = (tf.constant(0), initial_state, outputs) if return_outputs else \
-        (tf.constant(0), initial_state)
-    if return_outputs:
-        _, state, outputs = tf.while_loop(lambda t, *_: t < steps, body, loop_vars,
-                                          maximum_iterations=steps)  # static bound for XLA
-        outputs = tf.transpose(outputs.stack(), [1, 0, 2])
-        return outputs, state
-    _, state = tf.while_loop(lambda t, *_: t < steps,
-                             lambda t, s: body(t, s, None)[:2], loop_vars,
-                             maximum_iterations=steps)
-    return None, state
+    def body(t, states, outputs):
+        new_states, new_outputs = [], []
+        for k, cell in enumerate(cells):
+            mask = cell.dropout_mask([batch, cell.num_units], training,
+                                     seed=fold_seed(seeds[k], t)) if dropout[k] else None
+            out, state = cell.step(projected[k].read(t), states[k], mask, weights[k])
+            if sequence_length is not None:
+                state = tf.where(tf.expand_dims(t < sequence_length, 1), state, states[k])
+            new_states.append(state)
+            if return_outputs:
+                new_outputs.append(outputs[k].write(t, out))
+        return t + 1, new_states, new_outputs
+
+    _, states, outputs = tf.while_loop(
+        lambda t, *_: t < steps, body, (tf.constant(0), list(initial_states), outputs),
+        maximum_iterations=steps)  # a static bound, for XLA
+    outputs = [tf.transpose(o.stack(), [1, 0, 2]) for o in outputs]
+    return outputs, states
