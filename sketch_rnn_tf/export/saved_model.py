@@ -33,6 +33,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from ..atomic import replace_dir
 from ..data import strokes as stroke_format
 
 SIGNATURES = ("encode", "initial_state", "decode_step", "sample", "reconstruction_loss",
@@ -175,7 +176,6 @@ def export_saved_model(model, directory) -> str:
         tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
     except OSError as e:
         raise ExportError(f"cannot write {directory}: {e.strerror or e}") from None
-    old = None
     try:
         asset_dir = tempfile.mkdtemp(prefix=".assets-", dir=tmp)
         asset = os.path.join(asset_dir, HPARAMS_ASSET)
@@ -184,23 +184,11 @@ def export_saved_model(model, directory) -> str:
         module = _ExportModule(model, asset)
         out = os.path.join(tmp, "model")
         tf.saved_model.save(module, out, signatures=module.serving_signatures())
-        if os.path.exists(directory):
-            old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
-            os.rmdir(old)
-            os.rename(directory, old)
-        try:
-            os.rename(out, directory)
-        except BaseException:
-            if old is not None:
-                os.rename(old, directory)
-                old = None
-            raise
+        replace_dir(out, directory)
     except OSError as e:
         raise ExportError(f"cannot write {directory}: {e}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return directory
 
 

@@ -18,6 +18,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from ..atomic import replace_dir
 from ..hparams import HParams, HParamsError
 from .sketch_rnn import SketchRNN
 
@@ -66,19 +67,7 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
         with open(os.path.join(tmp, "checkpoint"), "w", encoding="utf-8") as f:
             f.write(f'model_checkpoint_path: "{_CKPT_NAME}"\n'
                     f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n')
-        old = None
-        if os.path.exists(directory):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.old-", dir=parent)
-            os.rmdir(old)
-            os.rename(directory, old)
-        try:
-            os.rename(tmp, directory)
-        except BaseException:
-            if old is not None:
-                os.rename(old, directory)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, directory)
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
