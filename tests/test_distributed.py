@@ -12,7 +12,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from _paths import SHEEP_NPZ
+from _paths import SHEEP_NPZ, write_tiny_npz
 
 SHEEP = SHEEP_NPZ
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,21 +67,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _tiny_npz(path, max_len=50, counts=(("train", 64), ("valid", 8), ("test", 8))):
-    data = np.load(SHEEP, allow_pickle=True, encoding="latin1")
-    splits = {}
-    for split, n in counts:
-        kept = [s for s in data[split] if len(s) <= max_len][:n]
-        arr = np.empty(len(kept), dtype=object)
-        arr[:] = kept
-        splits[split] = arr
-    np.savez(path, **splits)
-
-
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dist")
-    _tiny_npz(tmp / "tiny.npz")
+    write_tiny_npz(tmp / "tiny.npz")
     script = tmp / "dist.py"
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),

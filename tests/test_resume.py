@@ -19,7 +19,7 @@ from sketch_rnn_tf.model.saving import load_model_dir
 from sketch_rnn_tf.training import schedules
 from sketch_rnn_tf.training.run import build_trainer
 from sketch_rnn_tf.training.trainer import read_metrics
-from _paths import SHEEP_NPZ
+from _paths import SHEEP_NPZ, write_tiny_npz
 
 SHEEP = SHEEP_NPZ
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,21 +33,10 @@ OVERRIDES = ("enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8
              "kl_decay_rate=0.99,kl_tolerance=1e-5,data_set=[tiny.npz]")
 
 
-def _tiny_npz(path, max_len=50, counts=(("train", 64), ("valid", 8), ("test", 8))):
-    data = np.load(SHEEP, allow_pickle=True, encoding="latin1")
-    splits = {}
-    for split, n in counts:
-        kept = [s for s in data[split] if len(s) <= max_len][:n]
-        arr = np.empty(len(kept), dtype=object)
-        arr[:] = kept
-        splits[split] = arr
-    np.savez(path, **splits)
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("data")
-    _tiny_npz(d / "tiny.npz")
+    write_tiny_npz(d / "tiny.npz")
     return str(d)
 
 
