@@ -166,6 +166,33 @@ class SketchCell(keras.layers.Layer):
         """
         return {}
 
+    def input_kernel(self):
+        """(kernel [input_size, K], bias [K] or None) of the input-only part of a step."""
+        raise NotImplementedError
+
+    def input_projection(self, d, constant=None):
+        """(kernel [d, K], offset) with project_inputs(x) = x·kernel + offset for x of d features.
+
+        With `constant` [B, C], the cell's input is [x; constant] at every step (the decoder's z,
+        Eq. 5): its share constant·W[d:] is computed here once instead of at every step.
+        """
+        kernel, offset = self.input_kernel()
+        if constant is None:
+            return kernel, offset
+        shared = tf.matmul(constant, kernel[d:])
+        return kernel[:d], shared if offset is None else shared + offset
+
+    def project_inputs(self, x, constant=None):
+        """x·W_x (+ bias) for x [B, D] or [B, T, D] (and a per-sequence `constant`, see above)."""
+        kernel, offset = self.input_projection(x.shape[-1], constant)
+        if x.shape.rank == 2:
+            y = tf.matmul(x, kernel)
+        else:
+            y = tf.einsum("btd,dk->btk", x, kernel)
+            if offset is not None and len(offset.shape) == 2:
+                offset = offset[:, None, :]
+        return y if offset is None else y + offset
+
     def _new_c(self, c, i, j, f, mask):
         g = tf.tanh(j)
         if mask is not None:
@@ -207,9 +234,8 @@ class LSTMCell(SketchCell):
         self.bias = self.add_weight(shape=(4 * n,), initializer="zeros", name="bias")
         self.built = True
 
-    def project_inputs(self, x):
-        return tf.matmul(x, self.W_xh) + self.bias if x.shape.rank == 2 else \
-            tf.einsum("btd,dk->btk", x, self.W_xh) + self.bias
+    def input_kernel(self):
+        return self.W_xh, self.bias
 
     def loop_weights(self):
         return {"W_hh": tf.convert_to_tensor(self.W_hh)}
@@ -251,8 +277,8 @@ class LayerNormLSTMCell(SketchCell):
         self.ln_c_beta = self.add_weight(shape=(n,), initializer="zeros", name="ln_c_beta")
         self.built = True
 
-    def project_inputs(self, x):
-        return tf.matmul(x, self.W_xh) if x.shape.rank == 2 else tf.einsum("btd,dk->btk", x, self.W_xh)
+    def input_kernel(self):
+        return self.W_xh, None
 
     def loop_weights(self):
         return {k: tf.convert_to_tensor(getattr(self, k)) for k in
@@ -335,13 +361,9 @@ class HyperLSTMCell(SketchCell):
         self.ln_c_beta = self.add_weight(shape=(n,), initializer="zeros", name="ln_c_beta")
         self.built = True
 
-    def project_inputs(self, x):
-        """[x·W_xh (4n) | x·W_hyper_x (4·hyper)]: both input-only projections in one matmul."""
-        d = self.input_size
-        kernel = tf.concat([self.W_xh, self.hyper_cell.W_xh[:d]], axis=1)
-        if x.shape.rank == 2:
-            return tf.matmul(x, kernel)
-        return tf.einsum("btd,dk->btk", x, kernel)
+    def input_kernel(self):
+        """[W_xh (4n) | the hyper cell's x rows (4·hyper)]: both input-only projections at once."""
+        return tf.concat([self.W_xh, self.hyper_cell.W_xh[:self.input_size]], axis=1), None
 
     def loop_weights(self):
         d = self.input_size

@@ -69,20 +69,36 @@ class Decoder(keras.layers.Layer):
         Returns (y [B, T, 6M+3], final_state).
         """
         hp = self.hparams
-        x = self.step_inputs(strokes, z)
         if initial_state is None:
             initial_state = self.initial_state(z, tf.shape(strokes)[0])
         if training and hp.use_input_dropout:
-            x = _dropout(x, hp.input_dropout_prob, fold_seed(seed, 2))
-        h, state = run_rnn(self.cell, x, initial_state, training=training, seed=fold_seed(seed, 1))
+            # Input dropout drops z's copies independently at each step: feed the tiled input.
+            x = _dropout(self.step_inputs(strokes, z), hp.input_dropout_prob, fold_seed(seed, 2))
+            constant = None
+        else:
+            # z is the same at every step: its share of the input projection is computed once.
+            x, constant = strokes, (z if hp.conditional else None)
+        h, state = run_rnn(self.cell, x, initial_state, training=training, seed=fold_seed(seed, 1),
+                           constant=constant)
         if training and hp.use_output_dropout:
             h = _dropout(h, hp.output_dropout_prob, fold_seed(seed, 3))
         return self.output_params(h), state
 
-    def step(self, stroke, z, state):
-        """One decoding step from S_{i-1} [B, 5]: returns (y_i [B, 6M+3], state')."""
-        x = stroke if not self.hparams.conditional else tf.concat([stroke, z], axis=1)
-        h, state = self.cell.step(self.cell.project_inputs(x), state)
+    def input_projection(self, z):
+        """(kernel [5, K], offset) of one step's input projection, z's share included (Eq. 5)."""
+        return self.cell.input_projection(5, z if self.hparams.conditional else None)
+
+    def step(self, stroke, z, state, projection=None, weights=None):
+        """One decoding step from S_{i-1} [B, 5]: returns (y_i [B, 6M+3], state').
+
+        A sampling loop passes `projection = input_projection(z)` and `weights =
+        cell.loop_weights()`, computed once before the loop.
+        """
+        kernel, offset = self.input_projection(z) if projection is None else projection
+        x_proj = tf.matmul(stroke, kernel)
+        if offset is not None:
+            x_proj = x_proj + offset
+        h, state = self.cell.step(x_proj, state, None, weights)
         return self.output_params(h), state
 
     def magenta_weights(self):

@@ -15,21 +15,22 @@ from .cells import fold_seed
 
 
 def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, reverse=False,
-            return_outputs=True, seed=None):
+            return_outputs=True, seed=None, constant=None):
     """Runs `cell` over `inputs` [B, T, D].
 
     `seed` (a [2] stateless seed or a `cells.RowSeed`): step t's recurrent-dropout mask is drawn
     from `fold_seed(seed, t)`, so training is repeatable; None draws from TF's global generator.
+    `constant` [B, C]: features appended to every step's input (the decoder's z), projected once.
 
     Returns (outputs [B, T, num_units] or None, final_state [B, state_size]).
     """
     outputs, states = run_rnns([cell], [inputs], [initial_state], sequence_length, training,
-                               [reverse], return_outputs, [seed])
+                               [reverse], return_outputs, [seed], [constant])
     return (outputs[0] if return_outputs else None), states[0]
 
 
 def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False, reverse=None,
-             return_outputs=True, seeds=None):
+             return_outputs=True, seeds=None, constants=None):
     """Runs independent cells over inputs of the same length in one loop (the encoder's two
     directions): their steps are independent ops of one loop body, so TensorFlow runs them in
     parallel and the loop's per-step overhead is paid once. Arguments are lists, one entry per
@@ -38,11 +39,13 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
     count = len(cells)
     reverse = list(reverse) if reverse is not None else [False] * count
     seeds = list(seeds) if seeds is not None else [None] * count
+    constants = list(constants) if constants is not None else [None] * count
     projected, weights, dropout = [], [], []
-    for cell, x, backwards in zip(cells, inputs, reverse):
+    for cell, x, backwards, constant in zip(cells, inputs, reverse, constants):
         x = tf.convert_to_tensor(x)
         if not cell.built:
-            cell.build(x.shape)
+            extra = 0 if constant is None else int(constant.shape[-1])
+            cell.build((None, int(x.shape[-1]) + extra))
         if backwards:
             x = tf.reverse(x, axis=[1]) if sequence_length is None else \
                 tf.reverse_sequence(x, sequence_length, seq_axis=1, batch_axis=0)
@@ -50,7 +53,7 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         # Time-major input projections read through a TensorArray: the gradient of
         # `projected[t]` would be a dense [T, B, K] tensor summed over the steps (O(T²) work);
         # a TensorArray read's gradient is a write.
-        p = tf.transpose(cell.project_inputs(x), [1, 0, 2])
+        p = tf.transpose(cell.project_inputs(x, constant), [1, 0, 2])
         projected.append(tf.TensorArray(p.dtype, size=steps).unstack(p))
         weights.append(cell.loop_weights())  # read once, outside the loop
         dropout.append(training and cell.use_recurrent_dropout and cell.dropout_keep_prob < 1.0)

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from ..data import strokes as stroke_format
 from . import mixture
+from .rnn import run_rnn
 
 TEMPERATURE_MODES = ("magenta", "paper")
 PAD_ROW = (0.0, 0.0, 0.0, 0.0, 1.0)
@@ -66,10 +67,9 @@ class Sampler(tf.Module):
         S_P, the last given stroke, which is the next input).
         """
         dec = self.model.decoder
-        x = dec.step_inputs(strokes, z if self.model.conditional else None)
         state0 = self._initial_state(z)
-        from .rnn import run_rnn
-        _, state = run_rnn(dec.cell, x, state0, sequence_length=lengths, return_outputs=False)
+        _, state = run_rnn(dec.cell, strokes, state0, sequence_length=lengths, return_outputs=False,
+                           constant=z if self.model.conditional else None)
         prev = tf.gather(strokes, lengths, batch_dims=1)
         return state, prev
 
@@ -79,9 +79,12 @@ class Sampler(tf.Module):
         n = tf.shape(prev)[0]
         sigma_scale = tf.where(sqrt_temperature, tf.sqrt(temperature), temperature)
         pad = tf.broadcast_to(tf.constant(PAD_ROW, tf.float32), [n, 5])
+        # Read once, outside the loop: the weights, and z's share of the input projection.
+        projection = dec.input_projection(z if self.model.conditional else None)
+        weights = dec.cell.loop_weights()
 
         def body(t, prev, state, finished, rows):
-            y, state = dec.step(prev, z if self.model.conditional else None, state)
+            y, state = dec.step(prev, None, state, projection, weights)
             p = mixture.split_params(y, m)
             keys = tf.random.experimental.stateless_split(
                 tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64)), 3)
