@@ -154,7 +154,7 @@ def test_interpolation_row_has_n_sketches(vae, sketches):
 
 def test_interpolation_grid(vae, sketches):
     result = interpolation_grid(vae, sketches, rows=3, cols=4, temperature=0.3, seed=0,
-                                corner_colors=["#ff0000", "#0000ff", "#00ff00", "#000000"])
+                                corner_colors=[(255, 0, 0), (0, 0, 255), (0, 255, 0), (0, 0, 0)])
     assert isinstance(result, InterpolationGrid)
     assert len(result.sketches) == 3 and all(len(r) == 4 for r in result.sketches)
     assert result.colors.shape == (3, 4, 3)

@@ -20,12 +20,12 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ..rendering.svg import grid_colors
 
 METHODS = ("slerp", "lerp")
 # sin(ω) below this (in float64) means the two directions are parallel or antipodal.
 _PARALLEL_EPS = 1e-7
-DEFAULT_CORNER_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")
+# (r, g, b) in 0..255: red, blue, green, orange.
+DEFAULT_CORNER_COLORS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14))
 
 
 # --------------------------------------------------------------------------- vector maths
@@ -261,8 +261,9 @@ def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1
     """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors),
     given as (top_left, top_right, bottom_left, bottom_right) — all cells in one batched call.
 
-    Returns an `InterpolationGrid(sketches, colors)`; the colours mix `corner_colors` bilinearly in
-    the same layout, so each cell's colour tells how much of each corner it holds.
+    Returns an `InterpolationGrid(sketches, colors)`; the colours ([rows, cols, 3], 0..255) mix the
+    four (r, g, b) `corner_colors` bilinearly in the same layout (the paper's colour-coded grids), so
+    each cell's colour tells how much of each corner it holds. Pass both to `render_grid`.
     """
     _require_conditional(model, "interpolation_grid")
     corners = list(corners)
@@ -274,7 +275,10 @@ def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1
     flat = model.sample(n=rows * cols, temperature=temperature, z=z.reshape(rows * cols, -1),
                         seed=seed, greedy=greedy, temperature_mode=temperature_mode)
     sketches = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
-    return InterpolationGrid(sketches, grid_colors(corner_colors, rows, cols))
+    rgb = np.asarray(corner_colors, dtype=np.float64)
+    if rgb.shape != (4, 3):
+        raise ValueError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
+    return InterpolationGrid(sketches, grid(*rgb, rows, cols, method="lerp"))
 
 
 def analogy_sketches(model, sketch_a, sketch_b, sketch_c, n=1, temperature=0.1, seed=None,
