@@ -13,24 +13,12 @@ import tensorflow as tf
 
 from sketch_rnn_tf.model.cells import HyperLSTMCell, LayerNormLSTMCell, LSTMCell
 from sketch_rnn_tf.model.rnn import run_rnn
+from _numpy_magenta import np_ln, sig
 
 N, D, B, HN, E = 6, 5, 3, 7, 4  # units, input size, batch, hyper units, hyper embedding
 
 
 # ----------------------------------------------------------------------------- numpy reference
-def sig(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def np_ln(x, gamma, beta, blocks=1):
-    b, k = x.shape
-    xb = x.reshape(b, blocks, k // blocks)
-    mean = xb.mean(-1, keepdims=True)
-    var = ((xb - mean) ** 2).mean(-1, keepdims=True)  # biased
-    xb = (xb - mean) / np.sqrt(var + 1e-3)
-    return xb.reshape(b, k) * gamma + beta
-
-
 def np_lstm(w, x, state, n, mask=1.0):
     c, h = state[:, :n], state[:, n:]
     pre = np.concatenate([x, h], 1) @ np.concatenate([w["W_xh"], w["W_hh"]], 0) + w["bias"]

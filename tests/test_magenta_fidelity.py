@@ -18,6 +18,7 @@ from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.model import SketchRNN
 from _paths import SHARED as SHARED_ROOT
+from _numpy_magenta import np_ln, sig
 
 SPEC = os.path.join(SHARED_ROOT, "spec/magenta_variables.json")
 DATA = os.path.join(SHARED_ROOT, "data")
@@ -40,18 +41,6 @@ def _index_dirs():
 
 
 # ============================================================================ numpy reference graph
-def sig(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def np_ln(x, gamma, beta, blocks=1):
-    b, k = x.shape
-    xb = x.reshape(b, blocks, k // blocks)
-    mean = xb.mean(-1, keepdims=True)
-    var = ((xb - mean) ** 2).mean(-1, keepdims=True)
-    return ((xb - mean) / np.sqrt(var + 1e-3)).reshape(b, k) * gamma + beta
-
-
 class NumpyCell:
     """One of Magenta's cells, weights read by full Magenta name through `get`."""
 
