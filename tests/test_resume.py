@@ -154,7 +154,9 @@ def _launch(data_dir, log_root, num_steps, save_every, log):
 
 
 def test_sigkill_resumes_from_last_complete_checkpoint(data_dir, tmp_path):
-    n, save_every, kills = 40, 5, 3
+    # Long enough that a kill never arrives after the run has finished, even on a fast machine
+    # (each kill lands within 0.6 s of a checkpoint; three of them use well under 300 steps).
+    n, save_every, kills = 300, 10, 3
     hp = _hparams(save_every=save_every)
     log_root = str(tmp_path / "killed")
     train_dir = os.path.join(log_root, "train")

@@ -48,7 +48,10 @@ class OrthogonalPerGate(keras.initializers.Initializer):
         self.seed = seed
 
     def __call__(self, shape, dtype=None):
-        rng = np.random.default_rng(self.seed)
+        # Without a seed, draw one from numpy's global generator, so that
+        # `keras.utils.set_random_seed` makes model initialisation repeatable.
+        seed = self.seed if self.seed is not None else np.random.randint(2 ** 31)
+        rng = np.random.default_rng(seed)
         rows, cols = shape
         n = cols // 4
         blocks = []
