@@ -44,6 +44,8 @@ CONFIGS = {
     "lstm": dict(dec_model="lstm"),
     "layer_norm": dict(dec_model="layer_norm"),
     "hyper": dict(dec_model="hyper"),
+    # The same computation as the Keras baseline, which has no recurrent dropout.
+    "lstm_nodrop": dict(dec_model="lstm", use_recurrent_dropout=False),
 }
 MODES = ("eager", "function", "xla", "keras", "keras_xla")
 

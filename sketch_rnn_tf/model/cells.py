@@ -159,6 +159,14 @@ class SketchCell(keras.layers.Layer):
         keep = tf.cast(uniform < self.dropout_keep_prob, tf.float32)
         return keep / self.dropout_keep_prob
 
+    def dropout_masks(self, batch, steps, training, seed=None):
+        """Time-major masks [T, B, n] for a whole sequence in one RNG call, or None when dropout is
+        off: the time loop reads step t's mask instead of drawing it inside the loop."""
+        if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
+            return None
+        masks = self.dropout_mask([batch, steps, self.num_units], training, seed)
+        return tf.transpose(masks, [1, 0, 2])
+
     def loop_weights(self):
         """{name: tensor} of the weights `step` reads, read once.
 

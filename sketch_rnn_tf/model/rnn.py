@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from .cells import fold_seed
-
 
 def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, reverse=False,
             return_outputs=True, seed=None, constant=None):
     """Runs `cell` over `inputs` [B, T, D].
 
-    `seed` (a [2] stateless seed or a `cells.RowSeed`): step t's recurrent-dropout mask is drawn
-    from `fold_seed(seed, t)`, so training is repeatable; None draws from TF's global generator.
+    `seed` (a [2] stateless seed or a `cells.RowSeed`): the recurrent-dropout masks of all steps
+    are drawn from it in one call, so training is repeatable; None draws from TF's global generator.
     `constant` [B, C]: features appended to every step's input (the decoder's z), projected once.
 
     Returns (outputs [B, T, num_units] or None, final_state [B, state_size]).
@@ -41,7 +39,7 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
     seeds = list(seeds) if seeds is not None else [None] * count
     constants = list(constants) if constants is not None else [None] * count
     projected, weights, dropout = [], [], []
-    for cell, x, backwards, constant in zip(cells, inputs, reverse, constants):
+    for cell, x, backwards, constant, seed in zip(cells, inputs, reverse, constants, seeds):
         x = tf.convert_to_tensor(x)
         if not cell.built:
             extra = 0 if constant is None else int(constant.shape[-1])
@@ -56,16 +54,17 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         p = tf.transpose(cell.project_inputs(x, constant), [1, 0, 2])
         projected.append(tf.TensorArray(p.dtype, size=steps).unstack(p))
         weights.append(cell.loop_weights())  # read once, outside the loop
-        dropout.append(training and cell.use_recurrent_dropout and cell.dropout_keep_prob < 1.0)
-    batch = tf.shape(inputs[0])[0]
+        # Recurrent-dropout masks of all steps in one RNG call (cheaper than one per step).
+        masks = cell.dropout_masks(tf.shape(x)[0], steps, training, seed)
+        dropout.append(None if masks is None else
+                       tf.TensorArray(masks.dtype, size=steps).unstack(masks))
     steps = tf.shape(inputs[0])[1]
     outputs = [tf.TensorArray(tf.float32, size=steps) for _ in cells] if return_outputs else []
 
     def body(t, states, outputs):
         new_states, new_outputs = [], []
         for k, cell in enumerate(cells):
-            mask = cell.dropout_mask([batch, cell.num_units], training,
-                                     seed=fold_seed(seeds[k], t)) if dropout[k] else None
+            mask = dropout[k].read(t) if dropout[k] is not None else None
             out, state = cell.step(projected[k].read(t), states[k], mask, weights[k])
             if sequence_length is not None:
                 state = tf.where(tf.expand_dims(t < sequence_length, 1), state, states[k])
