@@ -24,10 +24,15 @@ _LAZY = {
     "ModelLoadError": "pretrained",
 }
 
+_SUBMODULES = ("cli", "data", "export", "hparams", "magenta", "model", "pretrained", "rendering",
+               "sampling", "training")
+
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
 def __getattr__(name):
     if name in _LAZY:
         return getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:  # `srt.rendering.render_grid(...)` without importing it first
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'sketch_rnn_tf' has no attribute {name!r}")

@@ -69,3 +69,14 @@ def test_broken_and_list_configs(tmp_path):
     unknown.write_text(json.dumps({"z_size": 8, "bogus": 1}))
     with pytest.raises(HParamsError, match="bogus"):
         HParams.from_json(str(unknown))
+
+
+def test_package_exposes_submodules_lazily():
+    import subprocess
+    import sys
+    code = ("import sys, sketch_rnn_tf as srt; assert 'tensorflow' not in sys.modules; "
+            "srt.rendering.render_svg; srt.data.load_npz; assert 'tensorflow' not in sys.modules; "
+            "srt.sampling.slerp; srt.HParams; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
