@@ -5,8 +5,8 @@ an absolute path from the machine that trained it) and `vector[-<step>].index` /
 `vector[-<step>].data-00000-of-00001`. Every trainable weight maps one-to-one onto a `SketchRNN`
 variable (`SketchRNN.magenta_variables()`); Adam slots (`vector_rnn/vector_rnn/<name>/Adam[_1]`), the
 schedule variables (`vector_rnn/Variable` = learning rate, `Variable_1` = KL weight, `global_step`,
-`beta1_power`, `beta2_power`) and the extra `vector_rnn_1/*` scalars that newer Magenta writes are read
-only when asked for (`read_training_state`) and otherwise ignored.
+`beta1_power`, `beta2_power`) and the extra `vector_rnn_1/*` scalars that newer Magenta writes are
+ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..hparams import HParams
+from ..model.saving import has_tensor_data
 
 
 class CheckpointError(ValueError):
@@ -56,9 +57,7 @@ def find_checkpoint_prefix(path: str) -> str:
         prefix = path[:-len(".index")] if path.endswith(".index") else path
         if not os.path.exists(prefix + ".index"):
             raise CheckpointError(f"{path}: no checkpoint index {prefix}.index")
-    data_files = [f for f in os.listdir(os.path.dirname(prefix) or ".")
-                  if f.startswith(os.path.basename(prefix) + ".data-")]
-    if not data_files:
+    if not has_tensor_data(prefix):
         raise CheckpointError(
             f"{prefix}.index has no tensor data beside it: {prefix}.data-00000-of-00001 is missing "
             "(the index alone lists names and shapes but holds no weights)")
@@ -105,19 +104,6 @@ def load_weights(model, prefix: str) -> None:
             raise CheckpointError(f"{prefix}: weight {name} holds NaN or inf")
     for name, v in variables.items():
         v.assign(values[name].astype(np.float32))
-
-
-def read_training_state(prefix: str) -> dict:
-    """Magenta's schedule variables, if present: global_step, learning_rate, kl_weight."""
-    names = list_variables(prefix)
-    reader = tf.train.load_checkpoint(prefix)
-    state = {}
-    for key, name in (("global_step", "vector_rnn/global_step"),
-                      ("learning_rate", "vector_rnn/Variable"),
-                      ("kl_weight", "vector_rnn/Variable_1")):
-        if name in names:
-            state[key] = reader.get_tensor(name).item()
-    return state
 
 
 def save_weights(model, prefix: str, global_step: int | None = None) -> str:

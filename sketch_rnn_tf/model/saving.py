@@ -32,10 +32,6 @@ class ModelLoadError(ValueError):
     """A model path does not exist, is none of the supported formats, or its contents are unusable."""
 
 
-def is_model_dir(path) -> bool:
-    return os.path.isdir(path) and os.path.exists(os.path.join(path, CONFIG_NAME))
-
-
 def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
     """Writes `model` as a directory that `load_model` reads: `sketch_rnn_config.json` plus a TF2
     checkpoint of `tf.train.Checkpoint(model=model)` and its `checkpoint` state file.
@@ -123,12 +119,16 @@ def load_model_dir(directory, scale_factor=None):
     return model
 
 
-def _require_data_files(prefix):
+def has_tensor_data(prefix) -> bool:
+    """Whether a checkpoint prefix has its `.data-*` shard(s) beside its `.index`."""
     directory = os.path.dirname(prefix) or "."
-    base = os.path.basename(prefix)
+    return any(f.startswith(os.path.basename(prefix) + ".data-") for f in os.listdir(directory))
+
+
+def _require_data_files(prefix):
     if not os.path.exists(prefix + ".index"):
         raise ModelLoadError(f"{prefix}.index is missing")
-    if not any(f.startswith(base + ".data-") for f in os.listdir(directory)):
+    if not has_tensor_data(prefix):
         raise ModelLoadError(f"{prefix}.index has no tensor data beside it "
                              f"({prefix}.data-00000-of-00001 is missing)")
 
