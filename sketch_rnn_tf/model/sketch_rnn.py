@@ -179,9 +179,7 @@ class SketchRNN(keras.Model):
         """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
         both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
         batch, lengths = self.prepare(strokes)
-        if self.conditional:
-            if z is None:
-                z, _ = self._encode_graph(batch, lengths)
+        if self.conditional and z is not None:
             z = tf.convert_to_tensor(z, tf.float32)
             if z.shape.rank == 1:
                 z = tf.tile(z[None], [batch.shape[0], 1])
@@ -189,14 +187,20 @@ class SketchRNN(keras.Model):
                 raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
                                       f"({batch.shape[0]}, {self.hparams.z_size})")
         else:
-            z = tf.zeros([batch.shape[0], 0])
+            z = None  # the encoder mean, or no latent (decoder-only)
         return float(self._eval_r_cost(batch, lengths, z))
 
     @tf.function(reduce_retracing=True)
-    def _eval_r_cost(self, batch, lengths, z):
-        losses_ = self.compute_losses(batch, lengths, training=False,
-                                      z=z if self.conditional else None, mask_pen=True)
-        return losses_["r_cost"]
+    def _eval_r_cost(self, batch, lengths, z=None):
+        """Evaluation L_R; z None means z = μ (conditional) or no z (decoder-only).
+
+        Only what L_R needs runs: the encoder once (for μ) or not at all (z given), no KL.
+        """
+        targets = batch[:, 1:]
+        if self.conditional and z is None:
+            z, _ = self.encoder(targets, lengths, training=False)
+        y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)
+        return losses.reconstruction_loss(y, targets, self.hparams.num_mixture, mask_pen=True).total
 
     def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
                temperature_mode="magenta", max_len=None, prefix=None):
