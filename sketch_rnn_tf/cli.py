@@ -39,6 +39,13 @@ def cmd_sample(args):
 
 def cmd_train(args):
     from absl import logging
+    from .training.distribute import make_strategy, prefix_log_lines
+    # First: MultiWorkerMirroredStrategy must configure TensorFlow before anything else runs.
+    strategy, worker = make_strategy(args.strategy)
+    tag = ""
+    if args.strategy == "multi_worker":
+        tag = worker.tag + " "
+        prefix_log_lines(worker.tag)
     from .hparams import HParams
     from .training import train
     logging.set_verbosity(logging.INFO)
@@ -46,11 +53,22 @@ def cmd_train(args):
     if args.dataset:
         hparams = hparams.replace(data_set=[d for d in args.dataset.split(",") if d])
     hparams = hparams.parse(args.hparams or "")
-    trainer = train(args.data_dir, hparams, args.log_root, num_steps=args.num_steps, seed=args.seed,
-                    jit_compile=args.xla, progress=not args.no_progress)
-    print(f"stopped at step {int(trainer.step)}; best model in "
-          f"{os.path.join(args.log_root, 'best')}, TensorBoard logs in "
-          f"{os.path.join(args.log_root, 'tensorboard')}")
+    import tensorflow as tf
+    try:
+        trainer = train(args.data_dir, hparams, args.log_root, num_steps=args.num_steps,
+                        seed=args.seed, jit_compile=args.xla, progress=not args.no_progress,
+                        strategy=strategy, worker=worker)
+    except tf.errors.OpError as e:  # e.g. a worker of the cluster went away
+        raise CLIError(f"{tag}training stopped: {type(e).__name__}: "
+                       f"{e.message.strip().splitlines()[0]}") from None
+    except (ValueError, OSError, RuntimeError) as e:
+        if not tag:
+            raise
+        raise CLIError(f"{tag}{e}") from None
+    where = (f"best model in {os.path.join(args.log_root, 'best')}, TensorBoard logs in "
+             f"{os.path.join(args.log_root, 'tensorboard')}") if worker.is_chief \
+        else f"the chief writes {args.log_root}"
+    print(f"{tag}stopped at step {int(trainer.step.numpy())}; {where}")
 
 
 def cmd_export(args):
@@ -128,6 +146,11 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--strategy", choices=("one_device", "mirrored", "multi_worker"),
+                   default="one_device",
+                   help="one_device (default); mirrored: this machine's GPUs; multi_worker: the "
+                        "cluster in TF_CONFIG, the same command on every worker (see "
+                        "docs/reliability.md)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="write a SavedModel (and magenta-js JSON)")

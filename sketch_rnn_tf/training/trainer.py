@@ -125,16 +125,18 @@ class Trainer:
                     "use another --log_root or the same hparams")
         self.hparams.to_json(path)
 
-    def restore(self) -> bool:
-        """Resumes from the last training checkpoint in log_root; False when there is none."""
-        if self.manager is None or self.manager.latest_checkpoint is None:
-            return False
+    def restore(self, checkpoint: str | None = None) -> bool:
+        """Resumes from `checkpoint` (a checkpoint prefix), by default the last training checkpoint
+        in log_root; False when there is none."""
+        if checkpoint is None:
+            if self.manager is None or self.manager.latest_checkpoint is None:
+                return False
+            checkpoint = self.manager.latest_checkpoint
         try:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            self.checkpoint.restore(checkpoint).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as e:
-            raise TrainingError(f"cannot resume from {self.manager.latest_checkpoint}: {e}") from None
-        logging.info("resumed from %s at step %d", self.manager.latest_checkpoint,
-                     int(self.step.numpy()))
+            raise TrainingError(f"cannot resume from {checkpoint}: {e}") from None
+        logging.info("resumed from %s at step %d", checkpoint, int(self.step.numpy()))
         return True
 
     # ------------------------------------------------------------ graph
