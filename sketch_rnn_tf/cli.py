@@ -39,16 +39,16 @@ def cmd_sample(args):
 
 def cmd_train(args):
     from absl import logging
-    from .training.distribute import make_strategy, prefix_log_lines
-    # First: MultiWorkerMirroredStrategy must configure TensorFlow before anything else runs.
-    strategy, worker = make_strategy(args.strategy)
+    from .training.distribute import make_strategy, prefix_log_lines, read_tf_config
+    logging.set_verbosity(logging.INFO)
     tag = ""
     if args.strategy == "multi_worker":
-        tag = worker.tag + " "
-        prefix_log_lines(worker.tag)
+        tag = read_tf_config().tag + " "
+        prefix_log_lines(tag.strip())
+    # Before anything else runs: MultiWorkerMirroredStrategy must configure TensorFlow first.
+    strategy, worker = make_strategy(args.strategy)
     from .hparams import HParams
     from .training import train
-    logging.set_verbosity(logging.INFO)
     hparams = HParams()
     if args.dataset:
         hparams = hparams.replace(data_set=[d for d in args.dataset.split(",") if d])
@@ -58,9 +58,15 @@ def cmd_train(args):
         trainer = train(args.data_dir, hparams, args.log_root, num_steps=args.num_steps,
                         seed=args.seed, jit_compile=args.xla, progress=not args.no_progress,
                         strategy=strategy, worker=worker)
-    except tf.errors.OpError as e:  # e.g. a worker of the cluster went away
+    except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
+        # MultiWorkerMirroredStrategy aborts the collectives when a worker stops heartbeating.
+        raise CLIError(f"{tag}training stopped ({type(e).__name__}): a worker of the cluster "
+                       "stopped or cannot be reached; run the same command on every worker again "
+                       f"to resume from the last checkpoint in {args.log_root}") from None
+    except tf.errors.OpError as e:
+        lines = [l for l in e.message.splitlines() if l.strip() and "execution error" not in l]
         raise CLIError(f"{tag}training stopped: {type(e).__name__}: "
-                       f"{e.message.strip().splitlines()[0]}") from None
+                       f"{(lines or [''])[0][:500]}") from None
     except (ValueError, OSError, RuntimeError) as e:
         if not tag:
             raise

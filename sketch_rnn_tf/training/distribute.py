@@ -140,6 +140,9 @@ def make_strategy(name: str):
         return tf.distribute.MirroredStrategy(), WorkerInfo()
     info = read_tf_config()
     import tensorflow as tf
+    from absl import logging as absl_logging
+    absl_logging.info("joining the cluster in TF_CONFIG as %s; waiting for all %d workers to start",
+                      info.tag, info.count)
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (RuntimeError, ValueError) as e:

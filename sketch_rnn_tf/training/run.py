@@ -90,6 +90,6 @@ def _check_same_step(trainer, worker):
     steps = [int(s) for s in strategy.experimental_local_results(gather())[0].numpy()]
     if len(set(steps)) > 1:
         raise TrainingError(
-            f"the workers' replicas resumed at different steps {steps}: the chief's --log_root "
-            "must be a directory every worker sees (a shared filesystem), and all workers must "
-            "run the same command")
+            f"the workers resumed at different steps {steps} (one per replica, the chief's first): "
+            "the chief's --log_root must be a directory every worker sees (a shared filesystem), "
+            "and all workers must run the same command")
