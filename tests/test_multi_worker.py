@@ -102,6 +102,20 @@ def test_cli_xla_only_on_one_device(tmp_path, capsys):
     assert "jit_compile (--xla) works only on one device" in capsys.readouterr().err
 
 
+@needs_data
+def test_cli_mirrored_trains_and_resumes(tmp_path, capsys):
+    write_tiny_npz(tmp_path / "tiny.npz")
+    log_root = tmp_path / "log"
+    args = ["train", "--data_dir", str(tmp_path), "--hparams", HPARAMS, "--log_root",
+            str(log_root), "--strategy", "mirrored", "--no_progress", "--num_steps"]
+    assert main(args + ["2"]) == 0
+    assert main(args + ["3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("stopped at step 3; best model in ")  # no worker tag on one machine
+    assert tf.train.latest_checkpoint(str(log_root / "train")).endswith("ckpt-3")
+    assert [r["step"] for r in read_metrics(str(log_root)) if r["split"] == "train"] == [2, 3]
+
+
 # ------------------------------------------------------------------ two workers on 127.0.0.1
 def _free_ports(n):
     socks = [socket.socket() for _ in range(n)]
