@@ -4,7 +4,8 @@
 
 * `one_device`: one device, no `tf.distribute` strategy (the trainer's plain `tf.function` step;
   `--xla` works only here).
-* `mirrored`: `tf.distribute.MirroredStrategy` over this machine's GPUs (or its CPU when it has none).
+* `mirrored`: `tf.distribute.MirroredStrategy` over this machine's GPUs (its CPU when it has
+  none).
 * `multi_worker`: `tf.distribute.MultiWorkerMirroredStrategy`; every worker runs the same command,
   with its own `TF_CONFIG` environment variable naming the cluster and its place in it, e.g.
   `{"cluster": {"worker": ["host0:port", "host1:port"]}, "task": {"type": "worker", "index": 1}}`.
@@ -68,7 +69,8 @@ def _check_address(address, where):
 
 
 def read_tf_config(environ=None) -> WorkerInfo:
-    """Parses and checks `TF_CONFIG` (from `environ`, default `os.environ`) for multi-worker training.
+    """Parses and checks `TF_CONFIG` (from `environ`, default `os.environ`) for multi-worker
+    training.
 
     The cluster may have a `chief` list of one address and a `worker` list; the task must be one of
     them. Returns this process's `WorkerInfo`; raises `DistributeError` naming what is wrong.
@@ -77,7 +79,8 @@ def read_tf_config(environ=None) -> WorkerInfo:
     text = environ.get("TF_CONFIG", "").strip()
     if not text:
         raise DistributeError("--strategy multi_worker needs the TF_CONFIG environment variable "
-                              f"on every worker, naming the cluster and this worker's task; {_EXAMPLE}")
+                              "on every worker, naming the cluster and this worker's task; "
+                              + _EXAMPLE)
     try:
         config = json.loads(text)
     except json.JSONDecodeError as e:
@@ -118,8 +121,9 @@ def read_tf_config(environ=None) -> WorkerInfo:
                               f"{sorted(cluster)}")
     if isinstance(index, bool) or not isinstance(index, int) \
             or not 0 <= index < len(cluster[task_type]):
-        raise DistributeError(f"TF_CONFIG: task index {index!r} is not in 0..{len(cluster[task_type]) - 1}"
-                              f" for the {len(cluster[task_type])} {task_type!r} address(es)")
+        count = len(cluster[task_type])
+        raise DistributeError(f"TF_CONFIG: task index {index!r} is not in 0..{count - 1} for the "
+                              f"{count} {task_type!r} address(es)")
     rank = [(t, i) for t, i, _ in order].index((task_type, index))
     return WorkerInfo(rank=rank, count=len(order), task_type=task_type, task_index=index)
 
@@ -146,7 +150,8 @@ def make_strategy(name: str):
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (RuntimeError, ValueError) as e:
-        raise DistributeError(f"cannot start MultiWorkerMirroredStrategy as {info.tag}: {e}") from None
+        raise DistributeError(
+            f"cannot start MultiWorkerMirroredStrategy as {info.tag}: {e}") from None
     return strategy, info
 
 
