@@ -126,48 +126,87 @@ def _free_ports(n):
             s.close()
 
 
-def _run_workers(tmp, log_root, num_steps, run_name):
-    """Runs the same `train --strategy multi_worker` command as worker 0 and 1; returns their
-    output. Both are killed if either fails or they run past WORKER_TIMEOUT."""
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    scratch = tmp / f"tmpdir_{run_name}"
-    scratch.mkdir()
-    cmd = [sys.executable, "-m", "sketch_rnn_tf", "train", "--data_dir", str(tmp),
-           "--hparams", HPARAMS, "--log_root", str(log_root), "--num_steps", str(num_steps),
-           "--strategy", "multi_worker", "--no_progress"]
-    procs, outs = [], []
-    try:
-        for index in range(2):
-            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
-                       TMPDIR=str(scratch),
-                       PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                       TF_CONFIG=json.dumps({"cluster": cluster,
-                                             "task": {"type": "worker", "index": index}}))
-            out = open(tmp / f"{run_name}_w{index}.log", "w+", encoding="utf-8")
-            outs.append(out)
-            procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                          cwd=str(tmp)))
-        deadline = time.monotonic() + WORKER_TIMEOUT
-        while any(p.poll() is None for p in procs):
-            if time.monotonic() > deadline or any(p.poll() not in (None, 0) for p in procs):
-                break
-            time.sleep(0.2)
-    finally:
-        for p in procs:
+class _Workers:
+    """Worker 0 and 1 running the same `train --strategy multi_worker` command."""
+
+    def __init__(self, tmp, log_root, num_steps, run_name):
+        ports = _free_ports(2)
+        cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+        self.scratch = tmp / f"tmpdir_{run_name}"
+        self.scratch.mkdir()
+        self.num_steps = num_steps
+        cmd = [sys.executable, "-m", "sketch_rnn_tf", "train", "--data_dir", str(tmp),
+               "--hparams", HPARAMS, "--log_root", str(log_root), "--num_steps", str(num_steps),
+               "--strategy", "multi_worker", "--no_progress"]
+        self.procs, self.paths = [], []
+        try:
+            for index in range(2):
+                env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
+                           PYTHONUNBUFFERED="1", TMPDIR=str(self.scratch),
+                           PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                           TF_CONFIG=json.dumps({"cluster": cluster,
+                                                 "task": {"type": "worker", "index": index}}))
+                self.paths.append(tmp / f"{run_name}_w{index}.log")
+                with open(self.paths[-1], "w", encoding="utf-8") as out:
+                    self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                                       env=env, cwd=str(tmp)))
+        except BaseException:
+            self.kill()
+            raise
+
+    def logs(self):
+        return [p.read_text(encoding="utf-8") for p in self.paths]
+
+    def kill(self):
+        for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
                 p.wait()
-        logs = []
-        for out in outs:
-            out.seek(0)
-            logs.append(out.read())
-            out.close()
-    codes = [p.returncode for p in procs]
-    assert codes == [0, 0], f"exit codes {codes}\n" + "\n----\n".join(l[-3000:] for l in logs)
-    # The non-chief's scratch directory (under its TMPDIR) was removed at the end.
-    assert os.listdir(scratch) == []
-    return logs
+
+    def _fail(self, why):
+        self.kill()
+        pytest.fail(f"{why}\n" + "\n----\n".join(l[-3000:] for l in self.logs()))
+
+    def wait_stopped(self):
+        """Waits until both workers printed their final line (TensorFlow's cluster shutdown then
+        still takes seconds, `wait_exit`); returns their logs. Kills both on a failure or past
+        WORKER_TIMEOUT."""
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while True:
+            codes = [p.poll() for p in self.procs]  # before reading: an exited worker's log is whole
+            done = [f"stopped at step {self.num_steps};" in l for l in self.logs()]
+            if all(done):
+                return self.logs()
+            if any(c not in (None, 0) or (c == 0 and not d) for c, d in zip(codes, done)):
+                self._fail(f"a worker failed: exit codes {codes}")
+            if time.monotonic() > deadline:
+                self._fail(f"timed out after {WORKER_TIMEOUT} s")
+            time.sleep(0.2)
+
+    def wait_exit(self):
+        """Both workers exit with code 0; their scratch directory (TMPDIR) is empty."""
+        for p in self.procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._fail("a worker did not exit within 60 s of its last line")
+        codes = [p.returncode for p in self.procs]
+        if codes != [0, 0]:
+            self._fail(f"exit codes {codes}")
+        assert os.listdir(self.scratch) == []
+
+
+@pytest.fixture
+def start_workers():
+    started = []
+
+    def start(*args):
+        started.append(_Workers(*args))
+        return started[-1]
+
+    yield start
+    for workers in started:  # never leave a worker running, whatever failed
+        workers.kill()
 
 
 def _ours(log):
@@ -193,13 +232,14 @@ def _assert_same_state(a, b):
 
 
 @needs_data
-def test_two_workers_train_one_model_and_resume(tmp_path):
+def test_two_workers_train_one_model_and_resume(tmp_path, start_workers):
     write_tiny_npz(tmp_path / "tiny.npz")
     data_dir, log_root = str(tmp_path), tmp_path / "log"
     train_dir = log_root / "train"
 
     # Run 1: steps 1-4; checkpoints at 2 and 4.
-    logs = _run_workers(tmp_path, log_root, 4, "run1")
+    run1 = start_workers(tmp_path, log_root, 4, "run1")
+    logs = run1.wait_stopped()
     chief, other = (_ours(l) for l in logs)
     assert chief and all(l.startswith("[worker 0/2 chief] ") for l in chief), chief
     assert other and all(l.startswith("[worker 1/2] ") for l in other), other
@@ -223,8 +263,11 @@ def test_two_workers_train_one_model_and_resume(tmp_path):
     assert max(float(np.abs(np.asarray(x) - np.asarray(y)).max()) for x, y in
                zip(before.model.trainable_variables, one.model.trainable_variables)) > 1e-4
 
-    # Run 2: the same command to step 6 resumes both workers from the chief's ckpt-4.
-    logs = _run_workers(tmp_path, log_root, 6, "run2")
+    # Run 2: the same command to step 6 resumes both workers from the chief's ckpt-4. (It starts
+    # while run 1's processes may still be in TensorFlow's cluster shutdown, on other ports.)
+    run1.wait_exit()
+    run2 = start_workers(tmp_path, log_root, 6, "run2")
+    logs = run2.wait_stopped()
     resumed = f"resumed from {train_dir / 'ckpt-4'} at step 4"
     for log, tag in zip(logs, ("[worker 0/2 chief]", "[worker 1/2]")):
         assert f"{tag} INFO:absl:{resumed}" in log, log[-3000:]
@@ -247,3 +290,4 @@ def test_two_workers_train_one_model_and_resume(tmp_path):
     assert sorted(os.listdir(log_root)) == ["best", "metrics.jsonl", "model_config.json",
                                             "tensorboard", "train"]
     assert tf.train.latest_checkpoint(str(train_dir)).endswith("ckpt-6")
+    run2.wait_exit()
