@@ -1,6 +1,7 @@
 """Resuming training: a resumed run continues the same curve; kill -9 never corrupts a checkpoint;
 non-finite steps are skipped without touching the weights or Adam's state."""
 
+import glob
 import os
 import random
 import signal
@@ -129,11 +130,19 @@ def test_resume_continues_the_same_curve(data_dir, tmp_path):
 
 # ------------------------------------------------------------------ (b) kill -9
 def _checkpoint_state(train_dir):
-    """(step of the latest checkpoint, all its tensors) — and every listed checkpoint must load."""
+    """(step of the latest checkpoint, all its tensors) — and every listed checkpoint must load.
+
+    `tf.train.CheckpointManager.save` deletes the checkpoints past `max_to_keep` before it rewrites
+    the `checkpoint` state file, so a kill between the two leaves the file listing an old checkpoint
+    whose files are all gone (the next save drops it). Such an entry is allowed; one with some of its
+    files missing (a torn checkpoint) is not.
+    """
     state = tf.train.get_checkpoint_state(train_dir)
     if state is None:
         return 0, None
     for prefix in state.all_model_checkpoint_paths:
+        if prefix != state.model_checkpoint_path and not glob.glob(prefix + ".*"):
+            continue  # swept before the state file was rewritten
         reader = tf.train.load_checkpoint(prefix)
         for name in reader.get_variable_to_shape_map():
             value = reader.get_tensor(name)
