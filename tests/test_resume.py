@@ -1,7 +1,6 @@
 """Resuming training: a resumed run continues the same curve; kill -9 never corrupts a checkpoint;
 non-finite steps are skipped without touching the weights or Adam's state."""
 
-import glob
 import os
 import random
 import signal
@@ -132,17 +131,17 @@ def test_resume_continues_the_same_curve(data_dir, tmp_path):
 def _checkpoint_state(train_dir):
     """(step of the latest checkpoint, all its tensors) — and every listed checkpoint must load.
 
-    `tf.train.CheckpointManager.save` deletes the checkpoints past `max_to_keep` before it rewrites
-    the `checkpoint` state file, so a kill between the two leaves the file listing an old checkpoint
-    whose files are all gone (the next save drops it). Such an entry is allowed; one with some of its
-    files missing (a torn checkpoint) is not.
+    `tf.train.CheckpointManager.save` writes the new checkpoint, lists it in the `checkpoint` state
+    file, deletes the checkpoints past `max_to_keep` (`.index` first, then `.data`) and rewrites the
+    state file. A kill during that sweep leaves an old entry listed whose `.index` is gone (the next
+    save drops it); such an entry is skipped. Every other listed checkpoint must load.
     """
     state = tf.train.get_checkpoint_state(train_dir)
     if state is None:
         return 0, None
     for prefix in state.all_model_checkpoint_paths:
-        if prefix != state.model_checkpoint_path and not glob.glob(prefix + ".*"):
-            continue  # swept before the state file was rewritten
+        if prefix != state.model_checkpoint_path and not os.path.exists(prefix + ".index"):
+            continue  # being swept when the run was killed
         reader = tf.train.load_checkpoint(prefix)
         for name in reader.get_variable_to_shape_map():
             value = reader.get_tensor(name)
