@@ -80,8 +80,9 @@ def fetch(url: str, path: str, validate: Optional[Callable[[str], None]] = None,
             try:
                 validate(tmp)
             except Exception as e:  # any reason the content is unusable
+                reason = str(e).replace(tmp, os.path.basename(path))
                 raise DownloadError(
-                    f"{url}: the downloaded file is not valid and was not kept ({e}). The server may "
+                    f"{url}: the downloaded file is not valid and was not kept ({reason}). The server may "
                     f"hold a corrupt copy; try again later {by_hand}") from None
         os.replace(tmp, path)
     finally:
