@@ -63,6 +63,8 @@ def cmd_train(args):
 def _download_missing(data_dir, data_set):
     from .data.download import download_quickdraw
     missing = [name for name in data_set if not os.path.isfile(os.path.join(data_dir, name))]
+    if not missing:
+        return
     for path in download_quickdraw(missing, data_dir):
         print(f"downloaded {path}")
 
