@@ -178,7 +178,7 @@ def resolve(path, progress: bool = True) -> str:
     catalogue model cannot be fetched.
     """
     path = os.fspath(path)
-    if os.path.exists(path):
+    if os.path.exists(path) or os.path.exists(path + ".index"):  # a file, folder or TF1 prefix
         return path
     if path.startswith(MAGENTA_PREFIX):
         return fetch_magenta(path, progress=progress)

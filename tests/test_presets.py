@@ -252,3 +252,13 @@ def test_no_temporary_files_left_behind(home, server):
             load_model(name)
     load_model("magenta/bird.gen")
     assert glob.glob(str(home / "magenta" / ".*")) == []
+
+
+def test_a_local_folder_can_serve_as_the_catalogue(tmp_path, monkeypatch):
+    """$SKETCH_RNN_TF_MAGENTA_URL may be a file:// folder (e.g. files copied from another machine)."""
+    monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SKETCH_RNN_TF_MAGENTA_URL", "file://" + JS_DIR)
+    assert load_model("magenta/ant.gen").hparams.max_seq_len == 100
+    assert (tmp_path / "cache" / "magenta" / "ant.gen.json").read_bytes() == _read("ant.gen.json")
+    with pytest.raises(ModelLoadError, match="cannot download"):
+        load_model("magenta/cat.gen")  # not in that folder
