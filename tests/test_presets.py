@@ -14,7 +14,7 @@ import pytest
 
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, cli, load_model, presets
 from sketch_rnn_tf.download import DownloadError
-from sketch_rnn_tf.magenta.js import write_js
+from sketch_rnn_tf.magenta.js import read_js, write_js
 
 from _http import LocalServer, Truncated, closed_port_url
 from _paths import DATA, REPO
@@ -146,16 +146,16 @@ def test_download_once_with_progress_then_offline(home, server, capsys):
     assert "sheep.gen.json" in err and "100%" in err  # the tqdm bar
     assert server.hits["/m/sheep.gen.json"] == 1
     assert _cache_files(home) == ["sheep.gen.json"]
-    reference = load_model(os.path.join(JS_DIR, "sheep.gen.json"))
-    assert model.hparams == reference.hparams and model.scale_factor == reference.scale_factor
-    for a, b in zip(model.trainable_variables, reference.trainable_variables):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    hparams, scale, tensors = read_js(os.path.join(JS_DIR, "sheep.gen.json"))
+    assert model.hparams == hparams and model.scale_factor == np.float32(scale)
+    for name, v in model.magenta_variables().items():
+        np.testing.assert_array_equal(v.numpy(), tensors[name])
     with open(home / "magenta" / "sheep.gen.json", "rb") as f:
         assert f.read() == _read("sheep.gen.json")
 
     server.stop()  # offline from now on
     again = load_model("magenta/sheep.gen")
-    assert again.hparams == reference.hparams
+    assert again.hparams == hparams
     assert server.hits["/m/sheep.gen.json"] == 1
     assert presets.list_models()["cached"] == ["magenta/sheep.gen"]
 
@@ -186,7 +186,8 @@ def test_a_good_cached_file_is_never_lost(home, server):
     os.makedirs(home / "magenta")
     (home / "magenta" / "owl.gen.json").write_bytes(good)
     # Cached: used as it is, no request.
-    assert load_model("magenta/owl.gen").hparams.max_seq_len == 129
+    path = presets.fetch_magenta("magenta/owl.gen", progress=False)
+    assert path == str(home / "magenta" / "owl.gen.json")
     assert server.hits["/m/owl.gen.json"] == 0
     # A forced refresh that brings a corrupt file leaves the good one in place.
     with pytest.raises(DownloadError, match="not valid"):
@@ -239,8 +240,7 @@ def test_models_command(home, server, capsys):
     for name in _repo_models():
         assert name in out
     assert "(none yet)" in out and "114 categories" in out and "the_mona_lisa" in out
-    load_model("magenta/bird.gen")
-    capsys.readouterr()
+    presets.fetch_magenta("magenta/bird.gen", progress=False)
     assert cli.main(["models"]) == 0
     out = capsys.readouterr().out
     assert "magenta/bird.gen" in out and "(none yet)" not in out
@@ -250,7 +250,7 @@ def test_no_temporary_files_left_behind(home, server):
     for name in ("magenta/dog.gen", "magenta/pig.gen"):
         with pytest.raises(ModelLoadError):
             load_model(name)
-    load_model("magenta/bird.gen")
+    presets.fetch_magenta("magenta/bird.gen")
     assert glob.glob(str(home / "magenta" / ".*")) == []
 
 
@@ -258,7 +258,7 @@ def test_a_local_folder_can_serve_as_the_catalogue(tmp_path, monkeypatch):
     """$SKETCH_RNN_TF_MAGENTA_URL may be a file:// folder (e.g. files copied from another machine)."""
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SKETCH_RNN_TF_MAGENTA_URL", "file://" + JS_DIR)
-    assert load_model("magenta/ant.gen").hparams.max_seq_len == 100
+    presets.fetch_magenta("magenta/ant.gen", progress=False)
     assert (tmp_path / "cache" / "magenta" / "ant.gen.json").read_bytes() == _read("ant.gen.json")
     with pytest.raises(ModelLoadError, match="cannot download"):
         load_model("magenta/cat.gen")  # not in that folder
