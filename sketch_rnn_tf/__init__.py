@@ -22,10 +22,11 @@ _LAZY = {
     "load_model": "pretrained",
     "save_model": "pretrained",
     "ModelLoadError": "pretrained",
+    "list_models": "presets",
 }
 
 _SUBMODULES = ("cli", "data", "export", "hparams", "magenta", "model", "pretrained", "rendering",
-               "sampling", "training")
+               "sampling", "training", "presets", "download")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

@@ -7,6 +7,11 @@
   evaluate L_R and L_KL of a model on the valid/test splits of .npz files
   convert write any model that load_model reads in this package's own format
   info    print a model's hparams and parameter count
+  models  list the model names --checkpoint accepts (bundled, cached, Magenta's catalogue)
+  prepare turn Quick, Draw! .ndjson drawings into a Magenta .npz training set
+
+--checkpoint takes a path or a model name: a bundled model ("sheep") or one of Magenta's hosted
+models ("magenta/cat.gen", "magenta/cat.vae"), downloaded once into $SKETCH_RNN_TF_HOME.
 """
 
 from __future__ import annotations
@@ -46,11 +51,53 @@ def cmd_train(args):
     if args.dataset:
         hparams = hparams.replace(data_set=[d for d in args.dataset.split(",") if d])
     hparams = hparams.parse(args.hparams or "")
+    if args.download:
+        _download_missing(args.data_dir, hparams.data_set)
     trainer = train(args.data_dir, hparams, args.log_root, num_steps=args.num_steps, seed=args.seed,
                     jit_compile=args.xla, progress=not args.no_progress)
     print(f"stopped at step {int(trainer.step)}; best model in "
           f"{os.path.join(args.log_root, 'best')}, TensorBoard logs in "
           f"{os.path.join(args.log_root, 'tensorboard')}")
+
+
+def _download_missing(data_dir, data_set):
+    from .data.download import download_quickdraw
+    missing = [name for name in data_set if not os.path.isfile(os.path.join(data_dir, name))]
+    if not missing:
+        return
+    for path in download_quickdraw(missing, data_dir):
+        print(f"downloaded {path}")
+
+
+def cmd_models(args):
+    from .presets import MAGENTA_GEN_ONLY, list_models, magenta_base_url, magenta_cache_dir
+    models = list_models()
+    print("bundled (load_model(name) or --checkpoint name):")
+    print("  " + (", ".join(models["bundled"]) or "(none found)"))
+    print(f"cached in {magenta_cache_dir()} (loadable offline):")
+    print("  " + (", ".join(models["cached"]) or "(none yet)"))
+    categories = sorted({n[len("magenta/"):].rsplit(".", 1)[0] for n in models["magenta"]})
+    print(f"Magenta's catalogue at {magenta_base_url()}: magenta/<category>.gen (decoder-only) or "
+          f".vae (conditional), {len(categories)} categories:")
+    line = " "
+    for c in categories:
+        if len(line) + len(c) > 98:
+            print(line)
+            line = " "
+        line += " " + c
+    print(line)
+    gen_only = ", ".join(sorted(MAGENTA_GEN_ONLY))
+    print(f"({gen_only}: .gen only). Set $SKETCH_RNN_TF_MAGENTA_URL to use a mirror.")
+
+
+def cmd_prepare(args):
+    from .data.prepare import prepare_ndjson
+    paths = [p for p in args.ndjson.split(",") if p]
+    r = prepare_ndjson(paths, args.out, split=args.split, seed=args.seed,
+                       max_seq_len=args.max_seq_len)
+    print(f"wrote {args.out}: train/valid/test {r['train']}/{r['valid']}/{r['test']} sketches "
+          f"(skipped {r['skipped']} drawings of fewer than 2 points, dropped {r['dropped']} longer "
+          f"than max_seq_len)")
 
 
 def cmd_export(args):
@@ -95,7 +142,8 @@ def cmd_info(args):
 
 def _add_model_args(p):
     p.add_argument("--checkpoint", required=True,
-                   help="model directory (this package's or Magenta's TF1) or magenta-js JSON file")
+                   help="model directory (this package's or Magenta's TF1), magenta-js JSON file, or "
+                        "model name: bundled (sheep) or Magenta's (magenta/cat.gen); see `models`")
     p.add_argument("--scale_factor", type=float, default=None,
                    help="pixels per model unit, for a Magenta TF1 checkpoint (it stores none)")
     p.add_argument("--data_dir", default=None,
@@ -128,6 +176,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--download", action="store_true",
+                   help="first download missing --dataset files (Quick, Draw! categories, e.g. "
+                        "cat.npz) from Magenta's sketch-rnn data into --data_dir")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="write a SavedModel (and magenta-js JSON)")
@@ -151,6 +202,19 @@ def build_parser():
     p = sub.add_parser("info", help="print a model's hparams")
     _add_model_args(p)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("models", help="list bundled, cached and Magenta's hosted models")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("prepare", help="Quick, Draw! .ndjson drawings -> Magenta .npz")
+    p.add_argument("--ndjson", required=True, help="a.ndjson[,b.ndjson]: raw (x,y,t) records are "
+                   "simplified as Google does, simplified (x,y) records are taken as they are")
+    p.add_argument("--out", required=True, help=".npz file to write")
+    p.add_argument("--split", default="0.8,0.1,0.1", help="train,valid,test fractions")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffle into splits")
+    p.add_argument("--max_seq_len", type=int, default=None,
+                   help="drop sketches with more points than this")
+    p.set_defaults(func=cmd_prepare)
     return parser
 
 

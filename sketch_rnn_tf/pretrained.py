@@ -10,7 +10,9 @@
   and `vector_rnn_1/*` are ignored. The scale factor is not stored by Magenta: it comes from the
   `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found in
   `data_dir` or next to the checkpoint;
-* a magenta-js `.gen.json` / `.vae.json` file.
+* a magenta-js `.gen.json` / `.vae.json` file;
+* a model name (`presets`): a bundled model (`"sheep"`) or one of Magenta's hosted models
+  (`"magenta/cat.gen"`), downloaded once into the cache. A path that exists wins over a name.
 
 Every weight comes from the file; anything missing, misshapen or unreadable raises `ModelLoadError`.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import os
 
 
+from . import presets
 from .hparams import HParams, HParamsError
 from .magenta import js as js_format
 from .magenta import tf1
@@ -36,8 +39,10 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
     """Loads a trained sketch-rnn from any supported format (see the module docstring).
 
     Args:
-      path: a `save_model` directory, a Magenta TF1 model directory (or checkpoint prefix), or a
-        magenta-js `.gen.json` / `.vae.json` file.
+      path: a `save_model` directory, a Magenta TF1 model directory (or checkpoint prefix), a
+        magenta-js `.gen.json` / `.vae.json` file, a bundled model's name (`"sheep"`) or a name in
+        Magenta's catalogue (`"magenta/cat.gen"`, `"magenta/cat.vae"`: downloaded once into the
+        cache, see `sketch_rnn_tf.presets`).
       scale_factor: pixels per model unit. Needed for Magenta TF1 checkpoints unless `data_dir` (or
         the checkpoint directory) holds the training `.npz`; for the other formats it overrides the
         stored value.
@@ -46,7 +51,10 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
     """
     if path is None:
         raise ModelLoadError("load_model: path is None; give a model directory or a .json file")
-    path = os.fspath(path)
+    try:  # a bundled model's name, or a Magenta catalogue name (downloaded once into the cache)
+        path = presets.resolve(path)
+    except (presets.ModelNameError, presets.DownloadError) as e:
+        raise ModelLoadError(str(e)) from None
     if scale_factor is not None:
         scale_factor = check_scale_factor(scale_factor, "scale_factor argument")
     if os.path.isdir(path):
@@ -71,7 +79,7 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
         return _load_js(path, scale_factor)
     if os.path.exists(path + ".index"):
         return _load_tf1(os.path.dirname(os.path.abspath(path)), path, scale_factor, data_dir)
-    raise ModelLoadError(f"{path}: no such file or directory")
+    raise ModelLoadError(f"{path}: no such file or directory; {presets.unknown_name_hint()}")
 
 
 # --------------------------------------------------------------------------- formats

@@ -1,10 +1,13 @@
 """Data pipeline of sketch-rnn (Ha & Eck 2017): stroke formats, ``.npz`` loading,
-augmentation, batching and Quick, Draw! ``.ndjson`` preprocessing.
+augmentation, batching, Quick, Draw! ``.ndjson`` preprocessing (``prepare_ndjson``) and
+downloading Magenta's per-category ``.npz`` files (``download_quickdraw``).
 
 Depends only on numpy, absl and (lazily, for ``DataLoader.as_dataset``) TensorFlow.
 """
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
+from sketch_rnn_tf.data.download import download_quickdraw
+from sketch_rnn_tf.data.prepare import prepare_ndjson
 from sketch_rnn_tf.data.errors import DataError
 from sketch_rnn_tf.data.loader import DataLoader, eval_batches
 from sketch_rnn_tf.data.npz import (
@@ -47,6 +50,7 @@ __all__ = [
     "SketchDataset",
     "augment_strokes",
     "clean_strokes",
+    "download_quickdraw",
     "drawing_to_stroke3",
     "eval_batches",
     "get_bounds",
@@ -58,6 +62,7 @@ __all__ = [
     "normalize",
     "normalizing_scale_factor",
     "pad_batch",
+    "prepare_ndjson",
     "random_scale",
     "rdp",
     "read_ndjson",
