@@ -23,6 +23,9 @@ EXTRAS = {
         "nbclient==0.11.0",
         "nbformat==5.11.1",
         "ipykernel==7.4.0",
+        # The drawing page's browser test (tests/test_serve_browser.py) drives Debian's chromium
+        # through its chromedriver; 4.52 needs a newer certifi than the package index has.
+        "selenium==4.51.0",
     ],
 }
 
@@ -35,6 +38,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"]),
+    # The drawing page of `python -m sketch_rnn_tf serve`.
+    package_data={"sketch_rnn_tf.serve": ["static/*.html", "static/*.js", "static/*.css"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sketch_rnn_tf=sketch_rnn_tf.cli:main"]},

@@ -7,6 +7,7 @@
   evaluate L_R and L_KL of a model on the valid/test splits of .npz files
   convert write any model that load_model reads in this package's own format
   info    print a model's hparams and parameter count
+  serve   a local web page where the model finishes your drawing
 """
 
 from __future__ import annotations
@@ -93,6 +94,14 @@ def cmd_info(args):
     print(f"scale_factor: {model.scale_factor:.4f}\ntrainable parameters: {count}")
 
 
+def cmd_serve(args):
+    from .serve import ServeError, serve
+    try:
+        serve(args.checkpoint, host=args.host, port=args.port, quiet=not args.verbose)
+    except ServeError as e:
+        raise CLIError(str(e)) from None
+
+
 def _add_model_args(p):
     p.add_argument("--checkpoint", required=True,
                    help="model directory (this package's or Magenta's TF1) or magenta-js JSON file")
@@ -151,6 +160,15 @@ def build_parser():
     p = sub.add_parser("info", help="print a model's hparams")
     _add_model_args(p)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("serve", help="a local page where the model finishes your drawing")
+    p.add_argument("--checkpoint", default="sheep",
+                   help="model name (bundled or cached) or path; the page lists the others too")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this "
+                   "machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
