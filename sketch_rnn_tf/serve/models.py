@@ -41,23 +41,28 @@ def is_model_path(path) -> bool:
     return os.path.isfile(path) and path.endswith(_MODEL_FILE_SUFFIXES)
 
 
-def _scan(root, max_depth):
-    """{name relative to root (no .json): path} of the models under root, at most max_depth deep."""
+def _scan(root, max_depth, prefix=""):
+    """{name relative to root (no .json): path} of the models under root, at most max_depth deep.
+
+    A folder that is a model is listed and not looked into; hidden entries (downloads in progress,
+    temporary folders) are skipped; symbolic links are followed one level at a time.
+    """
     found = {}
-    if not os.path.isdir(root):
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
         return found
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel = os.path.relpath(dirpath, root)
-        depth = 0 if rel == "." else rel.count(os.sep) + 1
-        if rel != "." and is_model_path(dirpath):
-            found[rel.replace(os.sep, "/")] = dirpath
-            dirnames[:] = []
+    for entry in entries:
+        if entry.startswith("."):
             continue
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if depth < max_depth else []
-        for f in sorted(filenames):
-            if f.endswith(_MODEL_FILE_SUFFIXES):
-                name = os.path.join(rel, f[:-len(".json")]) if rel != "." else f[:-len(".json")]
-                found[name.replace(os.sep, "/")] = os.path.join(dirpath, f)
+        path = os.path.join(root, entry)
+        if os.path.isdir(path):
+            if is_model_path(path):
+                found[prefix + entry] = path
+            elif max_depth > 1:
+                found.update(_scan(path, max_depth - 1, prefix + entry + "/"))
+        elif entry.endswith(_MODEL_FILE_SUFFIXES) and os.path.isfile(path):
+            found[prefix + entry[:-len(".json")]] = path
     return found
 
 

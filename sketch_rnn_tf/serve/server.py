@@ -37,6 +37,7 @@ _CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; 
                   ".svg": "image/svg+xml", ".ico": "image/x-icon"}
 #: Bytes of a too-large body read (and dropped) before the 413 reply; the rest is never read.
 _DRAIN_LIMIT = 16 << 20
+_DRAIN_SECONDS = 5.0
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
@@ -92,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if getattr(self, "_refused", 0):
+            self.send_header("Connection", "close")
         for k, v in _SECURITY_HEADERS.items():
             self.send_header(k, v)
         self.end_headers()
@@ -139,6 +142,13 @@ class Handler(BaseHTTPRequestHandler):
         if path not in routes:
             return self._error(404, f"no such API endpoint: {path}")
         try:
+            self._answer_post(path, routes)
+        finally:
+            if getattr(self, "_refused", 0):
+                self._discard_refused_body()
+
+    def _answer_post(self, path, routes):
+        try:
             body = self._read_json()
             if path == "/api/model":
                 name = api.check_model_request(body)
@@ -171,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise api.RequestError(400, f"bad Content-Length {length}")
         if length > api.MAX_BODY_BYTES:
-            self._discard(length)
+            self._refused = min(length, _DRAIN_LIMIT)  # dropped after the reply
             raise api.RequestError(413, f"request body of {length} bytes is larger than the "
                                         f"{api.MAX_BODY_BYTES} bytes accepted")
         content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -186,14 +196,16 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, RecursionError) as e:
             raise api.RequestError(400, f"the body is not valid JSON: {e}") from None
 
-    def _discard(self, length):
-        """Reads and drops up to `_DRAIN_LIMIT` bytes of a refused body (so that the client, still
-        sending, gets the reply rather than a reset connection), then closes the connection."""
+    def _discard_refused_body(self):
+        """After the 413 reply: reads and drops up to `_DRAIN_LIMIT` bytes of the refused body
+        (waiting at most `_DRAIN_SECONDS` for each piece), so that a client still sending it is not
+        cut off before it reads the reply; then the connection is closed."""
+        left, self._refused = self._refused, 0
         self.close_connection = True
-        left = min(length, _DRAIN_LIMIT)
         try:
+            self.connection.settimeout(_DRAIN_SECONDS)
             while left > 0:
-                chunk = self.rfile.read(min(left, 1 << 16))
+                chunk = self.rfile.read1(min(left, 1 << 16))
                 if not chunk:
                     break
                 left -= len(chunk)
@@ -207,6 +219,8 @@ class Handler(BaseHTTPRequestHandler):
         except UnknownModelError:
             raise api.RequestError(404, f"no model called {name!r}; the models are "
                                         f"{self.server.cache.names()}") from None
+        except Exception as e:  # noqa: BLE001 (the loader's own clear error, e.g. ModelLoadError)
+            raise api.RequestError(500, f"model {name!r} could not be loaded: {e}") from None
 
     def _method_not_allowed(self):
         self._error(405, f"{self.command} is not supported; use GET or POST")
