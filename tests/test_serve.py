@@ -90,11 +90,11 @@ def test_page_and_its_files_are_served(server):
                    'id="undo"', 'id="clear"', 'id="download"', 'id="reconstruct"',
                    'src="app.js"', 'href="style.css"'):
         assert needle in html
-    assert sorted(re.findall(r'(?:src|href)="([^"]*)"', html)) == ["app.js", "style.css"]
+    assert sorted(re.findall(r'(?:src|href)="([^"]*)"', html)) == ["app.js", "data:,", "style.css"]
     assert _request(server, "GET", "/index.html")[1].decode() == html
     status, js, headers = _request(server, "GET", "/app.js")
     assert status == 200 and headers["Content-Type"].startswith("text/javascript")
-    assert "EPSILON = 2.0" in js.decode() and "BOX = 255" in js.decode()
+    assert "EPSILON = 2.0" in js.decode() and "pad_size" in js.decode()
     status, css, headers = _request(server, "GET", "/style.css")
     assert status == 200 and headers["Content-Type"].startswith("text/css")
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -129,6 +129,7 @@ def test_api_model_info(server, name):
     assert status == 200
     assert info["name"] == name and info["conditional"] is conditional
     assert info["max_seq_len"] == MAX_LEN and info["scale_factor"] == 15.0
+    assert info["pad_size"] == 14 * 15.0  # the pad's side in the model's pixels
     assert info["dec_model"] == dec and info["enc_model"] == (enc if conditional else None)
     assert _post(server, "/api/model", {})[1]["name"] == "vae_lstm"  # the default
 

@@ -1,21 +1,22 @@
 // The drawing page of `python -m sketch_rnn_tf serve`: plain JavaScript, no libraries.
 //
-// Units: the pad is a square of BOX = 255 model pixels whatever its size on screen, because the
-// bundled models learned from Quick, Draw! drawings scaled so their larger side is 255 pixels
-// (aaron_sheep's are of the same size: median larger side 243). Each finished line is simplified
-// with Ramer-Douglas-Peucker, epsilon 2.0 in those pixels, and rounded to whole pixels, as Google
-// simplified the Quick, Draw! data the models were trained on.
+// Units. The pad's side stands for `pad_size` pixels of the chosen model (the server's /api/model
+// answer: 14 times the model's scale factor, so that a drawing the size of the model's own samples
+// fills most of the pad; see serve/models.py), whatever its size on screen. The pad keeps what you
+// draw as fractions of its side; for the model each line is scaled to those pixels, simplified with
+// Ramer-Douglas-Peucker (epsilon 2.0 pixels, as the sketch-rnn data were) and rounded to whole
+// pixels. Switching models rescales the same drawing to the new model's pixels.
 //
 // The drawing goes to the server as stroke-3 rows [dx, dy, pen_lifted]: row 0 is the first point,
 // (0, 0) from itself, and every later row the offset from the point before; pen_lifted = 1 on the
 // last point of each line. (Measured with the bundled sheep model on 40 real Quick, Draw! sheep:
 // Magenta's L_R is -0.314 with that first (0, 0) row, -0.298 without it and -0.179 when row 0 is
-// the position in the box, so the model expects drawings to start this way.)
+// the position in the drawing's box, so the model expects drawings to start this way.)
 'use strict';
 
 (function () {
-  const BOX = 255;
   const EPSILON = 2.0;
+  const DEFAULT_PAD_SIZE = 255;
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const COLORS = ['#d1495b', '#00798c', '#edae49', '#30638e', '#6a4c93', '#3b8b5a', '#e76f51',
                   '#8a5a44', '#c44ea3', '#4f772d', '#2b59c3', '#b5651d', '#9a031e', '#227c9d',
@@ -35,8 +36,8 @@
   const reconstructButton = document.getElementById('reconstruct');
 
   const state = {
-    lines: [],        // finished lines, simplified: [[x, y], ...] in model pixels
-    current: null,    // the line being drawn (raw points)
+    lines: [],        // finished lines as drawn: [[x, y], ...] in fractions of the pad's side
+    current: null,    // the line being drawn
     pointerId: null,
     model: null,      // the server's /api/model answer
     request: 0,       // id of the latest request; older answers are dropped
@@ -86,6 +87,17 @@
     return out;
   }
 
+  function padSize() {
+    return state.model ? state.model.pad_size : DEFAULT_PAD_SIZE;
+  }
+
+  // The finished lines in the model's pixels, simplified.
+  function modelLines() {
+    const size = padSize();
+    return state.lines.map((line) => simplify(line.map(([x, y]) => [x * size, y * size])))
+      .filter((line) => line.length);
+  }
+
   // Lines in model pixels -> stroke-3 rows (see the top of this file).
   function toStroke3(lines) {
     const rows = [];
@@ -133,7 +145,7 @@
         }
       }
     }
-    if (!isFinite(x0)) return [0, 0, BOX, BOX];
+    if (!isFinite(x0)) return [0, 0, padSize(), padSize()];
     return [x0, y0, x1, y1];
   }
 
@@ -172,21 +184,25 @@
   }
 
   function redrawPad() {
+    const size = padSize();
+    pad.setAttribute('viewBox', `0 0 ${size} ${size}`);
     padLines.replaceChildren();
-    const all = state.lines.slice();
-    if (state.current) all.push(state.current);
+    const all = modelLines();
+    if (state.current) all.push(state.current.map(([x, y]) => [x * size, y * size]));
     for (const line of all) {
       const pts = line.length === 1 ? [line[0], line[0]] : line;
-      padLines.appendChild(el('polyline', {points: pointsAttr(pts)}));
+      padLines.appendChild(el('polyline', {points: pointsAttr(pts),
+                                           'vector-effect': 'non-scaling-stroke'}));
     }
-    const n = toStroke3(state.lines).length;
+    const n = toStroke3(modelLines()).length;
     const limit = state.model ? state.model.max_seq_len - 1 : null;
     pointsEl.textContent = n ? `${n} points` + (limit ? ` (this model finishes up to ${limit})` : '')
       : '';
   }
 
   function showResults(kind, sketches, givenCount) {
-    const origin = state.lines.length ? state.lines[0][0] : [0, 0];
+    const lines = modelLines();
+    const origin = lines.length ? lines[0][0] : [0, 0];
     const lineSets = sketches.map((rows) => toPolylines(rows, origin, givenCount));
     const box = bounds(lineSets);
     results.replaceChildren();
@@ -220,7 +236,7 @@
   function requestBody() {
     const n = Math.max(1, Math.min(16, parseInt(count.value, 10) || 4));
     return {
-      strokes: toStroke3(state.lines), n, temperature: parseFloat(temperature.value),
+      strokes: toStroke3(modelLines()), n, temperature: parseFloat(temperature.value),
       model: state.model ? state.model.name : undefined,
     };
   }
@@ -255,8 +271,7 @@
   // ------------------------------------------------------------------ pointer input
   function padPoint(event) {
     const rect = pad.getBoundingClientRect();
-    return [(event.clientX - rect.left) / rect.width * BOX,
-            (event.clientY - rect.top) / rect.height * BOX];
+    return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
   }
 
   pad.addEventListener('pointerdown', (event) => {
@@ -274,7 +289,7 @@
     event.preventDefault();
     const p = padPoint(event);
     const last = state.current[state.current.length - 1];
-    if (Math.hypot(p[0] - last[0], p[1] - last[1]) >= 0.5) {
+    if (Math.hypot(p[0] - last[0], p[1] - last[1]) >= 0.001) {
       state.current.push(p);
       redrawPad();
     }
@@ -282,10 +297,9 @@
 
   function penUp(event) {
     if (!state.current || event.pointerId !== state.pointerId) return;
-    const line = simplify(state.current);
+    state.lines.push(state.current);
     state.current = null;
     state.pointerId = null;
-    if (line.length) state.lines.push(line);
     redrawPad();
     ask('completion');
   }
@@ -328,7 +342,7 @@
         return new XMLSerializer().serializeToString(copy);
       }).join('\n');
     } else {
-      const lines = state.lines.map((l) => ({points: l, part: 'given'}));
+      const lines = modelLines().map((l) => ({points: l, part: 'given'}));
       body = new XMLSerializer().serializeToString(
         sketchSvg(lines, bounds([lines]), '#111', 'drawing'));
     }
