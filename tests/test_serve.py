@@ -469,3 +469,54 @@ def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs
             proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+# --------------------------------------------------------------------------- the pad's scale
+def _raw_to_stroke3(drawing):
+    """A raw Quick, Draw! drawing in its screen pixels → stroke-3, each line simplified with RDP
+    epsilon 2.0 and rounded, row 0 = (0, 0) at the first point (as the page sends drawings)."""
+    from sketch_rnn_tf.data.quickdraw import rdp
+    rows, last = [], None
+    for line in drawing:
+        points = np.rint(rdp(np.stack([line[0], line[1]], 1).astype(float), 2.0))
+        for i, p in enumerate(points):
+            last = p if last is None else last
+            rows.append([p[0] - last[0], p[1] - last[1], float(i == len(points) - 1)])
+            last = p
+    return np.asarray(rows, np.float32)
+
+
+def test_pad_scale_matches_the_models_pixels():
+    """The README's reasons for a pad of 14 scale factors, on the bundled sheep model: its own
+    samples are under 14 scale factors wide, and real Quick, Draw! sheep are likelier at their screen
+    size than shrunk to the 255-pixel box (L_R corrected for the change of units: scaling every
+    offset by f adds -2 log f per point to the log-likelihood of the drawing in its own pixels)."""
+    from _paths import SHARED
+    from sketch_rnn_tf import load_model
+    from sketch_rnn_tf.serve.models import PAD_SCALE_FACTORS
+    raw = os.path.join(SHARED, "data", "quickdraw_ndjson", "raw", "sheep.ndjson")
+    if not os.path.isfile(raw):
+        pytest.skip(f"{raw} not found (the shared real data)")
+    model = load_model(os.path.join(REPO, "checkpoints", "sheep"))
+    limit = model.hparams.max_seq_len
+    with open(raw, encoding="utf-8") as f:
+        sheep = [s for s in (_raw_to_stroke3(json.loads(line)["drawing"]) for line in f)
+                 if len(s) <= limit]
+    assert len(sheep) == 22
+    points = sum(len(s) for s in sheep)
+
+    def corrected_loss(f):
+        scaled = [np.concatenate([s[:, :2] * f, s[:, 2:]], axis=1) for s in sheep]
+        return model.reconstruction_loss(scaled) - 2 * np.log(f) * points / (limit * len(sheep))
+
+    screen, box = corrected_loss(1.0), corrected_loss(0.57)  # 255 / 439 px, their median size
+    assert screen == pytest.approx(-0.4155, abs=2e-3)
+    assert box > screen + 0.15
+
+    def extent(s):
+        xy = np.cumsum(s[:, :2], axis=0)
+        return float((xy.max(axis=0) - xy.min(axis=0)).max())
+
+    samples = model.sample(16, temperature=0.5, seed=0)
+    width = np.median([extent(s) for s in samples]) / model.scale_factor
+    assert 9 < width < PAD_SCALE_FACTORS

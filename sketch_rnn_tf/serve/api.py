@@ -36,7 +36,7 @@ MAX_BODY_BYTES = 1 << 20
 MAX_N = 16
 #: Most rows a request's `strokes` may have, whatever the model (each model also has its own limit).
 MAX_POINTS = 1000
-#: Largest |dx| or |dy| in pixels (the bundled models draw in a 255-pixel box).
+#: Largest |dx| or |dy| in pixels (the bundled models draw sketches under about 1000 pixels wide).
 MAX_OFFSET = 10000.0
 #: Temperatures allowed: (0, MAX_TEMPERATURE].
 MAX_TEMPERATURE = 2.0
