@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -73,6 +74,8 @@ class SketchServer(ThreadingHTTPServer):
         self.default_model = default_model
         self.quiet = quiet
         self.static = _static_files()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
 
     @property
