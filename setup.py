@@ -26,6 +26,9 @@ EXTRAS = {
         # tests/test_presets.py builds the wheel offline (pip wheel --no-build-isolation); setuptools
         # >= 70.1 carries bdist_wheel itself.
         "setuptools==84.2.1",
+        # The drawing page's browser test (tests/test_serve_browser.py) drives Debian's chromium
+        # through its chromedriver; 4.52 needs a newer certifi than the package index has.
+        "selenium==4.51.0",
     ],
 }
 
@@ -41,7 +44,11 @@ setup(
     # sketch_rnn_tf/checkpoints/<name>/ (found by sketch_rnn_tf.presets; MANIFEST.in puts them in the sdist).
     packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"]) + ["sketch_rnn_tf.checkpoints"],
     package_dir={"sketch_rnn_tf.checkpoints": "checkpoints"},
-    package_data={"sketch_rnn_tf.checkpoints": ["README.md", "*/*"]},
+    package_data={
+        "sketch_rnn_tf.checkpoints": ["README.md", "*/*"],
+        # The drawing page of `python -m sketch_rnn_tf serve`.
+        "sketch_rnn_tf.serve": ["static/*.html", "static/*.js", "static/*.css"],
+    },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sketch_rnn_tf=sketch_rnn_tf.cli:main"]},

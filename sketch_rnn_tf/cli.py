@@ -9,6 +9,7 @@
   info    print a model's hparams and parameter count
   models  list the model names --checkpoint accepts (bundled, cached, Magenta's catalogue)
   prepare turn Quick, Draw! .ndjson drawings into a Magenta .npz training set
+  serve   a local web page where the model finishes your drawing
 
 --checkpoint takes a path or a model name: a bundled model ("sheep") or one of Magenta's hosted
 models ("magenta/cat.gen", "magenta/cat.vae"), downloaded once into $SKETCH_RNN_TF_HOME.
@@ -140,6 +141,14 @@ def cmd_info(args):
     print(f"scale_factor: {model.scale_factor:.4f}\ntrainable parameters: {count}")
 
 
+def cmd_serve(args):
+    from .serve import ServeError, serve
+    try:
+        serve(args.checkpoint, host=args.host, port=args.port, quiet=not args.verbose)
+    except ServeError as e:
+        raise CLIError(str(e)) from None
+
+
 def _add_model_args(p):
     p.add_argument("--checkpoint", required=True,
                    help="model directory (this package's or Magenta's TF1), magenta-js JSON file, or "
@@ -215,6 +224,15 @@ def build_parser():
     p.add_argument("--max_seq_len", type=int, default=None,
                    help="drop sketches with more points than this")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("serve", help="a local page where the model finishes your drawing")
+    p.add_argument("--checkpoint", default="sheep",
+                   help="model name (bundled or cached) or path; the page lists the others too")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this "
+                   "machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
