@@ -18,6 +18,7 @@ import pytest
 
 from sketch_rnn_tf import HParams, SketchRNN, save_model, sampling
 from sketch_rnn_tf.serve import api, make_server, start_in_thread
+from sketch_rnn_tf.presets import list_models
 from sketch_rnn_tf.serve.models import ModelCache, available_models
 from sketch_rnn_tf.serve.server import STATIC_DIR, ServeError, resolve_models
 
@@ -376,27 +377,22 @@ def test_model_cache_loads_each_model_once_under_concurrent_requests():
 
 
 # --------------------------------------------------------------------------- the model list
-def test_available_models_lists_bundled_and_cached(tmp_path, monkeypatch, model_dirs):
+def test_available_models_lists_bundled_and_cached(tmp_path, monkeypatch):
     home = tmp_path / "home"
     (home / "magenta").mkdir(parents=True)
     (home / "magenta" / "cat.gen.json").write_text("{}")
     (home / "magenta" / "cat.vae.json").write_text("{}")
-    (home / "magenta" / "notes.json").write_text("{}")       # not a model file name
-    (home / "data").mkdir()
-    (home / "data" / "cat.npz").write_bytes(b"")
-    (home / ".partial").mkdir()
-    (home / ".partial" / "dog.gen.json").write_text("{}")    # hidden: a download in progress
-    os.symlink(model_dirs["vae_lstm"], home / "mine")
-    (home / "a" / "b" / "c").mkdir(parents=True)
-    (home / "a" / "b" / "c" / "deep.gen.json").write_text("{}")  # deeper than two levels
+    (home / "magenta" / "notes.json").write_text("{}")       # not a catalogue file name
+    (home / "magenta" / ".dog.gen.json.part").write_text("{}")  # a download in progress
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(home))
     models = available_models()
-    for name in ("sheep", "bird", "ant", "aaron_sheep_small"):  # bundled in checkpoints/
+    listed = list_models()
+    assert list(models) == listed["bundled"] + listed["cached"]
+    for name in ("sheep", "bird", "ant"):  # bundled in checkpoints/
         assert os.path.samefile(models[name], os.path.join(REPO, "checkpoints", name))
     assert models["magenta/cat.gen"] == str(home / "magenta" / "cat.gen.json")
     assert models["magenta/cat.vae"] == str(home / "magenta" / "cat.vae.json")
-    assert models["mine"] == str(home / "mine")
-    assert not any("notes" in n or "dog" in n or "deep" in n or "npz" in n for n in models)
+    assert not any("notes" in n or "dog" in n for n in models)
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path / "missing"))
     assert "magenta/cat.gen" not in available_models() and "sheep" in available_models()
 

@@ -1,9 +1,8 @@
 """Which models the drawing page offers, and a thread-safe cache of the loaded ones.
 
-`available_models()` is the one place that lists models for the page's picker: the bundled model
-directories (`checkpoints/<name>` of the repository, or of the installed package) and the models
-cached under `$SKETCH_RNN_TF_HOME` (default `~/.cache/sketch_rnn_tf`). It returns {name: path} and
-never loads TensorFlow.
+`available_models()` lists the models for the page's picker: the bundled models and Magenta's
+catalogue models already in the cache, as `sketch_rnn_tf.list_models()` names them. It returns
+{name: path} and never loads TensorFlow.
 
 `ModelCache` loads a model the first time it is asked for and keeps it; each model carries a lock
 under which every call into it runs (the server's threads share one model object).
@@ -24,21 +23,6 @@ _MODEL_FILE_SUFFIXES = (".gen.json", ".vae.json")
 #: (aaron_sheep_small) scale factors, so a drawing the size of the model's fills 65-90% of the pad.
 PAD_SCALE_FACTORS = 14.0
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def home_dir() -> str:
-    """The package's cache folder: `$SKETCH_RNN_TF_HOME`, default `~/.cache/sketch_rnn_tf`."""
-    return os.path.abspath(os.path.expanduser(
-        os.environ.get("SKETCH_RNN_TF_HOME") or os.path.join("~", ".cache", "sketch_rnn_tf")))
-
-
-def bundled_dirs() -> list[str]:
-    """Folders that may hold the bundled models: the installed package's `checkpoints/` and the
-    repository's top-level `checkpoints/` (an editable install or a source checkout)."""
-    return [os.path.join(_PACKAGE_DIR, "checkpoints"),
-            os.path.join(os.path.dirname(_PACKAGE_DIR), "checkpoints")]
-
 
 def is_model_path(path) -> bool:
     """Whether `path` looks like something `load_model` reads (without reading it)."""
@@ -47,44 +31,17 @@ def is_model_path(path) -> bool:
     return os.path.isfile(path) and path.endswith(_MODEL_FILE_SUFFIXES)
 
 
-def _scan(root, max_depth, prefix=""):
-    """{name relative to root (no .json): path} of the models under root, at most max_depth deep.
-
-    A folder that is a model is listed and not looked into; hidden entries (downloads in progress,
-    temporary folders) are skipped; symbolic links are followed one level at a time.
-    """
-    found = {}
-    try:
-        entries = sorted(os.listdir(root))
-    except OSError:
-        return found
-    for entry in entries:
-        if entry.startswith("."):
-            continue
-        path = os.path.join(root, entry)
-        if os.path.isdir(path):
-            if is_model_path(path):
-                found[prefix + entry] = path
-            elif max_depth > 1:
-                found.update(_scan(path, max_depth - 1, prefix + entry + "/"))
-        elif entry.endswith(_MODEL_FILE_SUFFIXES) and os.path.isfile(path):
-            found[prefix + entry[:-len(".json")]] = path
-    return found
-
-
 def available_models() -> dict[str, str]:
-    """{name: path} of the bundled models, then the cached ones (bundled names win on a clash).
+    """{name: path} of the bundled models, then the catalogue models already cached.
 
-    Bundled: each model directory directly inside a `bundled_dirs()` folder, named by the folder
-    (`sheep`). Cached: model directories and `.gen.json` / `.vae.json` files up to two levels below
-    `home_dir()`, named by their path relative to it without `.json` (`magenta/cat.gen`).
+    The names are those of `sketch_rnn_tf.list_models()` ("bundled" and "cached"); none of them
+    needs the network. Imports no TensorFlow.
     """
+    from .. import presets
+
     models = {}
-    for root in bundled_dirs():
-        for name, path in _scan(root, 1).items():
-            models.setdefault(name, path)
-    for name, path in _scan(home_dir(), 2).items():
-        models.setdefault(name, path)
+    for name in presets.bundled_models() + presets.cached_models():
+        models.setdefault(name, presets.resolve(name, progress=False))
     return models
 
 

@@ -253,9 +253,17 @@ def resolve_models(checkpoint) -> tuple[dict, str]:
         if name in models:  # another model of that name is listed: name this one by its path
             name = path
         return {name: path, **models}, name
+    from .. import presets
+
+    try:  # a catalogue name not cached yet: download it once (presets validates it first)
+        path = presets.resolve(checkpoint)
+    except (ValueError, presets.DownloadError) as e:
+        raise ServeError(str(e)) from None
+    if os.path.exists(path):
+        return {checkpoint: path, **models}, checkpoint
     raise ServeError(f"{checkpoint}: neither a model path nor a known model name; the models found "
-                     f"are {sorted(models) or 'none'} (bundled in checkpoints/ and cached in "
-                     "$SKETCH_RNN_TF_HOME)")
+                     f"are {sorted(models) or 'none'} (bundled, and Magenta's catalogue models "
+                     "cached in $SKETCH_RNN_TF_HOME; `python -m sketch_rnn_tf models` lists them)")
 
 
 def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True) -> SketchServer:
