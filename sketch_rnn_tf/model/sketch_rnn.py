@@ -22,6 +22,7 @@ class ModelInputError(ValueError):
     """Strokes given to a model method are unusable (shape, values, length)."""
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class SketchRNN(keras.Model):
     """sketch-rnn: bidirectional RNN encoder → z → autoregressive mixture-density RNN decoder.
 
@@ -55,8 +56,9 @@ class SketchRNN(keras.Model):
         self.built = True
 
     def get_config(self):
-        return {"hparams": self.hparams.to_dict(), "scale_factor": self.scale_factor,
-                "name": self.name}
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict(), scale_factor=self.scale_factor)
+        return config
 
     @classmethod
     def from_config(cls, config):
