@@ -74,6 +74,13 @@ def test_shapes_and_structure():
     assert sub.batch_shape == (2,) and sub.components.batch_shape == (2, M)
     x = np.random.default_rng(1).normal(size=(3, 5, 5)).astype(np.float32)
     np.testing.assert_array_equal(sub.log_prob(x[1, 2:4]).numpy(), dist.log_prob(x).numpy()[1, 2:4])
+    # a tempered copy slices too (its σ scale is a scalar parameter)
+    hot = dist.tempered(0.5)
+    np.testing.assert_array_equal(hot[1, 2].components.scales()[0].numpy(),
+                                  hot.components.scales()[0].numpy()[1, 2])
+    np.testing.assert_array_equal(hot[1, 2].log_prob(x[1, 2]).numpy(), hot.log_prob(x).numpy()[1, 2])
+    np.testing.assert_array_equal(dist[1, 2].tempered(0.5).log_prob(x[1, 2]).numpy(),
+                                  hot.log_prob(x).numpy()[1, 2])
 
 
 def test_log_prob_equals_closed_form_and_tril_mixture():
@@ -183,14 +190,13 @@ def test_tempered_copy_parameters():
                                        tf.nn.log_softmax(p.pi_logits).numpy() / tau, rtol=1e-6)
             np.testing.assert_allclose(t.pen_logits.numpy(),
                                        tf.nn.log_softmax(p.pen_logits).numpy() / tau, rtol=1e-6)
-            np.testing.assert_allclose(t.components.sigma_x.numpy(), p.sigma_x.numpy() * scale,
-                                       rtol=1e-6)
-            np.testing.assert_allclose(t.components.sigma_y.numpy(), p.sigma_y.numpy() * scale,
-                                       rtol=1e-6)
+            sx, sy = t.components.scales()
+            np.testing.assert_allclose(sx.numpy(), p.sigma_x.numpy() * scale, rtol=1e-6)
+            np.testing.assert_allclose(sy.numpy(), p.sigma_y.numpy() * scale, rtol=1e-6)
             np.testing.assert_array_equal(t.components.mu_x.numpy(), p.mu_x.numpy())
             np.testing.assert_array_equal(t.components.rho_xy.numpy(), p.rho.numpy())
     # a bool tensor picks the mode, as the compiled sampler passes it
-    np.testing.assert_allclose(dist.tempered(0.25, tf.constant(True)).components.sigma_x.numpy(),
+    np.testing.assert_allclose(dist.tempered(0.25, tf.constant(True)).components.scales()[0].numpy(),
                                p.sigma_x.numpy() * 0.5, rtol=1e-6)
     # τ = 1: the same distribution
     xy = np.random.default_rng(11).normal(size=(3, 5)).astype(np.float32)
@@ -200,7 +206,7 @@ def test_tempered_copy_parameters():
     # temperature in output_distribution
     np.testing.assert_array_equal(
         mixture.output_distribution(y, M, temperature=0.5, temperature_mode="paper")
-        .components.sigma_x.numpy(), dist.tempered(0.5, "paper").components.sigma_x.numpy())
+        .components.scales()[0].numpy(), dist.tempered(0.5, "paper").components.scales()[0].numpy())
     with pytest.raises(ValueError, match="temperature_mode"):
         dist.tempered(0.5, "hot")
 

@@ -129,7 +129,8 @@ class BivariateNormal(tfd.Distribution):
                     rho_xy=props(), log_sigma_x=props(), log_sigma_y=props(),
                     sigma_scale=props())
 
-    # parameters
+    # The parameters as given (None where not given): tfp reads them by name to slice and to
+    # broadcast. `scales()` and `log_scales()` are the σ in use.
     @property
     def mu_x(self):
         return self._mu_x
@@ -143,24 +144,34 @@ class BivariateNormal(tfd.Distribution):
         return self._rho_xy
 
     @property
-    def sigma_scale(self):
-        return self._sigma_scale
-
-    @property
     def sigma_x(self):
-        return self._scale(self._sigma_x, self._log_sigma_x)
+        return self._sigma_x
 
     @property
     def sigma_y(self):
-        return self._scale(self._sigma_y, self._log_sigma_y)
+        return self._sigma_y
 
     @property
     def log_sigma_x(self):
-        return self._log_scale(self._sigma_x, self._log_sigma_x)
+        return self._log_sigma_x
 
     @property
     def log_sigma_y(self):
-        return self._log_scale(self._sigma_y, self._log_sigma_y)
+        return self._log_sigma_y
+
+    @property
+    def sigma_scale(self):
+        return self._sigma_scale
+
+    def scales(self):
+        """(σx, σy) of each component, `sigma_scale` applied."""
+        return (self._scale(self._sigma_x, self._log_sigma_x),
+                self._scale(self._sigma_y, self._log_sigma_y))
+
+    def log_scales(self):
+        """(log σx, log σy): the given `log_sigma_*` as they are when nothing scales them."""
+        return (self._log_scale(self._sigma_x, self._log_sigma_x),
+                self._log_scale(self._sigma_y, self._log_sigma_y))
 
     def _scale(self, sigma, log_sigma):
         sigma = tf.exp(log_sigma) if sigma is None else sigma
@@ -197,8 +208,8 @@ class BivariateNormal(tfd.Distribution):
     def _log_prob(self, value):
         value = tf.convert_to_tensor(value, self.dtype)
         x, y = value[..., 0], value[..., 1]
-        log_sx, log_sy = self.log_sigma_x, self.log_sigma_y
-        sx, sy = self.sigma_x, self.sigma_y
+        log_sx, log_sy = self.log_scales()
+        sx, sy = self.scales()
         rho = self.rho_xy
         nx, ny = (x - self.mu_x) / sx, (y - self.mu_y) / sy
         one_minus_rho2 = 1.0 - tf.square(rho)
@@ -209,8 +220,9 @@ class BivariateNormal(tfd.Distribution):
     def _transform(self, eps_x, eps_y):
         """(x, y) from standard normals ε₁, ε₂ through the Cholesky factor."""
         rho = self.rho_xy
-        x = self.mu_x + self.sigma_x * eps_x
-        y = self.mu_y + self.sigma_y * (rho * eps_x + tf.sqrt(1.0 - tf.square(rho)) * eps_y)
+        sx, sy = self.scales()
+        x = self.mu_x + sx * eps_x
+        y = self.mu_y + sy * (rho * eps_x + tf.sqrt(1.0 - tf.square(rho)) * eps_y)
         return x, y
 
     def _sample_n(self, n, seed=None):
@@ -226,7 +238,7 @@ class BivariateNormal(tfd.Distribution):
         return self._mean()
 
     def _covariance(self):
-        sx, sy, rho = self.sigma_x, self.sigma_y, self.rho_xy
+        (sx, sy), rho = self.scales(), self.rho_xy
         shape = self.batch_shape_tensor()
         cxy = tf.broadcast_to(rho * sx * sy, shape)
         return tf.stack([tf.stack([tf.broadcast_to(tf.square(sx), shape), cxy], -1),
