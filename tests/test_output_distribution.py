@@ -69,6 +69,10 @@ def test_shapes_and_structure():
     assert dist.sample(seed=[1, 2]).shape == (3, 5, 5)
     assert dist.sample(4, seed=[1, 2]).shape == (4, 3, 5, 5)
     assert dist.greedy().shape == (3, 5, 5)
+    # an int seed is tfp's stateful kind; a float pair is no seed
+    assert dist.sample(seed=3).shape == (3, 5, 5) and dist.sample(seed=np.int64(3)).shape == (3, 5, 5)
+    with pytest.raises(TypeError, match="pair of integers"):
+        dist.sample(seed=[1.0, 2.0])
     # slicing keeps the parts consistent
     sub = dist[1, 2:4]
     assert sub.batch_shape == (2,) and sub.components.batch_shape == (2, M)
