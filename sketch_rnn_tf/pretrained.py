@@ -11,6 +11,8 @@
   `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found in
   `data_dir` or next to the checkpoint;
 * a magenta-js `.gen.json` / `.vae.json` file;
+* a Keras `.keras` file written by `model.save("m.keras")` (the model, its layers and cells are
+  registered as Keras serializable under the package name `sketch_rnn_tf`);
 * a model name (`presets`): a bundled model (`"sheep"`) or one of Magenta's hosted models
   (`"magenta/cat.gen"`), downloaded once into the cache. A path that exists wins over a name.
 
@@ -40,9 +42,9 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
 
     Args:
       path: a `save_model` directory, a Magenta TF1 model directory (or checkpoint prefix), a
-        magenta-js `.gen.json` / `.vae.json` file, a bundled model's name (`"sheep"`) or a name in
-        Magenta's catalogue (`"magenta/cat.gen"`, `"magenta/cat.vae"`: downloaded once into the
-        cache, see `sketch_rnn_tf.presets`).
+        magenta-js `.gen.json` / `.vae.json` file, a `.keras` file, a bundled model's name
+        (`"sheep"`) or a name in Magenta's catalogue (`"magenta/cat.gen"`, `"magenta/cat.vae"`:
+        downloaded once into the cache, see `sketch_rnn_tf.presets`).
       scale_factor: pixels per model unit. Needed for Magenta TF1 checkpoints unless `data_dir` (or
         the checkpoint directory) holds the training `.npz`; for the other formats it overrides the
         stored value.
@@ -68,6 +70,8 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
             f"nor {MAGENTA_CONFIG} (a Magenta checkpoint directory); it holds "
             f"{found[:10] if found else 'nothing'}")
     if os.path.isfile(path):
+        if path.endswith(".keras"):
+            return _load_keras(path, scale_factor)
         if path.endswith(".index") or ".data-" in os.path.basename(path):
             prefix = path[:-len(".index")] if path.endswith(".index") else path.split(".data-")[0]
             return _load_tf1(os.path.dirname(os.path.abspath(path)), prefix, scale_factor, data_dir)
@@ -83,6 +87,21 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
 
 
 # --------------------------------------------------------------------------- formats
+def _load_keras(path, scale_factor):
+    import keras  # with TensorFlow, already loaded by .model
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # a damaged zip, a foreign class, missing weights: all named here
+        raise ModelLoadError(f"{path}: not a readable .keras file of a SketchRNN: "
+                             f"{type(e).__name__}: {e}") from None
+    if not isinstance(model, SketchRNN):
+        raise ModelLoadError(f"{path}: holds a {type(model).__name__}, not a SketchRNN")
+    if scale_factor is not None:
+        model.scale_factor = scale_factor
+    return model
+
+
 def _load_tf1(directory, path, scale_factor, data_dir):
     config_path = os.path.join(directory, MAGENTA_CONFIG)
     if not os.path.exists(config_path):

@@ -35,6 +35,7 @@ LAYER_NORM_EPSILON = 1e-3
 
 
 # ----------------------------------------------------------------------------- initialisers
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class OrthogonalPerGate(keras.initializers.Initializer):
     """Magenta's `lstm_ortho_initializer`: each of the 4 gate blocks gets its own orthogonal init.
 
@@ -227,6 +228,7 @@ class SketchCell(keras.layers.Layer):
 
 
 # ----------------------------------------------------------------------------- LSTM
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class LSTMCell(SketchCell):
     """Magenta's `LSTMCell` (state [c, h]):
 
@@ -267,6 +269,7 @@ class LSTMCell(SketchCell):
 
 
 # ----------------------------------------------------------------------------- layer-norm LSTM
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class LayerNormLSTMCell(SketchCell):
     """Magenta's `LayerNormLSTMCell` (state [h, c], no bias variable):
 
@@ -318,6 +321,7 @@ _X_GATES = ("ix", "jx", "fx", "ox")
 _H_GATES = ("ih", "jh", "fh", "oh")
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class HyperLSTMCell(SketchCell):
     """Magenta's `HyperLSTMCell` (Ha et al., 2016), with layer norm (state [h, ĥ, c, ĉ]).
 

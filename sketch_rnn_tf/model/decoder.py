@@ -5,11 +5,13 @@ from __future__ import annotations
 import tensorflow as tf
 import keras
 
+from ..hparams import HParams
 from .cells import fold_seed, make_cell, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnn
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class Decoder(keras.layers.Layer):
     """The decoder RNN and its output layer.
 
@@ -100,6 +102,16 @@ class Decoder(keras.layers.Layer):
             x_proj = x_proj + offset
         h, state = self.cell.step(x_proj, state, None, weights)
         return self.output_params(h), state
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(HParams.from_dict(config.pop("hparams")), **config)
 
     def magenta_weights(self):
         out = []

@@ -5,11 +5,13 @@ from __future__ import annotations
 import tensorflow as tf
 import keras
 
+from ..hparams import HParams
 from .cells import fold_seed, make_cell, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnns
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class Encoder(keras.layers.Layer):
     """Reads a sketch forwards and backwards and gives the latent Gaussian's (μ, σ̂) (Eq. 2).
 
@@ -48,6 +50,16 @@ class Encoder(keras.layers.Layer):
         h = tf.concat([self.cell_fw.output_from_state(state_fw),
                        self.cell_bw.output_from_state(state_bw)], axis=1)
         return self.mu_layer(h), self.presig_layer(h)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(HParams.from_dict(config.pop("hparams")), **config)
 
     def magenta_weights(self):
         out = []

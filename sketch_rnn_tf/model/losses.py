@@ -25,12 +25,16 @@ class ReconstructionLoss(NamedTuple):
 
 
 def reconstruction_loss(y, targets, num_mixture, mask_pen=False) -> ReconstructionLoss:
-    """L_R for decoder outputs y [B, T, 6M+3] and stroke-5 targets [B, T, 5]."""
-    params = mixture.split_params(y, num_mixture)
-    dx, dy, pen = targets[..., 0], targets[..., 1], targets[..., 2:5]
-    not_end = 1.0 - pen[..., 2]
-    offset = mixture.offset_nll(params, dx, dy) * not_end
-    pen_loss = mixture.pen_nll(params, pen)
+    """L_R for decoder outputs y [B, T, 6M+3] and stroke-5 targets [B, T, 5].
+
+    Both terms are log-probabilities of the targets under the decoder's `StrokeDistribution`:
+    L_s = −log(p(Δx, Δy) + 1e-6)·(1 − p3) from its offset mixture, L_p = −log q(p) from its pen
+    categorical.
+    """
+    dist = mixture.output_distribution(y, num_mixture)
+    not_end = 1.0 - targets[..., 4]
+    offset = mixture.offset_nll(dist, targets[..., :2]) * not_end
+    pen_loss = -dist.pen.log_prob(targets[..., 2:5])
     if mask_pen:
         pen_loss = pen_loss * not_end
     return ReconstructionLoss(tf.reduce_mean(offset + pen_loss), tf.reduce_mean(offset),

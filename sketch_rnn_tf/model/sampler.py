@@ -4,7 +4,8 @@ All `n` sketches are decoded together in one `tf.while_loop` inside a `tf.functi
 signature (so it is traced once per model, and can be exported in a SavedModel). Randomness comes from
 stateless RNG ops keyed on (seed, step), so a seeded call repeats exactly, whatever the batch size.
 
-Temperature τ, as Magenta's `sample()` applies it (`temperature_mode="magenta"`, the default):
+Each step draws from the decoder's `mixture.StrokeDistribution`, tempered (its `tempered` copy) as
+Magenta's `sample()` tempers it (`temperature_mode="magenta"`, the default):
   π̂ → π̂/τ and q̂ → q̂/τ (softmax logits), and σ → σ·τ.
 The paper (Eq. 8) and magenta-js scale the variance by τ instead, σ → σ·√τ: `temperature_mode="paper"`.
 `greedy=True` takes the most likely component, its mean, and the most likely pen state.
@@ -19,7 +20,7 @@ from ..data import strokes as stroke_format
 from . import mixture
 from .rnn import run_rnn
 
-TEMPERATURE_MODES = ("magenta", "paper")
+TEMPERATURE_MODES = mixture.TEMPERATURE_MODES
 PAD_ROW = (0.0, 0.0, 0.0, 0.0, 1.0)
 
 
@@ -77,39 +78,23 @@ class Sampler(tf.Module):
         dec = self.model.decoder
         m = self.model.hparams.num_mixture
         n = tf.shape(prev)[0]
-        sigma_scale = tf.where(sqrt_temperature, tf.sqrt(temperature), temperature)
         pad = tf.broadcast_to(tf.constant(PAD_ROW, tf.float32), [n, 5])
         # Read once, outside the loop: the weights, and z's share of the input projection.
         projection = dec.input_projection(z if self.model.conditional else None)
         weights = dec.cell.loop_weights()
+        # Greedy decoding may pass any temperature (0 included); the draw it discards uses τ = 1.
+        temperature = tf.where(greedy, 1.0, temperature)
 
         def body(t, prev, state, finished, rows):
             y, state = dec.step(prev, None, state, projection, weights)
-            p = mixture.split_params(y, m)
-            keys = tf.random.experimental.stateless_split(
-                tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64)), 3)
-            # mixture component j ~ softmax(π̂/τ)
-            pi_logits = tf.nn.log_softmax(p.pi_logits) / temperature
-            j = tf.where(greedy, tf.argmax(p.pi_logits, axis=-1, output_type=tf.int32),
-                         tf.random.stateless_categorical(pi_logits, 1, keys[0], tf.int32)[:, 0])
-
-            def pick(v):
-                return tf.gather(v, j, batch_dims=1)
-
-            mu_x, mu_y, rho = pick(p.mu_x), pick(p.mu_y), pick(p.rho)
-            sx, sy = tf.exp(pick(p.presig_x)) * sigma_scale, tf.exp(pick(p.presig_y)) * sigma_scale
-            e = tf.random.stateless_normal([n, 2], keys[1])
-            dx = mu_x + sx * e[:, 0]
-            dy = mu_y + sy * (rho * e[:, 0] + tf.sqrt(1.0 - tf.square(rho)) * e[:, 1])
-            dx = tf.where(greedy, mu_x, dx)
-            dy = tf.where(greedy, mu_y, dy)
-            pen_logits = tf.nn.log_softmax(p.pen_logits) / temperature
-            k = tf.where(greedy, tf.argmax(p.pen_logits, axis=-1, output_type=tf.int32),
-                         tf.random.stateless_categorical(pen_logits, 1, keys[2], tf.int32)[:, 0])
-            row = tf.concat([tf.stack([dx, dy], 1), tf.one_hot(k, 3)], axis=1)
+            dist = mixture.output_distribution(y, m)
+            # Step t's draw: component, offsets and pen from three keys split off (seed, t).
+            drawn = dist.tempered(temperature, sqrt_temperature).sample(
+                seed=tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64)))
+            row = tf.where(greedy, dist.greedy(), drawn)
             row = tf.where(finished[:, None], pad, row)
             rows = rows.write(t, row)
-            return t + 1, row, state, finished | tf.equal(k, 2), rows
+            return t + 1, row, state, finished | tf.equal(row[:, 4], 1.0), rows
 
         rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, 5])
         _, _, _, _, rows = tf.while_loop(

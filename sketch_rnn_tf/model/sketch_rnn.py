@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from ..data import strokes as stroke_format
 from ..hparams import HParams
-from . import losses
+from . import losses, mixture
 from .cells import fold_seed
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
@@ -22,6 +22,7 @@ class ModelInputError(ValueError):
     """Strokes given to a model method are unusable (shape, values, length)."""
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class SketchRNN(keras.Model):
     """sketch-rnn: bidirectional RNN encoder → z → autoregressive mixture-density RNN decoder.
 
@@ -55,8 +56,9 @@ class SketchRNN(keras.Model):
         self.built = True
 
     def get_config(self):
-        return {"hparams": self.hparams.to_dict(), "scale_factor": self.scale_factor,
-                "name": self.name}
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict(), scale_factor=self.scale_factor)
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -179,28 +181,67 @@ class SketchRNN(keras.Model):
         """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
         both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
         batch, lengths = self.prepare(strokes)
-        if self.conditional and z is not None:
-            z = tf.convert_to_tensor(z, tf.float32)
-            if z.shape.rank == 1:
-                z = tf.tile(z[None], [batch.shape[0], 1])
-            if z.shape != (batch.shape[0], self.hparams.z_size):
-                raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
-                                      f"({batch.shape[0]}, {self.hparams.z_size})")
-        else:
-            z = None  # the encoder mean, or no latent (decoder-only)
-        return float(self._eval_r_cost(batch, lengths, z))
+        return float(self._eval_r_cost(batch, lengths, self._batch_latent(z, batch.shape[0])))
+
+    def predictive_distribution(self, strokes, z=None):
+        """The decoder's predictive distribution of every next stroke of these sketches (Eqs. 3-7).
+
+        The sketches are read teacher-forced as one padded batch (`prepare`): step i of sketch b is
+        p(S_{i+1} | S_0..S_i, z), a `mixture.StrokeDistribution` over stroke-5 rows with (Δx, Δy)
+        in model units (pixels / `scale_factor`). For a conditional model z defaults to the
+        encoder's mean μ of each sketch (as in `reconstruction_loss`).
+
+        Args:
+          strokes: stroke-3 sketches in pixels (one array, or a list).
+          z: optional latent [z_size] or [B, z_size] (conditional models only).
+
+        Returns:
+          A `StrokeDistribution` with batch shape [B, N_max] (N_max = max_seq_len): `.offsets` is
+          the (Δx, Δy) mixture, `.pen` the pen-state categorical. Steps past a sketch's length
+          continue from the padding rows (0, 0, 0, 0, 1).
+
+        Example:
+
+        ```python
+        dist = model.predictive_distribution([sketch])
+        batch, lengths = model.prepare([sketch])
+        log_p = dist.log_prob(batch[:, 1:])        # [1, N_max]: log p of each actual next row
+        after = dist[0, len(sketch)]               # what the model draws after the whole sketch
+        p_end = after.pen.probs_parameter()[2]     # its probability that the sketch ends there
+        row = after.tempered(0.5).sample(seed=[0, 1])  # one stroke-5 row, model units
+        ```
+        """
+        batch, lengths = self.prepare(strokes)
+        y = self._eval_outputs(batch, lengths, self._batch_latent(z, batch.shape[0]))
+        return mixture.output_distribution(y, self.hparams.num_mixture)
+
+    def _batch_latent(self, z, batch_size):
+        """A user's z as a [B, z_size] tensor, or None (the encoder mean / decoder-only)."""
+        if not (self.conditional and z is not None):
+            return None
+        z = tf.convert_to_tensor(z, tf.float32)
+        if z.shape.rank == 1:
+            z = tf.tile(z[None], [batch_size, 1])
+        if z.shape != (batch_size, self.hparams.z_size):
+            raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
+                                  f"({batch_size}, {self.hparams.z_size})")
+        return z
+
+    @tf.function(reduce_retracing=True)
+    def _eval_outputs(self, batch, lengths, z=None):
+        """Decoder outputs y [B, N_max, 6M+3] in evaluation mode; z None means z = μ (conditional)
+        or no z (decoder-only). The encoder runs once (for μ) or not at all (z given)."""
+        if self.conditional and z is None:
+            z, _ = self.encoder(batch[:, 1:], lengths, training=False)
+        y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)
+        return y
 
     @tf.function(reduce_retracing=True)
     def _eval_r_cost(self, batch, lengths, z=None):
-        """Evaluation L_R; z None means z = μ (conditional) or no z (decoder-only).
-
-        Only what L_R needs runs: the encoder once (for μ) or not at all (z given), no KL.
-        """
-        targets = batch[:, 1:]
-        if self.conditional and z is None:
-            z, _ = self.encoder(targets, lengths, training=False)
-        y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)
-        return losses.reconstruction_loss(y, targets, self.hparams.num_mixture, mask_pen=True).total
+        """Evaluation L_R (no KL): the decoder outputs' loss on the batch's targets."""
+        y = self._eval_outputs(batch, lengths, z)
+        return losses.reconstruction_loss(y, batch[:, 1:], self.hparams.num_mixture,
+                                          mask_pen=True).total
 
     def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
                temperature_mode="magenta", max_len=None, prefix=None):
