@@ -22,9 +22,10 @@ _LAZY = {
     "load_model": "pretrained",
     "save_model": "pretrained",
     "ModelLoadError": "pretrained",
+    "SketchRNNError": "errors",
 }
 
-_SUBMODULES = ("cli", "data", "export", "hparams", "magenta", "model", "pretrained", "rendering",
+_SUBMODULES = ("cli", "data", "errors", "export", "hparams", "magenta", "model", "pretrained", "rendering",
                "sampling", "training")
 
 __all__ = sorted(_LAZY) + ["__version__"]

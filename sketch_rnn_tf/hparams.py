@@ -13,10 +13,12 @@ import json
 import os
 from typing import Any, List
 
+from .errors import SketchRNNError
+
 CELL_TYPES = ("lstm", "layer_norm", "hyper")
 
 
-class HParamsError(ValueError):
+class HParamsError(SketchRNNError):
     """A hyperparameter value, file or override is invalid."""
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..errors import SketchRNNError
 
-class DataError(ValueError):
-    """Bad input data.  Subclasses ``ValueError`` so generic handlers still work.
+
+class DataError(SketchRNNError):
+    """Bad input data (a `SketchRNNError`, so also a ``ValueError``).
 
     Attributes:
       path: the file the data came from, or ``None``.

@@ -35,13 +35,14 @@ import tensorflow as tf
 
 from ..atomic import replace_dir
 from ..data import strokes as stroke_format
+from ..errors import SketchRNNError
 
 SIGNATURES = ("encode", "initial_state", "decode_step", "sample", "reconstruction_loss",
               "metadata")
 HPARAMS_ASSET = "hparams.json"
 
 
-class ExportError(ValueError):
+class ExportError(SketchRNNError):
     """The model cannot be exported there, or an exported directory is unusable."""
 
 

@@ -32,6 +32,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 
 #: Largest |w| the int16 quantisation represents; the step is QUANT_RANGE / QUANT_MAX.
@@ -45,11 +46,11 @@ _GEN_COUNT = 5
 _VAE_COUNT = 17
 
 
-class JSFormatError(ValueError):
+class JSFormatError(SketchRNNError):
     """A magenta-js model file is unreadable, malformed, or describes an unsupported model."""
 
 
-class JSExportError(ValueError):
+class JSExportError(SketchRNNError):
     """A model cannot be written in the magenta-js format (e.g. it has non-LSTM cells)."""
 
 

@@ -18,11 +18,12 @@ from typing import Dict, Tuple
 import numpy as np
 import tensorflow as tf
 
+from ..errors import SketchRNNError
 from ..hparams import HParams
 from ..model.saving import has_tensor_data
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SketchRNNError):
     """A checkpoint is missing, unreadable, or does not fit the model's hparams."""
 
 

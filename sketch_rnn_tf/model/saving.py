@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..atomic import replace_dir
+from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 from .sketch_rnn import SketchRNN
 
@@ -28,7 +29,7 @@ FORMAT_VERSION = 1
 _CKPT_NAME = "model"
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(SketchRNNError):
     """A model path does not exist, is none of the supported formats, or its contents are unusable."""
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import strokes as stroke_format
+from ..errors import SketchRNNError
 from ..hparams import HParams
 from . import losses
 from .cells import fold_seed
@@ -18,7 +19,7 @@ from .encoder import Encoder, sample_z
 MAGENTA_SCOPE = "vector_rnn"
 
 
-class ModelInputError(ValueError):
+class ModelInputError(SketchRNNError):
     """Strokes given to a model method are unusable (shape, values, length)."""
 
 

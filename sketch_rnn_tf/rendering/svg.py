@@ -33,6 +33,8 @@ from typing import Any, Sequence
 import numpy as np
 import svgwrite
 
+from ..errors import SketchRNNError
+
 __all__ = [
     "RenderError",
     "strokes_to_polylines",
@@ -48,7 +50,7 @@ __all__ = [
 _DECIMALS = 3
 
 
-class RenderError(ValueError):
+class RenderError(SketchRNNError):
     """Invalid input for rendering, or an SVG file that could not be written."""
 
 

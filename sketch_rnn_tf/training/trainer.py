@@ -32,6 +32,7 @@ import tensorflow as tf
 from absl import logging
 
 from ..data.loader import DataLoader
+from ..errors import SketchRNNError
 from ..hparams import HParams
 from ..model.cells import RowSeed
 from ..model.saving import save_model
@@ -42,7 +43,7 @@ BEST_DIR = "best"
 METRICS_FILE = "metrics.jsonl"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(SketchRNNError, RuntimeError):
     """Training cannot start or continue (e.g. a log_root of another config)."""
 
 
