@@ -21,7 +21,7 @@ class CLIError(Exception):
 
 
 def _load(args):
-    from .pretrained import load_model
+    from .model_io import load_model
     return load_model(args.checkpoint, scale_factor=getattr(args, "scale_factor", None),
                       data_dir=getattr(args, "data_dir", None))
 
@@ -80,7 +80,7 @@ def cmd_evaluate(args):
 
 
 def cmd_convert(args):
-    from .pretrained import save_model
+    from .model_io import save_model
     model = _load(args)
     path = save_model(model, args.out)
     print(f"wrote {path} (hparams, scale factor {model.scale_factor:.4f}, weights)")

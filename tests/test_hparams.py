@@ -76,7 +76,7 @@ def test_package_exposes_submodules_lazily():
     import sys
     code = ("import sys, sketch_rnn_tf as srt; assert 'tensorflow' not in sys.modules; "
             "srt.rendering.render_svg; srt.data.load_npz; assert 'tensorflow' not in sys.modules; "
-            "srt.sampling.slerp; srt.HParams; print('ok')")
+            "srt.latent.slerp; srt.HParams; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -1,12 +1,12 @@
-"""Creative tools on a trained sketch-rnn: latent-space interpolation, grids and analogies
-(`latent`), and completion of unfinished sketches (`completion`).
+"""Latent-space tools of a trained conditional sketch-rnn: interpolation, grids, analogies and
+reconstructions (Sections 4.2-4.3 of the paper), in `latent.space`.
 
 All functions return stroke-3 sketches in pixels (lists of (n, 3) arrays) or latent vectors; draw them
-with `sketch_rnn_tf.rendering`.
+with `sketch_rnn_tf.rendering`. Completing unfinished sketches is `sketch_rnn_tf.completion`; the
+sampler itself is part of the model (`sketch_rnn_tf.model.sampler`).
 """
 
-from .completion import complete, truncate
-from .latent import (
+from .space import (
     DEFAULT_CORNER_COLORS,
     InterpolationGrid,
     analogy,
@@ -25,7 +25,6 @@ __all__ = [
     "InterpolationGrid",
     "analogy",
     "analogy_sketches",
-    "complete",
     "grid",
     "interpolate",
     "interpolation_grid",
@@ -33,5 +32,4 @@ __all__ = [
     "lerp",
     "reconstruct",
     "slerp",
-    "truncate",
 ]

@@ -1,4 +1,4 @@
-"""One entry point for trained models: `load_model(path)` and `save_model(model, directory)`.
+"""Models in and out, every format: `load_model(path)` reads any, `save_model(model, dir)` writes ours.
 
 `load_model` reads, by what `path` is:
 
