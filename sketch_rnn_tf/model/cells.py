@@ -24,11 +24,11 @@ alternative decoder cells (Section 3.1); the equations here are those of Magenta
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import keras
 import tensorflow as tf
+
+from .seeds import stateless_draw
 
 FORGET_BIAS = 1.0
 LAYER_NORM_EPSILON = 1e-3
@@ -77,44 +77,6 @@ def layer_norm(x, gamma, beta, num_blocks=1):
     mean, var = tf.nn.moments(blocks, axes=[-1], keepdims=True)
     blocks = (blocks - mean) * tf.math.rsqrt(var + LAYER_NORM_EPSILON)
     return tf.reshape(blocks, shape) * gamma + beta
-
-
-# ----------------------------------------------------------------------------- stateless noise
-class RowSeed(NamedTuple):
-    """A stateless seed whose draws are made for `total` batch rows and sliced at `offset`.
-
-    A replica of a distributed step holds rows [offset, offset + b) of a global batch of `total`
-    rows; drawing the global batch's noise and keeping its rows gives every example the noise it
-    would get in a one-device step on the same global batch.
-    """
-    seed: tf.Tensor    # [2] int64
-    offset: tf.Tensor  # first row of this replica in the global batch (int32)
-    total: tf.Tensor   # rows of the global batch (int32)
-
-    @classmethod
-    def make(cls, seed, offset, total) -> "RowSeed":
-        """A RowSeed of tensors (Keras layers refuse a call argument mixing tensors and ints)."""
-        return cls(tf.convert_to_tensor(seed, tf.int64), tf.cast(offset, tf.int32),
-                   tf.cast(total, tf.int32))
-
-
-def fold_seed(seed, k):
-    """A new stateless seed for sub-stream `k` (a python int or an int tensor); None stays None."""
-    if seed is None:
-        return None
-    if isinstance(seed, RowSeed):
-        return RowSeed(fold_seed(seed.seed, k), seed.offset, seed.total)
-    return tf.random.experimental.stateless_fold_in(seed, tf.cast(k, tf.int32))
-
-
-def stateless_draw(fn, shape, seed):
-    """`fn(shape, seed=...)` (a tf.random.stateless_* op) for a [2] seed or a `RowSeed`."""
-    if isinstance(seed, RowSeed):
-        shape = tf.convert_to_tensor(shape, tf.int32)
-        full = fn(tf.concat([tf.reshape(tf.cast(seed.total, tf.int32), [1]), shape[1:]], 0),
-                  seed=seed.seed)
-        return full[seed.offset:seed.offset + shape[0]]
-    return fn(shape, seed=seed)
 
 
 # ----------------------------------------------------------------------------- base class

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 import keras
 
-from .cells import fold_seed, make_cell, stateless_draw
+from .cells import make_cell
+from .seeds import fold_seed, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnn
 

@@ -16,7 +16,7 @@ def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, r
             return_outputs=True, seed=None, constant=None):
     """Runs `cell` over `inputs` [B, T, D].
 
-    `seed` (a [2] stateless seed or a `cells.RowSeed`): the recurrent-dropout masks of all steps
+    `seed` (a [2] stateless seed or a `seeds.RowSeed`): the recurrent-dropout masks of all steps
     are drawn from it in one call, so training is repeatable; None draws from TF's global generator.
     `constant` [B, C]: features appended to every step's input (the decoder's z), projected once.
 

@@ -12,9 +12,9 @@ from ..data import strokes as stroke_format
 from ..errors import SketchRNNError
 from ..hparams import HParams
 from . import losses
-from .cells import fold_seed
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
+from .seeds import fold_seed
 
 MAGENTA_SCOPE = "vector_rnn"
 
@@ -85,7 +85,7 @@ class SketchRNN(keras.Model):
         Args:
           inputs: (strokes [B, N_max+1, 5], sequence_length [B]).
           z: optional latent [B, z_size] that replaces the one sampled from the encoder.
-          seed: optional stateless seed ([2] int64, or a `cells.RowSeed`) for z and all dropout;
+          seed: optional stateless seed ([2] int64, or a `seeds.RowSeed`) for z and all dropout;
             without it they come from TF's global generator.
         Returns a dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
         """

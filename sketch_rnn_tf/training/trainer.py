@@ -34,7 +34,7 @@ from absl import logging
 from ..data.loader import DataLoader
 from ..errors import SketchRNNError
 from ..hparams import HParams
-from ..model.cells import RowSeed
+from ..model.seeds import RowSeed
 from ..model.saving import save_model
 from . import schedules
 
