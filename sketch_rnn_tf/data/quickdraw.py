@@ -15,27 +15,10 @@ applied to simplify the lines"):
 
 :func:`simplify_drawing` implements these steps (coordinates are rounded to
 integers at the end).  Google's exact code is not public, so the result is
-close but not identical.  Measured on the 68 raw/simplified pairs in
-``../shared/data/quickdraw_ndjson`` (cat, owl, sheep; matched by
-``key_id``), see ``tests/test_data_quickdraw.py``:
-
-* stroke count equal to Google's for 68/68 drawings;
-* total point count within 10 % of Google's for 68/68 drawings, exactly equal
-  for 22/68; over all drawings 4181 points against Google's 4195 (-0.3 %);
-* after matching stroke by stroke, the mean distance from our points to
-  Google's polyline is 0.16 px and from Google's points to ours 0.14 px
-  (worst drawing: 1.57 px); 99.0 % of our points lie within 2 px (the RDP
-  tolerance) of Google's lines;
-* the bounding box is within 3 px of Google's for 66/68 drawings.  Of the two
-  others, a cat differs by 4 px (Google drops an extreme point that our RDP
-  keeps) and an owl (key_id 4548479256887296) by 46 px: Google's version is
-  shifted right in x, which no raw point explains.  As in Google's files, RDP
-  may remove an extreme point, so the minimum is not always exactly 0 nor the
-  maximum exactly 255.
-
-Variants measured and rejected (each worse overall: fewer exact counts or larger distances): rounding to integers
-before RDP or right after scaling, skipping the resampling, flooring instead
-of rounding.
+close but not identical: against Google's own simplified files the stroke
+count is equal for 68/68 drawings and the points lie 0.16 px from Google's
+lines on average.  The measurements, and the variants tried and rejected, are
+in ``docs/quickdraw_simplification.md``.
 
 :func:`drawing_to_stroke3` turns a simplified drawing into stroke-3 offsets
 (``pen_lifted = 1`` at the last point of each stroke; the first offset is
