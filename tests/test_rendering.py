@@ -16,7 +16,6 @@ from sketch_rnn_tf.rendering import (
     stroke_colors,
     strokes_to_polylines,
 )
-from sketch_rnn_tf.rendering import svg as svg_module
 from _paths import SHARED as SHARED_ROOT
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -341,7 +340,7 @@ def test_failed_write_keeps_old_file_intact(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise PermissionError(13, "Permission denied", str(dst))
 
-    monkeypatch.setattr(svg_module.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(RenderError, match="Permission denied") as e:
         render_svg(HAND, path=out)
     assert str(out) in str(e.value)
