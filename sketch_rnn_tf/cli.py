@@ -66,6 +66,7 @@ def cmd_export(args):
 
 def cmd_evaluate(args):
     import json
+    from .atomic import write_text
     from .data.npz import load_dataset
     from .training.evaluate import evaluate_dataset
     model = _load(args)
@@ -75,8 +76,7 @@ def cmd_evaluate(args):
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+        write_text(args.json, json.dumps(results, indent=1), what="JSON")
 
 
 def cmd_convert(args):

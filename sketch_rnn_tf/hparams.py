@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, List
 
+from .atomic import write_text
 from .errors import SketchRNNError
 
 CELL_TYPES = ("lstm", "layer_norm", "hyper")
@@ -96,10 +96,7 @@ class HParams:
         """The config as Magenta's `model_config.json` (a dict, indent 1); also written to `path`."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            tmp = f"{path}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
+            write_text(path, text, error=HParamsError, what="hparams")
         return text
 
     @classmethod

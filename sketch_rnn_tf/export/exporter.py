@@ -25,12 +25,11 @@ kept as `decode` (with the `sqrt_temperature` switch: paper temperature σ·√�
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 
 import tensorflow as tf
 
-from ..atomic import replace_dir
+from ..atomic import staged_dir, write_text
 from ..data import strokes as stroke_format
 from ..errors import SketchRNNError
 
@@ -166,24 +165,13 @@ def export_saved_model(model, directory) -> str:
     """
     directory = os.path.abspath(os.fspath(directory))
     _check_destination(directory)
-    parent = os.path.dirname(directory)
-    base = os.path.basename(directory)
     try:
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
+        with staged_dir(directory) as staged, \
+                tempfile.TemporaryDirectory(dir=os.path.dirname(staged)) as asset_dir:
+            asset = write_text(os.path.join(asset_dir, HPARAMS_ASSET), model.hparams.to_json(),
+                               error=ExportError)
+            module = _ExportModule(model, asset)
+            tf.saved_model.save(module, staged, signatures=module.serving_signatures())
     except OSError as e:
         raise ExportError(f"cannot write {directory}: {e.strerror or e}") from None
-    try:
-        asset_dir = tempfile.mkdtemp(prefix=".assets-", dir=tmp)
-        asset = os.path.join(asset_dir, HPARAMS_ASSET)
-        with open(asset, "w", encoding="utf-8") as f:
-            f.write(model.hparams.to_json())
-        module = _ExportModule(model, asset)
-        out = os.path.join(tmp, "model")
-        tf.saved_model.save(module, out, signatures=module.serving_signatures())
-        replace_dir(out, directory)
-    except OSError as e:
-        raise ExportError(f"cannot write {directory}: {e}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return directory

@@ -32,6 +32,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from ..atomic import write_text
 from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 
@@ -302,14 +303,5 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None, extra_info: dict 
     info["hparams"] = hp.to_dict()
     text = json.dumps([info, shapes, blobs], separators=(",", ":"))
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return write_text(path, text, error=JSExportError, what="magenta-js model")

@@ -18,6 +18,7 @@ from typing import Dict, Tuple
 import numpy as np
 import tensorflow as tf
 
+from ..atomic import write_text
 from ..errors import SketchRNNError
 from ..hparams import HParams
 from ..model.saving import has_tensor_data
@@ -123,7 +124,8 @@ def save_weights(model, prefix: str, global_step: int | None = None) -> str:
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
             path = saver.save(sess, prefix, write_meta_graph=False)
-    with open(os.path.join(os.path.dirname(os.path.abspath(prefix)), "checkpoint"), "w") as f:
-        base = os.path.basename(path)
-        f.write(f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n')
+    base = os.path.basename(path)
+    write_text(os.path.join(os.path.dirname(os.path.abspath(prefix)), "checkpoint"),
+               f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n',
+               error=CheckpointError)
     return path

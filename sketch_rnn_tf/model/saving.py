@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from ..atomic import replace_dir
+from ..atomic import staged_dir, write_text
 from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 from .sketch_rnn import SketchRNN
@@ -52,22 +50,15 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
             raise ModelLoadError(
                 f"{directory}: exists and is not a save_model directory (no {CONFIG_NAME}); "
                 "refusing to replace it")
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.tmp-", dir=parent)
-    try:
-        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
-                  "hparams": model.hparams.to_dict(), "scale_factor": float(model.scale_factor)}
-        with open(os.path.join(tmp, CONFIG_NAME), "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=1)
-        tf.train.Checkpoint(model=model).write(os.path.join(tmp, _CKPT_NAME))
-        with open(os.path.join(tmp, "checkpoint"), "w", encoding="utf-8") as f:
-            f.write(f'model_checkpoint_path: "{_CKPT_NAME}"\n'
-                    f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n')
-        replace_dir(tmp, directory)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+    config = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+              "hparams": model.hparams.to_dict(), "scale_factor": float(model.scale_factor)}
+    with staged_dir(directory) as staged:
+        write_text(os.path.join(staged, CONFIG_NAME), json.dumps(config, indent=1),
+                   error=ModelLoadError)
+        tf.train.Checkpoint(model=model).write(os.path.join(staged, _CKPT_NAME))
+        write_text(os.path.join(staged, "checkpoint"),
+                   f'model_checkpoint_path: "{_CKPT_NAME}"\n'
+                   f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n', error=ModelLoadError)
     return directory
 
 

@@ -11,7 +11,8 @@ import numpy as np
 from .checks import RenderError, as_strokes, positive
 from .colors import css_color
 from .geometry import round_px, strokes_to_polylines
-from .svg import _add_strokes, _new_drawing, _stroke_group, write_text
+from ..atomic import write_text
+from .svg import _add_strokes, _new_drawing, _stroke_group
 
 
 def _nest_depth(x: Any) -> int | None:
@@ -212,5 +213,5 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
             dwg.add(group)
     svg = dwg.tostring()
     if path is not None:
-        write_text(path, svg)
+        write_text(path, svg, error=RenderError, what="SVG")
     return svg

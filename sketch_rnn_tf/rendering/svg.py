@@ -24,62 +24,17 @@ Differences from Magenta's helper:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
 import svgwrite
 
+from ..atomic import write_text
 from .checks import RenderError, as_strokes, positive
 from .colors import css_color, stroke_colors
 from .geometry import points, round_px, stroke_bounds, strokes_to_polylines
 
 __all__ = ["render_svg", "display_svg"]
-
-
-def write_text(path: Any, text: str) -> None:
-    """Writes ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    try:
-        path = os.fspath(path)
-    except TypeError:
-        raise RenderError(f"path must be a str or os.PathLike; got {path!r}") from None
-    if not path:
-        raise RenderError("path must not be empty")
-    target = os.path.abspath(path)
-    directory = os.path.dirname(target)
-    if os.path.isdir(target):
-        raise RenderError(f"cannot write SVG to {path!r}: it is a directory")
-    if not os.path.isdir(directory):
-        reason = "it is not a directory" if os.path.exists(directory) else "it does not exist"
-        raise RenderError(f"cannot write SVG to {path!r}: parent directory {directory!r}: {reason}")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
-                                   dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file 0600; give it the mode a normal open() would have.
-        try:
-            mode = os.stat(target).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-        tmp = None
-    except OSError as e:
-        reason = e.strerror or str(e)
-        raise RenderError(f"cannot write SVG to {path!r}: {reason}") from e
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _new_drawing(width: float, height: float, background: Any) -> svgwrite.Drawing:
@@ -140,7 +95,7 @@ def render_svg(strokes: Any, path: Any = None, factor: float = 0.2, stroke_width
     dwg.add(group)
     svg = dwg.tostring()
     if path is not None:
-        write_text(path, svg)
+        write_text(path, svg, error=RenderError, what="SVG")
     return svg
 
 
