@@ -118,7 +118,7 @@ class SketchRNN(keras.Model):
         result = {"r_cost": r.total, "offset": r.offset, "pen": r.pen}
         if self.conditional:
             result["kl_raw"] = losses.kl_divergence(out["mu"], out["presig"])
-            result["kl"] = tf.maximum(result["kl_raw"], self.hparams.kl_tolerance)
+            result["kl"] = losses.kl_floor(result["kl_raw"], self.hparams.kl_tolerance)
         else:
             result["kl"] = result["kl_raw"] = tf.constant(0.0)
         return result

@@ -35,6 +35,7 @@ from ..data.loader import DataLoader
 from ..errors import SketchRNNError
 from ..hparams import HParams
 from ..model.seeds import RowSeed
+from ..model.losses import kl_floor
 from ..model.saving import save_model
 from . import schedules
 
@@ -202,9 +203,8 @@ class Trainer:
                     x_r, len_r, training=True, seed=RowSeed.make(seed, offset, total))
                 global_kl = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
                                            tf.stop_gradient(losses["kl_raw"]))
-                kl_term = tf.where(global_kl > hp.kl_tolerance, losses["kl_raw"],
-                                   tf.cast(hp.kl_tolerance, tf.float32)) if hp.conditional \
-                    else losses["kl"]
+                kl_term = kl_floor(losses["kl_raw"], hp.kl_tolerance, decided_by=global_kl) \
+                    if hp.conditional else losses["kl"]
                 cost = (losses["r_cost"] + klw * kl_term) / replicas
             grads = tape.gradient(cost, variables)
             grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
@@ -220,7 +220,7 @@ class Trainer:
             lambda v: strategy.experimental_local_results(v)[0],
             strategy.run(replica_fn, args=(x, seq_len)))
         if hp.conditional:
-            losses["kl"] = tf.maximum(losses["kl_raw"], hp.kl_tolerance)
+            losses["kl"] = kl_floor(losses["kl_raw"], hp.kl_tolerance)
         else:
             losses["kl"] = losses["kl_raw"] = tf.constant(0.0)
         cost = losses["r_cost"] + klw * losses["kl"]
