@@ -56,3 +56,11 @@ def format_where(
     if index is not None:
         parts.append(f"sketch {index}")
     return ", ".join(parts) if parts else "data"
+
+
+class ModelInputError(DataError):
+    """Sketches, latent vectors or arguments given to a model (or to an export of one) are unusable.
+
+    Raised by `SketchPreprocessor`, the numpy front door that the model, its sampler, completion and
+    the export client share; the message names the sketch or argument and the problem.
+    """

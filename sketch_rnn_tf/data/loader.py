@@ -26,6 +26,7 @@ from typing import Iterator, List, Sequence, Tuple
 import numpy as np
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
+from sketch_rnn_tf.data.checks import check_scale_factor
 from sketch_rnn_tf.data.errors import DataError
 from sketch_rnn_tf.data.npz import LIMIT
 from sketch_rnn_tf.data.strokes import pad_batch
@@ -59,8 +60,7 @@ class DataLoader:
             raise DataError(f"batch_size must be >= 1, got {batch_size}", where="DataLoader")
         if max_seq_len < 1:
             raise DataError(f"max_seq_len must be >= 1, got {max_seq_len}", where="DataLoader")
-        if not np.isfinite(scale_factor) or scale_factor <= 0:
-            raise DataError(f"scale_factor must be positive and finite, got {scale_factor!r}", where="DataLoader")
+        scale_factor = check_scale_factor(scale_factor, where="DataLoader")
         if not 0.0 <= augment_stroke_prob <= 1.0:
             raise DataError(f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}", where="DataLoader")
         if random_scale_factor < 0:

@@ -28,6 +28,7 @@ from typing import Dict, List, Sequence, Union
 import numpy as np
 from absl import logging
 
+from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
 from sketch_rnn_tf.data.errors import DataError, format_where
 
 SPLITS = ("train", "valid", "test")
@@ -36,42 +37,9 @@ LIMIT = 1000
 
 
 def _check_sketch(s, path=None, split=None, index=None, where=None) -> np.ndarray:
-    def fail(problem):
-        raise DataError(problem, path=path, split=split, index=index, where=where)
-
-    if isinstance(s, (str, bytes)):
-        fail(f"sketch is a {type(s).__name__}, not a numeric array (non-numeric dtype)")
-    try:
-        arr = np.asarray(s)
-    except Exception as exc:  # ragged lists and the like
-        fail(f"cannot be read as an array ({exc})")
-    if arr.dtype == object:
-        # A nested object array of numbers is still acceptable; try to make it numeric.
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            fail(f"non-numeric dtype {arr.dtype} (objects that are not numbers)")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        fail(f"non-numeric dtype {arr.dtype}; expected integer or float")
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        fail(f"wrong shape {arr.shape}; expected (len, 3) stroke-3 rows [dx, dy, pen_lifted]")
-    if arr.shape[0] == 0:
-        fail("empty sketch (0 points)")
-    if arr.shape[0] == 1:
-        fail("one-point sketch (needs at least 2 points)")
-    if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row, col = (int(v) for v in np.argwhere(bad)[0])
-            kind = "NaN" if np.isnan(arr[row, col]) else "inf"
-            fail(f"non-finite value ({kind}) at row {row}, column {col}")
-        arr = arr.astype(np.float32)
-    pen = arr[:, 2]
-    bad_pen = (pen != 0) & (pen != 1)
-    if bad_pen.any():
-        row = int(np.nonzero(bad_pen)[0][0])
-        fail(f"pen value {pen[row].item()!r} at row {row}; pen_lifted must be 0 or 1")
-    return arr
+    """`checks.check_stroke3` with the data-set minimum of 2 points; floats become float32."""
+    arr = check_stroke3(s, min_points=2, path=path, split=split, index=index, where=where)
+    return arr.astype(np.float32) if arr.dtype.kind == "f" else arr
 
 
 def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
@@ -81,7 +49,9 @@ def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
     ``(path, split, index)``.  Integer arrays keep their dtype; floating
     arrays are returned as float32.  Raises :class:`DataError` for a
     non-numeric dtype, a shape other than ``(len, 3)``, NaN/inf, an empty or a
-    one-point sketch, or pen values other than 0/1.
+    one-point sketch, or pen values other than 0/1: the rule of
+    :func:`sketch_rnn_tf.data.checks.check_stroke3` that every entry point shares,
+    with the data-set minimum of two points.
     """
     if isinstance(where, tuple):
         path, split, index = (list(where) + [None, None, None])[:3]
@@ -141,8 +111,7 @@ def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) ->
 
 def normalize(strokes: Sequence[np.ndarray], scale_factor: float) -> List[np.ndarray]:
     """Returns new float32 copies of ``strokes`` with ``dx, dy`` divided by ``scale_factor``."""
-    if not np.isfinite(scale_factor) or scale_factor <= 0:
-        raise DataError(f"scale_factor must be a positive finite number, got {scale_factor!r}", where="normalize")
+    scale_factor = check_scale_factor(scale_factor, where="normalize")
     out = []
     for s in strokes:
         a = np.array(s, dtype=np.float32)

@@ -23,6 +23,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from sketch_rnn_tf.data.checks import check_stroke3
 from sketch_rnn_tf.data.errors import DataError
 
 #: S0 of the paper: the first decoder input of every sequence.
@@ -32,10 +33,8 @@ PAD_TOKEN = np.array([0.0, 0.0, 0.0, 0.0, 1.0], dtype=np.float32)
 
 
 def _as_stroke3(stroke, name: str = "stroke") -> np.ndarray:
-    arr = np.asarray(stroke)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise DataError(f"expected a stroke-3 array of shape (len, 3), got shape {arr.shape}", where=name)
-    return arr
+    """The one rule of `checks.check_stroke3`; these Magenta helpers also take an empty sketch."""
+    return check_stroke3(stroke, min_points=0, where=name)
 
 
 def _as_stroke5(big, name: str = "stroke-5") -> np.ndarray:
