@@ -18,19 +18,19 @@ import numbers
 
 import numpy as np
 
+from .data.checks import check_stroke3
+from .data.errors import ModelInputError
 
-def _is_single(partial):
+
+def _is_single(partial) -> bool:
+    """Whether `partial` is one sketch (an (m, 3) array or list of rows) rather than a list."""
     if isinstance(partial, np.ndarray):
-        if partial.ndim == 2:
-            return True
-        if partial.dtype == object and partial.ndim == 1:
-            return False
-        raise ValueError(f"partial sketch must be a stroke-3 array of shape (n, 3), got shape "
-                         f"{partial.shape}")
+        return partial.dtype != object and partial.ndim != 3
     items = list(partial)
-    if not items:
-        raise ValueError("no partial sketch given")
-    return np.ndim(items[0]) == 1
+    try:
+        return bool(items) and np.ndim(items[0]) == 1
+    except ValueError:
+        return False
 
 
 def complete(model, partial_strokes, n=8, temperature=0.25, seed=None, z=None, greedy=False,
@@ -51,35 +51,20 @@ def complete(model, partial_strokes, n=8, temperature=0.25, seed=None, z=None, g
     Returns a list of n stroke-3 sketches in pixels for one partial sketch, or a list (one per partial
     sketch) of such lists.
     """
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    pre = model.preprocessor  # the model's numpy front door: one rule for sketches, z and arguments
+    n, _, limit, _ = pre.sample_args(n, temperature, greedy, temperature_mode, max_len, seed=0)
     single = _is_single(partial_strokes)
-    partials = [np.asarray(partial_strokes)] if single else [np.asarray(p) for p in partial_strokes]
+    partials = pre.sketches(partial_strokes, what="partial sketch")
     k = len(partials)
-    limit = model.hparams.max_seq_len if max_len is None else int(max_len)
     for i, p in enumerate(partials):
-        if p.ndim != 2 or p.shape[1:] != (3,) or len(p) == 0:
-            raise ValueError(f"partial sketch {i} must be a non-empty stroke-3 array of shape "
-                             f"(m, 3), got shape {p.shape}")
         if len(p) >= limit:
-            raise ValueError(f"partial sketch {i} has {len(p)} points: nothing is left to draw "
-                             f"within max_len={limit}")
+            raise ModelInputError(f"has {len(p)} points: nothing is left to draw within "
+                                  f"max_len={limit}", where=f"partial sketch {i}")
     if model.conditional:
-        if z is None:
-            zs = model.encode(partials)
-        else:
-            zs = np.asarray(z, np.float32)
-            if zs.ndim == 1:
-                zs = np.repeat(zs[None], k, axis=0)
-            if zs.shape != (k, model.hparams.z_size):
-                raise ValueError(f"z has shape {zs.shape}; expected ({model.hparams.z_size},) or "
-                                 f"({k}, {model.hparams.z_size})")
+        zs = model.encode(partials) if z is None else pre.latents(k, z)
         z_all = np.repeat(zs, n, axis=0)
     else:
-        if z is not None:
-            raise ValueError("z given to a decoder-only model (conditional=False), which has no "
-                             "latent space")
+        pre.latents(k, z)  # refuses a z for a decoder-only model
         z_all = None
     prefixes = [p for p in partials for _ in range(n)]
     out = model.sample(n=k * n, temperature=temperature, z=z_all, seed=seed, greedy=greedy,
@@ -97,19 +82,18 @@ def truncate(strokes, fraction=None, num_strokes=None):
         after which the pen is lifted for the num_strokes-th time).
     Returns a copy.
     """
-    s = np.asarray(strokes)
-    if s.ndim != 2 or s.shape[1] != 3 or len(s) == 0:
-        raise ValueError(f"strokes must be a non-empty stroke-3 array of shape (n, 3), got {s.shape}")
+    s = check_stroke3(strokes, error=ModelInputError, where="truncate()")
     if (fraction is None) == (num_strokes is None):
-        raise ValueError("give exactly one of fraction and num_strokes")
+        raise ModelInputError("give exactly one of fraction and num_strokes", where="truncate()")
     if fraction is not None:
         if not (isinstance(fraction, numbers.Real) and 0 < fraction <= 1):
-            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+            raise ModelInputError(f"fraction must be in (0, 1], got {fraction!r}", where="truncate()")
         keep = max(1, int(round(len(s) * float(fraction))))
     else:
         if (isinstance(num_strokes, bool) or not isinstance(num_strokes, numbers.Integral)
                 or num_strokes < 1):
-            raise ValueError(f"num_strokes must be an integer >= 1, got {num_strokes!r}")
+            raise ModelInputError(f"num_strokes must be an integer >= 1, got {num_strokes!r}",
+                                  where="truncate()")
         lifts = np.flatnonzero(s[:, 2] == 1)
         keep = len(s) if num_strokes > len(lifts) else int(lifts[num_strokes - 1]) + 1
     return s[:keep].copy()

@@ -27,6 +27,9 @@ class DataError(SketchRNNError):
     ``path``/``split``/``index`` in the message.
     """
 
+    #: The location named when none is given ("" for none).
+    default_where = "data"
+
     def __init__(
         self,
         problem: str,
@@ -40,8 +43,10 @@ class DataError(SketchRNNError):
         self.path = None if path is None else str(path)
         self.split = split
         self.index = index
+        if where is None and path is None and split is None and index is None:
+            where = self.default_where
         location = where if where is not None else format_where(path, split, index)
-        super().__init__(f"{location}: {problem}")
+        super().__init__(f"{location}: {problem}" if location else problem)
 
 
 def format_where(
@@ -64,3 +69,5 @@ class ModelInputError(DataError):
     Raised by `SketchPreprocessor`, the numpy front door that the model, its sampler, completion and
     the export client share; the message names the sketch or argument and the problem.
     """
+
+    default_where = ""

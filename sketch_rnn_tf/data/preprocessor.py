@@ -154,7 +154,7 @@ class SketchPreprocessor:
         if not self.conditional:
             if z is not None:
                 raise ModelInputError("z given to a decoder-only model (conditional=False), which "
-                                      "has no latent space", where="z")
+                                      "has no latent space")
             return np.zeros((n, 0), np.float32)
         if z is None:
             if rng is None:
@@ -164,12 +164,13 @@ class SketchPreprocessor:
             z = np.asarray(z, np.float32)
         except (TypeError, ValueError) as e:
             raise ModelInputError(f"not a numeric array ({e})", where="z") from None
+        given = z.shape
         if z.ndim == 1:
             z = z[None]
         if z.ndim == 2 and z.shape[0] == 1 and n > 1:
             z = np.repeat(z, n, axis=0)
         if z.shape != (n, self.z_size):
-            raise ModelInputError(f"has shape {z.shape}; expected ({self.z_size},) or "
+            raise ModelInputError(f"has shape {given}; expected ({self.z_size},) or "
                                   f"({n}, {self.z_size})", where="z")
         if not np.all(np.isfinite(z)):
             raise ModelInputError("contains NaN or inf", where="z")
@@ -195,7 +196,7 @@ class SketchPreprocessor:
             raise ModelInputError(f"temperature must be a positive number, got {temperature!r}",
                                   where=where)
         if not _is_int(n) or n < 1:
-            raise ModelInputError(f"n must be >= 1, got {n!r}", where=where)
+            raise ModelInputError(f"n must be an integer >= 1, got {n!r}", where=where)
         max_len = self.max_seq_len if max_len is None else max_len
         if not _is_int(max_len) or max_len < 1:
             raise ModelInputError(f"max_len must be an integer >= 1 (the most points per "

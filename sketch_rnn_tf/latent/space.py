@@ -20,6 +20,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from ..data.errors import ModelInputError
+
 
 METHODS = ("slerp", "lerp")
 # sin(ω) below this (in float64) means the two directions are parallel or antipodal.
@@ -32,18 +34,18 @@ DEFAULT_CORNER_COLORS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127
 def _vector(z, name):
     z = np.asarray(z)
     if z.ndim != 1 or z.shape[0] < 1:
-        raise ValueError(f"{name} must be a 1-D latent vector, got shape {z.shape}")
+        raise ModelInputError(f"{name} must be a 1-D latent vector, got shape {z.shape}")
     if z.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {z.dtype}")
+        raise ModelInputError(f"{name} must be numeric, got dtype {z.dtype}")
     if not np.all(np.isfinite(z)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise ModelInputError(f"{name} contains NaN or inf")
     return z
 
 
 def _pair(z0, z1):
     z0, z1 = _vector(z0, "z0"), _vector(z1, "z1")
     if z0.shape != z1.shape:
-        raise ValueError(f"z0 and z1 differ in shape: {z0.shape} and {z1.shape}")
+        raise ModelInputError(f"z0 and z1 differ in shape: {z0.shape} and {z1.shape}")
     dtype = np.result_type(z0.dtype, z1.dtype)
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
@@ -54,9 +56,9 @@ def _times(t):
     """t as a float64 array (scalar or 1-D) and whether it was a scalar."""
     t_arr = np.asarray(t, dtype=np.float64)
     if t_arr.ndim > 1:
-        raise ValueError(f"t must be a number or a 1-D array, got shape {t_arr.shape}")
+        raise ModelInputError(f"t must be a number or a 1-D array, got shape {t_arr.shape}")
     if not np.all(np.isfinite(t_arr)):
-        raise ValueError("t contains NaN or inf")
+        raise ModelInputError("t contains NaN or inf")
     return np.atleast_1d(t_arr), t_arr.ndim == 0
 
 
@@ -127,13 +129,13 @@ def _orthogonal_unit(u):
 
 def _check_method(method):
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ModelInputError(f"method must be one of {METHODS}, got {method!r}")
     return slerp if method == "slerp" else lerp
 
 
 def _count(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ModelInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -170,14 +172,14 @@ def analogy(z_a, z_b, z_c):
     """Latent vector arithmetic z_a - z_b + z_c (Section 4.3: "a is to b as ? is to c")."""
     z_a, z_b, z_c = _vector(z_a, "z_a"), _vector(z_b, "z_b"), _vector(z_c, "z_c")
     if not z_a.shape == z_b.shape == z_c.shape:
-        raise ValueError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, {z_c.shape}")
+        raise ModelInputError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, {z_c.shape}")
     return z_a - z_b + z_c
 
 
 # --------------------------------------------------------------------------- model helpers
 def _require_conditional(model, what):
     if not model.conditional:
-        raise ValueError(f"{what} needs a conditional model (with an encoder); this one is "
+        raise ModelInputError(f"{what} needs a conditional model (with an encoder); this one is "
                          "decoder-only (conditional=False) and has no latent space")
 
 
@@ -227,7 +229,7 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
     strokes = list(strokes)
     temperatures = list(np.atleast_1d(temperatures))
     if not temperatures:
-        raise ValueError("temperatures is empty")
+        raise ModelInputError("temperatures is empty")
     z = model.encode(strokes, sample=sample_z, seed=seed)
     columns = [model.sample(n=len(strokes), temperature=float(tau), z=z, seed=_seed(seed, j),
                             greedy=greedy, temperature_mode=temperature_mode)
@@ -268,7 +270,7 @@ def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1
     _require_conditional(model, "interpolation_grid")
     corners = list(corners)
     if len(corners) != 4:
-        raise ValueError("corners must hold 4 sketches or latent vectors (top_left, top_right, "
+        raise ModelInputError("corners must hold 4 sketches or latent vectors (top_left, top_right, "
                          f"bottom_left, bottom_right), got {len(corners)}")
     rows, cols = _count(rows, "rows"), _count(cols, "cols")
     z = grid(*_latents(model, corners), rows, cols, method)
@@ -277,7 +279,7 @@ def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1
     sketches = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
     rgb = np.asarray(corner_colors, dtype=np.float64)
     if rgb.shape != (4, 3):
-        raise ValueError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
+        raise ModelInputError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
     return InterpolationGrid(sketches, grid(*rgb, rows, cols, method="lerp"))
 
 

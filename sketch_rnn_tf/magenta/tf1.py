@@ -90,6 +90,13 @@ def check_compatible(model_shapes: Dict[str, tuple], ckpt_shapes: Dict[str, tupl
             + ". ".join(lines))
 
 
+def _unreadable_data(prefix: str, error: Exception) -> str:
+    """The message for a checkpoint whose tensor data cannot be read (empty, truncated, corrupt)."""
+    detail = getattr(error, "message", None) or str(error)
+    return (f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or corrupt "
+            f"and cannot be read ({type(error).__name__}: {detail.splitlines()[0][:200]})")
+
+
 def load_weights(model, prefix: str) -> None:
     """Assigns every trainable weight of `model` from the Magenta TF1 checkpoint at `prefix`.
 
@@ -99,8 +106,11 @@ def load_weights(model, prefix: str) -> None:
     variables = model.magenta_variables()
     shapes = {n: tuple(int(d) for d in v.shape) for n, v in variables.items()}
     check_compatible(shapes, list_variables(prefix), prefix)
-    reader = tf.train.load_checkpoint(prefix)
-    values = {n: reader.get_tensor(n) for n in variables}
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        values = {n: reader.get_tensor(n) for n in variables}
+    except (tf.errors.OpError, IndexError, ValueError) as e:
+        raise CheckpointError(_unreadable_data(prefix, e)) from None
     for name, value in values.items():
         if not np.all(np.isfinite(value)):
             raise CheckpointError(f"{prefix}: weight {name} holds NaN or inf")

@@ -99,6 +99,12 @@ def load_model_dir(directory, scale_factor=None):
     model = SketchRNN(hparams, scale_factor=stored_scale)
     try:
         status = tf.train.Checkpoint(model=model).read(prefix)
+    except (IndexError, tf.errors.OpError) as e:  # IndexError: "Read less bytes than requested"
+        detail = getattr(e, "message", None) or str(e)
+        raise ModelLoadError(
+            f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or corrupt "
+            f"and cannot be read ({type(e).__name__}: {detail.splitlines()[0][:200]})") from None
+    try:
         status.expect_partial()
         status.assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as e:

@@ -8,8 +8,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..data import strokes as stroke_format
-from ..errors import SketchRNNError
+from ..data.checks import check_scale_factor
+from ..data.errors import ModelInputError
+from ..data.preprocessor import SketchPreprocessor
 from ..hparams import HParams
 from . import losses
 from .decoder import Decoder
@@ -17,10 +18,6 @@ from .encoder import Encoder, sample_z
 from .seeds import fold_seed
 
 MAGENTA_SCOPE = "vector_rnn"
-
-
-class ModelInputError(SketchRNNError):
-    """Strokes given to a model method are unusable (shape, values, length)."""
 
 
 class SketchRNN(keras.Model):
@@ -74,10 +71,16 @@ class SketchRNN(keras.Model):
 
     @scale_factor.setter
     def scale_factor(self, value):
-        value = float(value)
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"scale_factor must be a positive number, got {value}")
-        self._scale_factor.assign(value)
+        self._scale_factor.assign(check_scale_factor(value, error=ModelInputError,
+                                                     where="SketchRNN"))
+
+    @property
+    def preprocessor(self) -> SketchPreprocessor:
+        """The numpy front door of this model: validates, scales, pads and post-processes sketches
+        in pixels with its max_seq_len and scale factor, and checks its z."""
+        hp = self.hparams
+        return SketchPreprocessor(hp.max_seq_len, self.scale_factor,
+                                  hp.z_size if hp.conditional else 0)
 
     def call(self, inputs, training=False, z=None, seed=None):
         """Teacher-forced forward pass.
@@ -128,34 +131,16 @@ class SketchRNN(keras.Model):
         """Stroke-3 sketches in pixels → (padded stroke-5 batch [B, N_max+1, 5], lengths [B]).
 
         The offsets are divided by the model's scale factor; each sketch must fit N_max = max_seq_len.
+        The checks are those of `preprocessor` (`data.checks.check_stroke3`): bad input raises
+        `ModelInputError` naming the sketch.
         """
-        if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
-            strokes = [strokes]
-        if len(strokes) == 0:
-            raise ModelInputError("no sketches given")
-        normalised = []
-        for i, s in enumerate(strokes):
-            s = np.asarray(s)
-            if s.ndim != 2 or s.shape[1] != 3:
-                raise ModelInputError(f"sketch {i} has shape {s.shape}; expected (n, 3) stroke-3 rows")
-            if len(s) == 0:
-                raise ModelInputError(f"sketch {i} is empty")
-            if not np.all(np.isfinite(s)):
-                raise ModelInputError(f"sketch {i} contains NaN or inf")
-            if len(s) > self.hparams.max_seq_len:
-                raise ModelInputError(
-                    f"sketch {i} has {len(s)} points, more than this model's max_seq_len "
-                    f"{self.hparams.max_seq_len}")
-            s = s.astype(np.float32)
-            s[:, :2] /= self.scale_factor
-            normalised.append(s)
-        batch, lengths = stroke_format.pad_batch(normalised, self.hparams.max_seq_len)
+        batch, lengths = self.preprocessor.pad(strokes)
         return tf.constant(batch, tf.float32), tf.constant(lengths, tf.int32)
 
     def _require_encoder(self, what):
         if not self.conditional:
-            raise ValueError(f"{what} needs a conditional model; this one is decoder-only "
-                             "(conditional=False) and has no encoder")
+            raise ModelInputError("needs a conditional model; this one is decoder-only "
+                                  "(conditional=False) and has no encoder", where=what)
 
     def latent(self, strokes):
         """(μ, σ̂) of the latent Gaussian for each sketch (Eq. 2), as numpy arrays [B, z_size]."""
@@ -180,15 +165,8 @@ class SketchRNN(keras.Model):
         """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
         both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
         batch, lengths = self.prepare(strokes)
-        if self.conditional and z is not None:
-            z = tf.convert_to_tensor(z, tf.float32)
-            if z.shape.rank == 1:
-                z = tf.tile(z[None], [batch.shape[0], 1])
-            if z.shape != (batch.shape[0], self.hparams.z_size):
-                raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
-                                      f"({batch.shape[0]}, {self.hparams.z_size})")
-        else:
-            z = None  # the encoder mean, or no latent (decoder-only)
+        if z is not None:  # [z_size] for all sketches or [B, z_size]; refused for decoder-only
+            z = tf.constant(self.preprocessor.latents(int(batch.shape[0]), z))
         return float(self._eval_r_cost(batch, lengths, z))
 
     @tf.function(reduce_retracing=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.checks import check_stroke3
 from ..errors import SketchRNNError
 
 
@@ -16,41 +17,16 @@ class RenderError(SketchRNNError):
 
 
 def as_strokes(strokes: Any, *, allow_empty: bool = False, what: str = "sketch") -> np.ndarray:
-    """Returns ``strokes`` as a float64 ``(n, 3)`` array, or raises :class:`RenderError`."""
-    if strokes is None:
-        if allow_empty:
-            return np.zeros((0, 3))
-        raise RenderError(f"{what} is None; expected a stroke-3 array of shape (n, 3)")
-    try:
-        arr = np.asarray(strokes)
-    except (ValueError, TypeError) as e:  # ragged nested lists
-        raise RenderError(f"{what} is not a rectangular array of shape (n, 3): {e}") from None
-    if arr.size == 0:
-        if allow_empty:
-            return np.zeros((0, 3))
-        raise RenderError(f"{what} is empty (shape {arr.shape}); there is nothing to draw")
-    if arr.dtype.kind not in "biuf":
-        raise RenderError(f"{what} must be numeric; got an array of dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise RenderError(
-            f"{what} must be a stroke-3 array of shape (n, 3) with rows [dx, dy, pen_lifted]; "
-            f"got shape {arr.shape}"
-        )
-    arr = arr.astype(np.float64)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        raise RenderError(
-            f"{what} contains non-finite values (first at row {row}, column {col}: {arr[row, col]})"
-        )
-    pen = arr[:, 2]
-    bad = (pen != 0) & (pen != 1)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise RenderError(
-            f"{what}: pen_lifted (column 2) must be 0 or 1; row {row} has {pen[row]}"
-        )
-    return arr
+    """Returns ``strokes`` as a float64 ``(n, 3)`` array, or raises :class:`RenderError`.
+
+    The rule is the package's one rule for a sketch (`data.checks.check_stroke3`: numeric, finite,
+    shape (n, 3), pen values 0 or 1, not empty); ``allow_empty`` lets an empty sketch (or None)
+    through as a blank grid cell.
+    """
+    if strokes is None and allow_empty:
+        return np.zeros((0, 3))
+    arr = check_stroke3(strokes, min_points=0 if allow_empty else 1, error=RenderError, where=what)
+    return arr.astype(np.float64)
 
 
 def positive(name: str, value: Any, *, allow_zero: bool = False) -> float:

@@ -98,7 +98,11 @@ class Trainer:
         self.manager = None
         self.writer = None
         if log_root:
-            os.makedirs(log_root, exist_ok=True)
+            try:
+                os.makedirs(log_root, exist_ok=True)
+            except OSError as e:
+                raise TrainingError(f"cannot use log_root {log_root!r}: {e.strerror or e} (it must "
+                                    "be a directory or a path where one can be made)") from None
             self._check_config()
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2)
@@ -133,8 +137,11 @@ class Trainer:
             return False
         try:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
-            raise TrainingError(f"cannot resume from {self.manager.latest_checkpoint}: {e}") from None
+        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as e:
+            # IndexError "Read less bytes than requested": an empty or truncated .data file.
+            raise TrainingError(f"cannot resume from {self.manager.latest_checkpoint} (empty, "
+                                f"truncated or mismatched checkpoint): {type(e).__name__}: {e}"
+                                ) from None
         logging.info("resumed from %s at step %d", self.manager.latest_checkpoint,
                      int(self.step.numpy()))
         return True
