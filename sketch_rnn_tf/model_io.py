@@ -24,7 +24,8 @@ from .hparams import HParams, HParamsError
 from .magenta import js as js_format
 from .magenta import tf1
 from .model import SketchRNN
-from .model.saving import CONFIG_NAME, ModelLoadError, check_scale_factor, load_model_dir, save_model
+from .data.checks import check_scale_factor
+from .model.saving import CONFIG_NAME, ModelLoadError, load_model_dir, save_model
 
 MAGENTA_CONFIG = "model_config.json"
 
@@ -48,7 +49,8 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
         raise ModelLoadError("load_model: path is None; give a model directory or a .json file")
     path = os.fspath(path)
     if scale_factor is not None:
-        scale_factor = check_scale_factor(scale_factor, "scale_factor argument")
+        scale_factor = check_scale_factor(scale_factor, error=ModelLoadError,
+                                          where="load_model")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, CONFIG_NAME)):
             return load_model_dir(path, scale_factor)

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..atomic import staged_dir, write_text
+from ..data.checks import check_scale_factor
 from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 from .sketch_rnn import SketchRNN
@@ -62,16 +63,6 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
     return directory
 
 
-def check_scale_factor(value, where) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ModelLoadError(f"{where}: scale_factor {value!r} is not a number") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ModelLoadError(f"{where}: scale_factor must be a positive number, got {value}")
-    return value
-
-
 def load_model_dir(directory, scale_factor=None):
     """A `SketchRNN` restored from a directory written by `save_model`; `scale_factor` overrides
     the stored one."""
@@ -90,7 +81,8 @@ def load_model_dir(directory, scale_factor=None):
         hparams = HParams.from_dict(config["hparams"])
     except HParamsError as e:
         raise ModelLoadError(f"{config_path}: {e}") from None
-    stored_scale = check_scale_factor(config.get("scale_factor"), config_path)
+    stored_scale = check_scale_factor(config.get("scale_factor"), error=ModelLoadError,
+                                      where=config_path)
     prefix = tf.train.latest_checkpoint(directory)
     if prefix is None:
         raise ModelLoadError(f"{directory}: {CONFIG_NAME} is there but no TF checkpoint "
