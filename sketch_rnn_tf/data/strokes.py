@@ -32,9 +32,9 @@ START_TOKEN = np.array([0.0, 0.0, 1.0, 0.0, 0.0], dtype=np.float32)
 PAD_TOKEN = np.array([0.0, 0.0, 0.0, 0.0, 1.0], dtype=np.float32)
 
 
-def _as_stroke3(stroke, name: str = "stroke") -> np.ndarray:
-    """The one rule of `checks.check_stroke3`; these Magenta helpers also take an empty sketch."""
-    return check_stroke3(stroke, min_points=0, where=name)
+def _as_stroke3(stroke, name: str = "stroke", min_points: int = 1) -> np.ndarray:
+    """The one rule of `checks.check_stroke3` (model input is never empty; drawing may be)."""
+    return check_stroke3(stroke, min_points=min_points, where=name)
 
 
 def _as_stroke5(big, name: str = "stroke-5") -> np.ndarray:
@@ -117,7 +117,7 @@ def strokes_to_lines(strokes) -> List[List[List[float]]]:
     after every row whose pen value is 1.  Points after the last pen lift are
     dropped (as in Magenta: the unfinished line is never appended).
     """
-    strokes = _as_stroke3(strokes)
+    strokes = _as_stroke3(strokes, min_points=0)
     x = 0.0
     y = 0.0
     lines = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 from absl import logging
 
@@ -10,7 +9,7 @@ from ..data.loader import DataLoader
 from ..data.npz import load_dataset
 from ..hparams import HParams
 from ..model import SketchRNN
-from .trainer import Trainer
+from .trainer import Trainer, make_log_root
 
 
 def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile=False,
@@ -39,7 +38,7 @@ def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile
 def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_compile=False,
           progress=True):
     """Trains (or resumes) a model on `hparams.data_set`; the best model lands in log_root/best."""
-    os.makedirs(log_root, exist_ok=True)
+    make_log_root(log_root)
     trainer, _ = build_trainer(data_dir, hparams, log_root, seed, jit_compile, progress)
     trainer.train(num_steps)
     return trainer

@@ -48,6 +48,15 @@ class TrainingError(SketchRNNError, RuntimeError):
     """Training cannot start or continue (e.g. a log_root of another config)."""
 
 
+def make_log_root(log_root) -> None:
+    """Creates the run directory `log_root`, or raises TrainingError if it cannot be one."""
+    try:
+        os.makedirs(log_root, exist_ok=True)
+    except OSError as e:
+        raise TrainingError(f"cannot use log_root {os.fspath(log_root)!r}: {e.strerror or e} (it "
+                            "must be a directory or a path where one can be made)") from None
+
+
 def make_optimizer(hparams):
     """Adam with TF1's epsilon 1e-8 (Keras' default is 1e-7); lr is set every step."""
     return keras.optimizers.Adam(learning_rate=hparams.learning_rate, beta_1=0.9, beta_2=0.999,
@@ -98,11 +107,7 @@ class Trainer:
         self.manager = None
         self.writer = None
         if log_root:
-            try:
-                os.makedirs(log_root, exist_ok=True)
-            except OSError as e:
-                raise TrainingError(f"cannot use log_root {log_root!r}: {e.strerror or e} (it must "
-                                    "be a directory or a path where one can be made)") from None
+            make_log_root(log_root)
             self._check_config()
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2)
