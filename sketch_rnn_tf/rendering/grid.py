@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from typing import Any, Sequence
@@ -78,13 +79,58 @@ def _to_grid(items: Any, name: str, nrows: int, ncols: int, nested: bool | None 
     return grid
 
 
+@dataclasses.dataclass(frozen=True)
+class GridStyle:
+    """How `render_grid` draws: everything but the layout and the per-cell contents.
+
+    Attributes:
+      stroke_width: line width in pixels (the same in every cell, whatever the scale).
+      color: line colour (any SVG colour string or an ``(r, g, b)`` triple in 0..255) of cells
+        without their own colour.
+      color_by_stroke: colour each stroke by its order on a hue ramp (:func:`stroke_colors`)
+        instead of ``color``; per-cell ``colors`` win over both.
+      cell_padding: blank margin in pixels inside each cell around the sketch.
+      margin: blank margin in pixels around the whole grid.
+      background: optional fill colour of the image.
+      cell_border: optional colour of a 1 px outline around each cell.
+      font_size: label text size in pixels.
+      label_color: label text colour.
+      uniform_scale: use one scale (the smallest fitting one) for all cells, so that the
+        sketches' relative sizes are kept.
+    """
+
+    stroke_width: float = 1
+    color: Any = "black"
+    color_by_stroke: bool = False
+    cell_padding: float = 8
+    margin: float = 0
+    background: Any = None
+    cell_border: Any = None
+    font_size: float = 10
+    label_color: Any = "#333333"
+    uniform_scale: bool = False
+
+
+def _style(style: GridStyle | None, options: dict) -> GridStyle:
+    if style is not None and not isinstance(style, GridStyle):
+        raise RenderError(f"style must be a GridStyle, got {type(style).__name__}")
+    names = {f.name for f in dataclasses.fields(GridStyle)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise RenderError(f"render_grid got unknown style options {unknown}; "
+                          f"GridStyle has {sorted(names)}")
+    return dataclasses.replace(style or GridStyle(), **options)
+
+
 def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, path: Any = None,
-                colors: Any = None, labels: Any = None, stroke_width: float = 1,
-                color: Any = "black", color_by_stroke: bool = False, cell_padding: float = 8,
-                margin: float = 0, background: Any = None, cell_border: Any = None,
-                font_size: float = 10, label_color: Any = "#333333",
-                uniform_scale: bool = False) -> str:
+                colors: Any = None, labels: Any = None, style: GridStyle | None = None,
+                **style_options: Any) -> str:
     """Draws sketches on a grid, each scaled to fit its cell and centred in it.
+
+    Cell ``(r, c)`` occupies ``x in [margin + c * w, margin + (c + 1) * w]`` and
+    ``y in [margin + r * h', margin + r * h' + h]`` where ``h' = h + label_height``
+    (``label_height = 1.5 * font_size`` when there are labels, else 0).  Each cell is an
+    SVG ``<g class="cell" id="cell-r-c">`` holding its ``<polyline class="stroke">``s.
 
     Args:
       sketches: a flat list of stroke-3 arrays laid out row-major with ``ncols`` columns
@@ -96,21 +142,18 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
       colors: per-cell line colours, flat or as rows (e.g. ``grid_colors(...)``, an
         ``(rows, cols, 3)`` array); a ``None`` entry falls back to ``color``.
       labels: optional per-cell text, flat or as rows, drawn under each cell.
-      stroke_width: line width in pixels (the same in every cell, whatever the scale).
-      color, color_by_stroke: as in :func:`render_svg` (``colors`` wins over both).
-      cell_padding: blank margin in pixels inside each cell around the sketch.
-      margin: blank margin in pixels around the whole grid.
-      background: optional fill colour of the image.
-      cell_border: optional colour of a 1 px outline around each cell.
-      font_size, label_color: label text style.
-      uniform_scale: use one scale (the smallest fitting one) for all cells, so that the
-        sketches' relative sizes are kept.
+      style: a :class:`GridStyle` (line width and colour, paddings, background, borders, label
+        font, uniform scale); default ``GridStyle()``.
+      **style_options: single :class:`GridStyle` fields that replace those of ``style``, e.g.
+        ``render_grid(sketches, stroke_width=1.5, color_by_stroke=True)``.
 
-    Cell ``(r, c)`` occupies ``x in [margin + c * w, margin + (c + 1) * w]`` and
-    ``y in [margin + r * h', margin + r * h' + h]`` where ``h' = h + label_height``
-    (``label_height = 1.5 * font_size`` when there are labels, else 0).  Each cell is an
-    SVG ``<g class="cell" id="cell-r-c">`` holding its ``<polyline class="stroke">``s.
+    Returns:
+      The SVG text.
     """
+    st = _style(style, style_options)
+    stroke_width, color, color_by_stroke = st.stroke_width, st.color, st.color_by_stroke
+    cell_padding, margin, background = st.cell_padding, st.margin, st.background
+    cell_border, font_size, label_color = st.cell_border, st.font_size, st.label_color
     if isinstance(sketches, np.ndarray) and sketches.dtype != object:
         raise RenderError("sketches must be a list of stroke-3 arrays (or a list of rows), "
                           f"not a single array of shape {sketches.shape}")
@@ -177,7 +220,7 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
         return s if math.isfinite(s) else 1.0  # a single point: any scale will do
 
     scales = {k: fit(lo, hi) for k, (_, lo, hi) in cells.items()}
-    if uniform_scale and scales:
+    if st.uniform_scale and scales:
         common = min(scales.values())
         scales = {k: common for k in scales}
 
