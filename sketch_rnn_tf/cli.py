@@ -15,9 +15,7 @@ import argparse
 import os
 import sys
 
-
-class CLIError(Exception):
-    """An error to print as one line, without a traceback."""
+from .errors import SketchRNNError
 
 
 def _load(args):
@@ -158,8 +156,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, OSError, RuntimeError, CLIError) as e:
-        # Every error of this package is a ValueError/RuntimeError subclass with a clear message.
+    except (SketchRNNError, ValueError, OSError, RuntimeError) as e:
+        # Every error of this package is a SketchRNNError (a ValueError) with a clear message.
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -16,6 +16,9 @@ from .atomic import write_text
 from .errors import SketchRNNError
 
 CELL_TYPES = ("lstm", "layer_norm", "hyper")
+#: Keys of Magenta's model_config.json that are read and dropped: `is_training` is in every Magenta
+#: config, but whether a call trains is the `training` argument of the call here, not a setting.
+IGNORED_KEYS = ("is_training",)
 
 
 class HParamsError(SketchRNNError):
@@ -54,7 +57,6 @@ class HParams:
     random_scale_factor: float = 0.15
     augment_stroke_prob: float = 0.10
     conditional: bool = True
-    is_training: bool = True
     # HyperLSTM sizes. Magenta never passes these, so its checkpoints always use 256 and 32.
     hyper_num_units: int = 256
     hyper_embedding_size: int = 32
@@ -101,6 +103,8 @@ class HParams:
 
     @classmethod
     def from_dict(cls, values: dict, strict: bool = True) -> "HParams":
+        """HParams from a dict of values; Magenta's `is_training` (`IGNORED_KEYS`) is dropped."""
+        values = {k: v for k, v in values.items() if k not in IGNORED_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown and strict:
@@ -139,6 +143,8 @@ class HParams:
             if "=" not in item:
                 raise HParamsError(f"hparam override {item!r} is not of the form name=value")
             key, value = (s.strip() for s in item.split("=", 1))
+            if key in IGNORED_KEYS:
+                continue
             fields = {f.name: f for f in dataclasses.fields(self)}
             if key not in fields:
                 raise HParamsError(f"unknown hparam {key!r}; known: {sorted(fields)}")

@@ -83,7 +83,7 @@ def _load_tf1(directory, path, scale_factor, data_dir):
         raise ModelLoadError(f"{path}: a TF1 checkpoint needs {MAGENTA_CONFIG} beside it "
                              f"({config_path} is missing)")
     try:
-        hparams = HParams.from_json(config_path).replace(is_training=False)
+        hparams = HParams.from_json(config_path)
         prefix = tf1.find_checkpoint_prefix(path)
     except (HParamsError, tf1.CheckpointError) as e:
         raise ModelLoadError(str(e)) from None

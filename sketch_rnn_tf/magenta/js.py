@@ -171,8 +171,7 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
     Returns `(hparams, scale_factor, {Magenta TF1 name: float32 array})`, the weights in Magenta's
     trainable order. The hparams are inferred from the shapes (cell sizes, num_mixture, z_size,
     conditional from the tensor count, `lstm` cells) and `info["max_seq_len"]`; other values are
-    Magenta's defaults, with `is_training=False` (or `info["hparams"]` when the file was written by
-    `write_js`). Raises `JSFormatError` for anything it cannot read exactly.
+    Magenta's defaults (or `info["hparams"]` when the file was written by `write_js`). Raises `JSFormatError` for anything it cannot read exactly.
     """
     path = os.fspath(path)
     where = path
@@ -235,7 +234,7 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
         else:
             name = info.get("name")
             extra = {"data_set": [f"{name}.npz"]} if isinstance(name, str) and name else {}
-            hparams = HParams(is_training=False, **extra, **inferred)
+            hparams = HParams(**extra, **inferred)
     except HParamsError as e:
         raise JSFormatError(f"{where}: inferred hyperparameters are invalid ({e})") from None
 

@@ -108,7 +108,3 @@ def distribution(params: MixtureParams):
         mixture_distribution=tfd.Categorical(logits=params.pi_logits),
         components_distribution=tfd.MultivariateNormalTriL(loc=loc, scale_tril=scale_tril))
 
-
-def pen_distribution(params: MixtureParams):
-    """The pen-state categorical (q1, q2, q3) of Eq. 7 as a `tfp.distributions.OneHotCategorical`."""
-    return tfd.OneHotCategorical(logits=params.pen_logits, dtype=tf.float32)
