@@ -1,4 +1,4 @@
-"""Command line: `python -m sketch_rnn_tf {sample,train,export,info} ...`.
+"""Command line: `python -m sketch_rnn_tf {sample,train,export,evaluate,convert,info} ...`.
 
   sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
           magenta-js .gen.json/.vae.json file) into one SVG grid
@@ -12,8 +12,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
+import threading
 
 from .errors import SketchRNNError
 
@@ -152,14 +155,64 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+# TensorFlow's native (C++) log lines that greet every call on a CPU-only machine: absl INFO and
+# WARNING lines from .cc files (oneDNN notice, "Could not find cuda drivers", "Sharding callback
+# duration", ...), absl's "before InitializeLog" notice, and the CUDA probe's cuInit ERROR line.
+# TF_CPP_MIN_LOG_LEVEL no longer reaches these (TensorFlow logs them through absl before its log
+# settings are read), so the CLI filters them from file descriptor 2. Python's own output (errors,
+# absl progress logs from .py files) passes unchanged.
+_NATIVE_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\]"
+    rb"|E\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\] .*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS))")
+
+
+@contextlib.contextmanager
+def _quiet_native_logs():
+    """Filters `_NATIVE_NOISE` lines out of whatever is written to file descriptor 2."""
     try:
-        args.func(args)
-    except (SketchRNNError, ValueError, OSError, RuntimeError) as e:
-        # Every error of this package is a SketchRNNError (a ValueError) with a clear message.
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_end, write_end = os.pipe()
+    except OSError:  # no usable stderr: nothing to filter
+        yield
+        return
+
+    def pump():
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:
+                if not _NATIVE_NOISE.match(line):
+                    os.write(saved, line)
+
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump reads to the end and stops
+        thread.join(timeout=10)
+        os.close(saved)
+
+
+def main(argv=None):
+    """Runs one command; returns the exit status (0, or 2 with one `error: ...` line on stderr).
+
+    Args:
+      argv: the arguments (default `sys.argv[1:]`). Called without them, as the real command line
+        is, TensorFlow's native log noise is filtered from stderr.
+    """
+    quiet = _quiet_native_logs() if argv is None else contextlib.nullcontext()
+    with quiet:
+        args = build_parser().parse_args(argv)
+        try:
+            args.func(args)
+        except (SketchRNNError, ValueError, OSError, RuntimeError) as e:
+            # Every error of this package is a SketchRNNError (a ValueError) with a clear message.
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 0
 
 
