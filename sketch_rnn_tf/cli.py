@@ -1,12 +1,12 @@
 """Command line: `python -m sketch_rnn_tf {sample,train,export,evaluate,convert,info} ...`.
 
-  sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
-          magenta-js .gen.json/.vae.json file) into one SVG grid
-  train   train (or resume) a model on Magenta .npz files
-  export  write a SavedModel (and optionally magenta-js JSON) from a model
-  evaluate L_R and L_KL of a model on the valid/test splits of .npz files
-  convert write any model that load_model reads in this package's own format
-  info    print a model's hparams and parameter count
+sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
+magenta-js .gen.json/.vae.json file) into one SVG grid
+train   train (or resume) a model on Magenta .npz files
+export  write a SavedModel (and optionally magenta-js JSON) from a model
+evaluate L_R and L_KL of a model on the valid/test splits of .npz files
+convert write any model that load_model reads in this package's own format
+info    print a model's hparams and parameter count
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def cmd_sample(args):
 
 def cmd_train(args):
     from absl import logging
+
     from .hparams import HParams
     from .training import train
     logging.set_verbosity(logging.INFO)
@@ -67,6 +68,7 @@ def cmd_export(args):
 
 def cmd_evaluate(args):
     import json
+
     from .atomic import write_text
     from .data.npz import load_dataset
     from .training.evaluate import evaluate_dataset

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import os
 
-
+from .data.checks import check_scale_factor
 from .hparams import HParams, HParamsError
 from .magenta import js as js_format
 from .magenta import tf1
 from .model import SketchRNN
-from .data.checks import check_scale_factor
 from .model.saving import CONFIG_NAME, ModelLoadError, load_model_dir, save_model
 
 MAGENTA_CONFIG = "model_config.json"

@@ -1,8 +1,8 @@
 """Data pipeline of sketch-rnn (Ha & Eck 2017): stroke formats, the one rule for what a sketch is
-(``checks``), the model's numpy front door (``SketchPreprocessor``), ``.npz`` loading,
-augmentation, batching and Quick, Draw! ``.ndjson`` preprocessing.
+(`checks`), the model's numpy front door (`SketchPreprocessor`), `.npz` loading,
+augmentation, batching and Quick, Draw! `.ndjson` preprocessing.
 
-Depends only on numpy, absl and (lazily, for ``DataLoader.as_dataset``) TensorFlow.
+Depends only on numpy, absl and (lazily, for `DataLoader.as_dataset`) TensorFlow.
 """
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale

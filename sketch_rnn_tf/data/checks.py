@@ -1,21 +1,21 @@
 """The one rule for what a sketch is, and for the scale factor, used by every entry point.
 
-A stroke-3 sketch (paper, Section 3.1) is an array of shape ``(n, 3)`` whose rows are
-``(dx, dy, pen_lifted)``:
+A stroke-3 sketch (paper, Section 3.1) is an array of shape `(n, 3)` whose rows are
+`(dx, dy, pen_lifted)`:
 
 * numeric: integer or floating point (not bool, strings or other objects); a nested object array of
   numbers is accepted and read as float64;
 * finite: no NaN or inf anywhere;
-* ``pen_lifted`` is exactly 0 or 1. It is a binary state, not a probability: the model's targets
-  are ``p1 = 1 - pen``, ``p2 = pen`` (Magenta's ``to_big_strokes``), so any other value would give
-  the decoder targets that are not a distribution. The ``.npz`` loader, the model (``encode``,
-  ``reconstruction_loss``, ``sample(prefix=...)``), completion, the export client and rendering all
+* `pen_lifted` is exactly 0 or 1. It is a binary state, not a probability: the model's targets
+  are `p1 = 1 - pen`, `p2 = pen` (Magenta's `to_big_strokes`), so any other value would give
+  the decoder targets that are not a distribution. The `.npz` loader, the model (`encode`,
+  `reconstruction_loss`, `sample(prefix=...)`), completion, the export client and rendering all
   refuse other values with the same message;
-* not empty: at least one point (the ``.npz`` loader asks for two, ``min_points=2``: a training
-  sketch of one point teaches nothing after S0; a grid cell may be blank, ``min_points=0``).
+* not empty: at least one point (the `.npz` loader asks for two, `min_points=2`: a training
+  sketch of one point teaches nothing after S0; a grid cell may be blank, `min_points=0`).
 
-The model's length limit (``n <= max_seq_len``) is checked by ``SketchPreprocessor``. Every problem
-raises the given error class (a ``DataError`` by default) naming where the sketch is.
+The model's length limit (`n <= max_seq_len`) is checked by `SketchPreprocessor`. Every problem
+raises the given error class (a `DataError` by default) naming where the sketch is.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _raise(error, problem, path=None, split=None, index=None, where=None):
     """Raises `error` with `problem` located by path/split/index or `where`.
 
     A `DataError` (or subclass) takes the location as keywords; any other class gets one message
-    ``"<where>: <problem>"``.
+    `"<where>: <problem>"`.
     """
     if isinstance(error, type) and issubclass(error, DataError):
         raise error(problem, path=path, split=split, index=index, where=where)
@@ -46,8 +46,8 @@ def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataE
     """Checks one stroke-3 sketch against the rule above and returns it as a numeric array.
 
     Args:
-      sketch: an ``(n, 3)`` array (or nested list) of ``(dx, dy, pen_lifted)`` rows.
-      min_points: the fewest points accepted (1; the ``.npz`` loader uses 2, grid cells 0).
+      sketch: an `(n, 3)` array (or nested list) of `(dx, dy, pen_lifted)` rows.
+      min_points: the fewest points accepted (1; the `.npz` loader uses 2, grid cells 0).
       error: the exception class raised (a `DataError` subclass gets the location as keywords).
       path, split, index, where: where the sketch is, for the message (see `DataError`).
 
@@ -56,8 +56,8 @@ def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataE
       become float64); never a copy when the input already is one.
 
     Raises:
-      error: for a non-numeric dtype, a shape other than ``(n, 3)``, NaN or inf, pen values other
-        than 0/1, or fewer than ``min_points`` points.
+      error: for a non-numeric dtype, a shape other than `(n, 3)`, NaN or inf, pen values other
+        than 0/1, or fewer than `min_points` points.
     """
 
     def fail(problem):

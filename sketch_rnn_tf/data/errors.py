@@ -1,8 +1,8 @@
-"""The single exception type raised by :mod:`sketch_rnn_tf.data` for bad input.
+"""The single exception type raised by `sketch_rnn_tf.data` for bad input.
 
-Every problem with input data (a file that is not an ``.npz``, a missing split,
+Every problem with input data (a file that is not an `.npz`, a missing split,
 a sketch with the wrong shape, NaN offsets, pen values other than 0/1, ...)
-is reported as a :class:`DataError`.  The message always says *where* the
+is reported as a `DataError`.  The message always says *where* the
 problem is -- the file (when there is one), the split and the sketch index --
 and *what* the problem is, so a user can find the offending sketch quickly.
 """
@@ -15,16 +15,16 @@ from ..errors import SketchRNNError
 
 
 class DataError(SketchRNNError):
-    """Bad input data (a `SketchRNNError`, so also a ``ValueError``).
+    """Bad input data (a `SketchRNNError`, so also a `ValueError`).
 
     Attributes:
-      path: the file the data came from, or ``None``.
-      split: ``"train"``, ``"valid"``, ``"test"`` or ``None``.
-      index: the sketch index inside the split, or ``None``.
+      path: the file the data came from, or `None`.
+      split: `"train"`, `"valid"`, `"test"` or `None`.
+      index: the sketch index inside the split, or `None`.
       problem: a short description of what is wrong.
 
-    ``where`` (a ready-made location string) overrides the location built from
-    ``path``/``split``/``index`` in the message.
+    `where` (a ready-made location string) overrides the location built from
+    `path`/`split`/`index` in the message.
     """
 
     #: The location named when none is given ("" for none).
@@ -52,7 +52,7 @@ class DataError(SketchRNNError):
 def format_where(
     path: Optional[str] = None, split: Optional[str] = None, index: Optional[int] = None
 ) -> str:
-    """Returns a human readable location such as ``"a.npz, split 'train', sketch 12"``."""
+    """Returns a human readable location such as `"a.npz, split 'train', sketch 12"`."""
     parts = []
     if path is not None:
         parts.append(f"file {str(path)!r}")

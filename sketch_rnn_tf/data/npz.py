@@ -1,20 +1,20 @@
-"""Loading and validating sketch-rnn ``.npz`` data sets (Magenta's format).
+"""Loading and validating sketch-rnn `.npz` data sets (Magenta's format).
 
-An ``.npz`` file holds three object arrays ``train``, ``valid`` and ``test``,
-each a sequence of stroke-3 sketches ``[len, 3] = (dx, dy, pen_lifted)``
+An `.npz` file holds three object arrays `train`, `valid` and `test`,
+each a sequence of stroke-3 sketches `[len, 3] = (dx, dy, pen_lifted)`
 (paper section 3.1; QuickDraw files store int16).  Files are read the way
-Magenta reads them: ``np.load(path, allow_pickle=True, encoding="latin1")``.
+Magenta reads them: `np.load(path, allow_pickle=True, encoding="latin1")`.
 
-Every sketch is validated; bad input raises :class:`DataError` naming the
+Every sketch is validated; bad input raises `DataError` naming the
 file, split, sketch index and the problem.
 
 Normalisation (paper, appendix "Dataset Details"): the offsets are divided by
-a single factor so that the ``dx, dy`` of the training set have standard
-deviation 1.  The factor is Magenta's ``calculate_normalizing_scale_factor``:
-the population standard deviation of all ``dx`` and ``dy`` values pooled
-over the training sketches with ``len <= max_seq_len``, computed after
-Magenta's ``DataLoader.preprocess`` (values clamped to [-1000, 1000], cast to
-float32).  For ``aaron_sheep.npz`` with ``max_seq_len=250`` this is 18.5198,
+a single factor so that the `dx, dy` of the training set have standard
+deviation 1.  The factor is Magenta's `calculate_normalizing_scale_factor`:
+the population standard deviation of all `dx` and `dy` values pooled
+over the training sketches with `len <= max_seq_len`, computed after
+Magenta's `DataLoader.preprocess` (values clamped to [-1000, 1000], cast to
+float32).  For `aaron_sheep.npz` with `max_seq_len=250` this is 18.5198,
 the figure printed by Magenta's notebook.
 """
 
@@ -45,12 +45,12 @@ def _check_sketch(s, path=None, split=None, index=None, where=None) -> np.ndarra
 def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
     """Checks one stroke-3 sketch and returns it as a numeric array.
 
-    ``where`` locates the sketch in error messages: a string, or a tuple
-    ``(path, split, index)``.  Integer arrays keep their dtype; floating
-    arrays are returned as float32.  Raises :class:`DataError` for a
-    non-numeric dtype, a shape other than ``(len, 3)``, NaN/inf, an empty or a
+    `where` locates the sketch in error messages: a string, or a tuple
+    `(path, split, index)`.  Integer arrays keep their dtype; floating
+    arrays are returned as float32.  Raises `DataError` for a
+    non-numeric dtype, a shape other than `(len, 3)`, NaN/inf, an empty or a
     one-point sketch, or pen values other than 0/1: the rule of
-    :func:`sketch_rnn_tf.data.checks.check_stroke3` that every entry point shares,
+    `sketch_rnn_tf.data.checks.check_stroke3` that every entry point shares,
     with the data-set minimum of two points.
     """
     if isinstance(where, tuple):
@@ -60,9 +60,9 @@ def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
 
 
 def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
-    """Reads and validates one sketch-rnn ``.npz`` file.
+    """Reads and validates one sketch-rnn `.npz` file.
 
-    Returns ``{"train": [...], "valid": [...], "test": [...]}``, lists of
+    Returns `{"train": [...], "valid": [...], "test": [...]}`, lists of
     stroke-3 arrays (int arrays keep their dtype, e.g. int16; float arrays
     become float32).
     """
@@ -93,11 +93,11 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
 
 
 def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) -> float:
-    """Population std of all ``dx, dy`` pooled over sketches with ``len <= max_seq_len``.
+    """Population std of all `dx, dy` pooled over sketches with `len <= max_seq_len`.
 
-    Exactly Magenta's ``DataLoader.calculate_normalizing_scale_factor`` as run
-    by ``load_dataset``: values are first clamped to [-1000, 1000] and cast to
-    float32 (``preprocess``), and ``np.std`` runs on the float32 values.
+    Exactly Magenta's `DataLoader.calculate_normalizing_scale_factor` as run
+    by `load_dataset`: values are first clamped to [-1000, 1000] and cast to
+    float32 (`preprocess`), and `np.std` runs on the float32 values.
     """
     values = [
         np.clip(np.asarray(s), -LIMIT, LIMIT).astype(np.float32)[:, 0:2].reshape(-1)
@@ -110,7 +110,7 @@ def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) ->
 
 
 def normalize(strokes: Sequence[np.ndarray], scale_factor: float) -> List[np.ndarray]:
-    """Returns new float32 copies of ``strokes`` with ``dx, dy`` divided by ``scale_factor``."""
+    """Returns new float32 copies of `strokes` with `dx, dy` divided by `scale_factor`."""
     scale_factor = check_scale_factor(scale_factor, where="normalize")
     out = []
     for s in strokes:
@@ -124,10 +124,10 @@ def normalize(strokes: Sequence[np.ndarray], scale_factor: float) -> List[np.nda
 class SketchDataset:
     """Train/valid/test stroke-3 sketches (pixels, not normalised) with class labels.
 
-    ``*_labels[i]`` is the index in ``class_names`` of the file sketch ``i``
-    came from.  ``scale_factor`` is :func:`normalizing_scale_factor` of
-    ``train``; divide ``dx, dy`` by it (:func:`normalize`, or the DataLoader's
-    ``scale_factor`` argument) before feeding the model.
+    `*_labels[i]` is the index in `class_names` of the file sketch `i`
+    came from.  `scale_factor` is `normalizing_scale_factor` of
+    `train`; divide `dx, dy` by it (`normalize`, or the DataLoader's
+    `scale_factor` argument) before feeding the model.
     """
 
     train: List[np.ndarray]
@@ -153,13 +153,13 @@ class SketchDataset:
 def load_dataset(
     data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int
 ) -> SketchDataset:
-    """Loads one or several ``.npz`` files into one (multi-class) data set.
+    """Loads one or several `.npz` files into one (multi-class) data set.
 
-    Like Magenta's ``sketch_rnn_train.load_dataset`` the splits of all files
-    are concatenated in the order given.  Unlike it, ``max_seq_len`` is given
+    Like Magenta's `sketch_rnn_train.load_dataset` the splits of all files
+    are concatenated in the order given.  Unlike it, `max_seq_len` is given
     (Magenta overwrites it with the longest sketch): sketches longer than
-    ``max_seq_len`` are dropped and the count is logged; a split left with no
-    sketch raises :class:`DataError`.
+    `max_seq_len` are dropped and the count is logged; a split left with no
+    sketch raises `DataError`.
     """
     if isinstance(data_set, (str, os.PathLike)):
         data_set = [data_set]

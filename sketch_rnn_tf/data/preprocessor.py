@@ -6,8 +6,8 @@ post-processing), completion, and the numpy client of an exported SavedModel. It
 only (no TensorFlow):
 
 * validate: the one rule of `data.checks.check_stroke3` (numeric, finite, shape (n, 3), pen values
-  0 or 1, not empty), plus the model's limit n <= N_max (``max_seq_len``);
-* scale: pixels -> model units by dividing dx, dy by ``scale_factor`` (the train set's normalising
+  0 or 1, not empty), plus the model's limit n <= N_max (`max_seq_len`);
+* scale: pixels -> model units by dividing dx, dy by `scale_factor` (the train set's normalising
   scale factor, paper appendix), and back;
 * pad: stroke-3 -> Magenta's padded stroke-5 batch (S0 = (0, 0, 1, 0, 0) at row 0, rows after the
   end (0, 0, 0, 0, 1); paper Section 3.3) and the lengths;
@@ -84,12 +84,12 @@ class SketchPreprocessor:
         """Checks stroke-3 sketches in pixels; returns them as a list of float32 arrays.
 
         Args:
-          strokes: one ``(n, 3)`` sketch or a sequence of them.
+          strokes: one `(n, 3)` sketch or a sequence of them.
           what: the name of one sketch in messages ("sketch", "prefix", ...).
 
         Raises:
           ModelInputError: no sketch, or a sketch that breaks the rule of `check_stroke3` or has
-            more than ``max_seq_len`` points.
+            more than `max_seq_len` points.
         """
         if strokes is None:
             raise ModelInputError("no sketches given (None)", where=what)
@@ -109,13 +109,13 @@ class SketchPreprocessor:
         return out
 
     def scale(self, sketch: np.ndarray) -> np.ndarray:
-        """Pixels -> model units: a float32 copy with dx, dy divided by ``scale_factor``."""
+        """Pixels -> model units: a float32 copy with dx, dy divided by `scale_factor`."""
         s = np.array(sketch, dtype=np.float32)
         s[:, :2] /= self.scale_factor
         return s
 
     def unscale(self, sketch: np.ndarray) -> np.ndarray:
-        """Model units -> pixels: a float32 copy with dx, dy multiplied by ``scale_factor``."""
+        """Model units -> pixels: a float32 copy with dx, dy multiplied by `scale_factor`."""
         s = np.array(sketch, dtype=np.float32)
         s[:, :2] *= self.scale_factor
         return s
@@ -123,8 +123,8 @@ class SketchPreprocessor:
     def pad(self, strokes, what: str = "sketch") -> Tuple[np.ndarray, np.ndarray]:
         """Stroke-3 sketches in pixels -> (padded stroke-5 batch [B, N_max + 1, 5], lengths [B]).
 
-        The offsets are divided by ``scale_factor``; row 0 is S0, rows after a sketch's end are
-        (0, 0, 0, 0, 1) (Magenta's ``pad_batch``). Returns float32 and int32 numpy arrays.
+        The offsets are divided by `scale_factor`; row 0 is S0, rows after a sketch's end are
+        (0, 0, 0, 0, 1) (Magenta's `pad_batch`). Returns float32 and int32 numpy arrays.
         """
         return pad_batch([self.scale(s) for s in self.sketches(strokes, what)], self.max_seq_len)
 
@@ -133,8 +133,8 @@ class SketchPreprocessor:
     def postprocess(self, rows: Sequence[np.ndarray]) -> List[np.ndarray]:
         """Stroke-5 rows in model units (one [T, 5] array per sketch) -> stroke-3 float32 in pixels.
 
-        Each sketch is cut at its first end-of-sketch row (Magenta's ``to_normal_strokes``) and its
-        offsets are multiplied by ``scale_factor``.
+        Each sketch is cut at its first end-of-sketch row (Magenta's `to_normal_strokes`) and its
+        offsets are multiplied by `scale_factor`.
         """
         return [self.unscale(to_normal_strokes(r).astype(np.float32)) for r in rows]
 
@@ -179,9 +179,9 @@ class SketchPreprocessor:
     # ---------------------------------------------------------------- sampling
     def sample_args(self, n=1, temperature=1.0, greedy=False, temperature_mode="magenta",
                     max_len=None, seed=None) -> Tuple[int, float, int, int]:
-        """Checks the arguments of ``sample``; returns (n, temperature, max_len, seed).
+        """Checks the arguments of `sample`; returns (n, temperature, max_len, seed).
 
-        ``max_len`` defaults to ``max_seq_len``; a None ``seed`` becomes a fresh random one.
+        `max_len` defaults to `max_seq_len`; a None `seed` becomes a fresh random one.
 
         Raises:
           ModelInputError: n or max_len not an integer >= 1, a temperature that is not a positive

@@ -19,6 +19,7 @@ from ..data.errors import ModelInputError
 from ..data.preprocessor import SketchPreprocessor
 from .exporter import ExportError
 
+
 class ExportedSketchRNN:
     """Pixel-level client of an exported SavedModel: TensorFlow's loader + numpy only.
 

@@ -22,7 +22,6 @@ import numpy as np
 
 from ..data.errors import ModelInputError
 
-
 METHODS = ("slerp", "lerp")
 # sin(ω) below this (in float64) means the two directions are parallel or antipodal.
 _PARALLEL_EPS = 1e-7
@@ -118,7 +117,8 @@ def slerp(z0, z1, t):
 def _orthogonal_unit(u):
     """A unit vector orthogonal to unit vector u, chosen deterministically (Gram-Schmidt on the
     basis vector along u's smallest component). In one dimension none exists: returns 0, so the
-    path degenerates to the straight line through the origin."""
+    path degenerates to the straight line through the origin.
+    """
     if u.shape[0] == 1:
         return np.zeros_like(u)
     e = np.zeros_like(u)
@@ -239,8 +239,9 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
 
 def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None, method="slerp",
                       greedy=False, temperature_mode="magenta"):
-    """n sketches decoded from the latent path between two sketches (or latent vectors), ends
-    included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels."""
+    """N sketches decoded from the latent path between two sketches (or latent vectors), ends
+    included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels.
+    """
     _require_conditional(model, "interpolation_row")
     n = _count(n, "n")
     z_a, z_b = _latents(model, [sketch_a, sketch_b])
@@ -251,7 +252,8 @@ def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None
 
 class InterpolationGrid(NamedTuple):
     """`sketches`: rows x cols stroke-3 sketches (a list of rows); `colors`: [rows, cols, 3] RGB
-    colours interpolated between the corner colours (pass both to `rendering.render_grid`)."""
+    colours interpolated between the corner colours (pass both to `rendering.render_grid`).
+    """
 
     sketches: list
     colors: np.ndarray

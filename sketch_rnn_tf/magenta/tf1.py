@@ -30,7 +30,8 @@ class CheckpointError(SketchRNNError):
 
 def variable_shapes(hparams: HParams) -> Dict[str, Tuple[int, ...]]:
     """{Magenta TF1 variable name: shape} of the trainable weights of a model built from `hparams`,
-    in Magenta's creation order (the order of `tf.trainable_variables()` and of the JS formats)."""
+    in Magenta's creation order (the order of `tf.trainable_variables()` and of the JS formats).
+    """
     from ..model import SketchRNN
     model = SketchRNN(hparams)
     return {name: tuple(int(d) for d in v.shape) for name, v in model.magenta_variables().items()}

@@ -24,8 +24,8 @@ alternative decoder cells (Section 3.1); the equations here are those of Magenta
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 from .seeds import stateless_draw
@@ -68,7 +68,8 @@ class OrthogonalPerGate(keras.initializers.Initializer):
 
 def layer_norm(x, gamma, beta, num_blocks=1):
     """Magenta's `layer_norm_all` / `layer_norm`: each of `num_blocks` blocks of the last axis is
-    normalised with its own mean and *biased* variance, epsilon 1e-3 inside the rsqrt."""
+    normalised with its own mean and *biased* variance, epsilon 1e-3 inside the rsqrt.
+    """
     if num_blocks == 1:
         mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
         return (x - mean) * tf.math.rsqrt(var + LAYER_NORM_EPSILON) * gamma + beta
@@ -111,7 +112,8 @@ class SketchCell(keras.layers.Layer):
         """The inverted-dropout multiplier for tanh(j), or None when dropout is off.
 
         `seed` (a [2] stateless seed or a `RowSeed`) makes the mask a function of the seed;
-        without it the mask comes from TF's global generator."""
+        without it the mask comes from TF's global generator.
+        """
         if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
             return None
         if seed is None:
@@ -123,7 +125,8 @@ class SketchCell(keras.layers.Layer):
 
     def dropout_masks(self, batch, steps, training, seed=None):
         """Time-major masks [T, B, n] for a whole sequence in one RNG call, or None when dropout is
-        off: the time loop reads step t's mask instead of drawing it inside the loop."""
+        off: the time loop reads step t's mask instead of drawing it inside the loop.
+        """
         if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
             return None
         masks = self.dropout_mask([batch, steps, self.num_units], training, seed)
@@ -192,9 +195,9 @@ class SketchCell(keras.layers.Layer):
 class LSTMCell(SketchCell):
     """Magenta's `LSTMCell` (state [c, h]):
 
-        i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
-        c' = c·σ(f + 1) + σ(i)·drop(tanh j)
-        h' = tanh(c')·σ(o)
+    i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
+    c' = c·σ(f + 1) + σ(i)·drop(tanh j)
+    h' = tanh(c')·σ(o)
     """
 
     magenta_scope = "LSTMCell"
@@ -232,9 +235,9 @@ class LSTMCell(SketchCell):
 class LayerNormLSTMCell(SketchCell):
     """Magenta's `LayerNormLSTMCell` (state [h, c], no bias variable):
 
-        i, j, f, o = split(LN_all([x, h]·[W_xh; W_hh]))      (each gate block normalised separately)
-        c' = c·σ(f + 1) + σ(i)·drop(tanh j)
-        h' = tanh(LN_c(c'))·σ(o)                             (the stored c' is not normalised)
+    i, j, f, o = split(LN_all([x, h]·[W_xh; W_hh]))      (each gate block normalised separately)
+    c' = c·σ(f + 1) + σ(i)·drop(tanh j)
+    h' = tanh(LN_c(c'))·σ(o)                             (the stored c' is not normalised)
     """
 
     magenta_scope = "LayerNormLSTMCell"

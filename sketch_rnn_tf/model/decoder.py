@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 from .cells import make_cell
-from .seeds import fold_seed, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnn
+from .seeds import fold_seed, stateless_draw
 
 
 class Decoder(keras.layers.Layer):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 from .cells import make_cell
-from .seeds import fold_seed, stateless_draw
 from .linear import SuperLinear
 from .rnn import run_rnns
+from .seeds import fold_seed, stateless_draw
 
 
 class Encoder(keras.layers.Layer):
@@ -37,7 +37,8 @@ class Encoder(keras.layers.Layer):
     def call(self, strokes, sequence_length, training=False, seed=None):
         """strokes: [B, T, 5] stroke-5 without S0; sequence_length: [B]. Returns (mu, presig).
 
-        `seed` (stateless, optional) seeds the two RNNs' recurrent dropout."""
+        `seed` (stateless, optional) seeds the two RNNs' recurrent dropout.
+        """
         batch = tf.shape(strokes)[0]
         sequence_length = tf.cast(sequence_length, tf.int32)
         # Both directions advance in one loop (run_rnns): independent ops that run in parallel.

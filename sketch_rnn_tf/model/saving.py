@@ -65,7 +65,8 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
 
 def load_model_dir(directory, scale_factor=None):
     """A `SketchRNN` restored from a directory written by `save_model`; `scale_factor` overrides
-    the stored one."""
+    the stored one.
+    """
     config_path = os.path.join(directory, CONFIG_NAME)
     try:
         with open(config_path, encoding="utf-8") as f:

@@ -77,7 +77,8 @@ class SketchRNN(keras.Model):
     @property
     def preprocessor(self) -> SketchPreprocessor:
         """The numpy front door of this model: validates, scales, pads and post-processes sketches
-        in pixels with its max_seq_len and scale factor, and checks its z."""
+        in pixels with its max_seq_len and scale factor, and checks its z.
+        """
         hp = self.hparams
         return SketchPreprocessor(hp.max_seq_len, self.scale_factor,
                                   hp.z_size if hp.conditional else 0)
@@ -163,7 +164,8 @@ class SketchRNN(keras.Model):
 
     def reconstruction_loss(self, strokes, z=None):
         """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
-        both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
+        both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ.
+        """
         batch, lengths = self.prepare(strokes)
         if z is not None:  # [z_size] for all sketches or [B, z_size]; refused for decoder-only
             z = tf.constant(self.preprocessor.latents(int(batch.shape[0]), z))

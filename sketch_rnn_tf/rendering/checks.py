@@ -17,10 +17,10 @@ class RenderError(SketchRNNError):
 
 
 def as_strokes(strokes: Any, *, allow_empty: bool = False, what: str = "sketch") -> np.ndarray:
-    """Returns ``strokes`` as a float64 ``(n, 3)`` array, or raises :class:`RenderError`.
+    """Returns `strokes` as a float64 `(n, 3)` array, or raises `RenderError`.
 
     The rule is the package's one rule for a sketch (`data.checks.check_stroke3`: numeric, finite,
-    shape (n, 3), pen values 0 or 1, not empty); ``allow_empty`` lets an empty sketch (or None)
+    shape (n, 3), pen values 0 or 1, not empty); `allow_empty` lets an empty sketch (or None)
     through as a blank grid cell.
     """
     if strokes is None and allow_empty:

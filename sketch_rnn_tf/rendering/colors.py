@@ -11,7 +11,7 @@ from .checks import RenderError
 
 
 def parse_color(c: Any) -> np.ndarray:
-    """An RGB colour as 3 floats in 0..255, from a ``#rgb``/``#rrggbb`` string or a triple."""
+    """An RGB colour as 3 floats in 0..255, from a `#rgb`/`#rrggbb` string or a triple."""
     if isinstance(c, str):
         s = c.strip()
         if s.startswith("#") and len(s) in (4, 7):
@@ -40,10 +40,10 @@ def css_color(c: Any) -> str:
 
 
 def interpolate_colors(c0: Any, c1: Any, n: int) -> np.ndarray:
-    """``n`` colours linearly interpolated in RGB from ``c0`` to ``c1`` (both included).
+    """`n` colours linearly interpolated in RGB from `c0` to `c1` (both included).
 
-    Colours are ``'#rrggbb'`` strings or ``(r, g, b)`` triples in 0..255.  Returns an
-    ``(n, 3)`` float array (0..255); ``n == 1`` gives ``[c0]``.
+    Colours are `'#rrggbb'` strings or `(r, g, b)` triples in 0..255.  Returns an
+    `(n, 3)` float array (0..255); `n == 1` gives `[c0]`.
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise RenderError(f"n must be a positive integer; got {n!r}")
@@ -53,11 +53,11 @@ def interpolate_colors(c0: Any, c1: Any, n: int) -> np.ndarray:
 
 
 def grid_colors(corner_colors: Sequence[Any], rows: int, cols: int) -> np.ndarray:
-    """Bilinear RGB interpolation of four corner colours over a ``rows x cols`` grid.
+    """Bilinear RGB interpolation of four corner colours over a `rows x cols` grid.
 
-    ``corner_colors`` is ``(top_left, top_right, bottom_left, bottom_right)``, each a
-    ``'#rrggbb'`` string or an ``(r, g, b)`` triple in 0..255.  Returns a
-    ``(rows, cols, 3)`` float array, usable directly as ``render_grid(colors=...)``.
+    `corner_colors` is `(top_left, top_right, bottom_left, bottom_right)`, each a
+    `'#rrggbb'` string or an `(r, g, b)` triple in 0..255.  Returns a
+    `(rows, cols, 3)` float array, usable directly as `render_grid(colors=...)`.
     """
     if len(corner_colors) != 4:
         raise RenderError(
@@ -90,11 +90,11 @@ def _oklab_to_srgb(lab: np.ndarray) -> np.ndarray:
 
 def stroke_colors(n: int, *, lightness: float = 0.62, chroma: float = 0.14,
                   start_hue: float = 20.0, hue_span: float = 290.0) -> list[str]:
-    """``n`` hex colours on a perceptual hue ramp (constant OKLCH lightness and chroma).
+    """`n` hex colours on a perceptual hue ramp (constant OKLCH lightness and chroma).
 
-    The hue runs over ``hue_span`` degrees (less than a full turn, so the first and the
+    The hue runs over `hue_span` degrees (less than a full turn, so the first and the
     last stroke never get the same colour): with the defaults it goes red, orange, yellow-
-    green, green, teal, blue, violet.  Used by ``color_by_stroke``.
+    green, green, teal, blue, violet.  Used by `color_by_stroke`.
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise RenderError(f"n must be a non-negative integer; got {n!r}")

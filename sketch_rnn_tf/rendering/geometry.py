@@ -14,7 +14,7 @@ _DECIMALS = 3
 def strokes_to_polylines(strokes: Any) -> list[np.ndarray]:
     """Splits a stroke-3 sketch into pen-down polylines of absolute points.
 
-    Returns a list with one ``(k, 2)`` float array per stroke (``k >= 1``), in drawing
+    Returns a list with one `(k, 2)` float array per stroke (`k >= 1`), in drawing
     order.  The points are the cumulative sums of the offsets, in data units.  An empty
     sketch (0 rows) gives an empty list.
     """
@@ -28,7 +28,7 @@ def strokes_to_polylines(strokes: Any) -> list[np.ndarray]:
 
 
 def stroke_bounds(strokes: Any) -> tuple[float, float, float, float]:
-    """``(min_x, max_x, min_y, max_y)`` of the drawn points, in data units."""
+    """`(min_x, max_x, min_y, max_y)` of the drawn points, in data units."""
     arr = as_strokes(strokes)
     xy = np.cumsum(arr[:, :2], axis=0)
     (min_x, min_y), (max_x, max_y) = xy.min(axis=0), xy.max(axis=0)
@@ -36,7 +36,7 @@ def stroke_bounds(strokes: Any) -> tuple[float, float, float, float]:
 
 
 def round_px(v: float) -> float | int:
-    """Rounds to ``_DECIMALS`` places; integral values become ints (so "25", not "25.0")."""
+    """Rounds to `_DECIMALS` places; integral values become ints (so "25", not "25.0")."""
     r = round(float(v), _DECIMALS)
     return int(r) if r.is_integer() else r  # also turns -0.0 into 0
 

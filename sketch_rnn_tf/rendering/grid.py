@@ -9,15 +9,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..atomic import write_text
 from .checks import RenderError, as_strokes, positive
 from .colors import css_color
 from .geometry import round_px, strokes_to_polylines
-from ..atomic import write_text
 from .svg import _add_strokes, _new_drawing, _stroke_group
 
 
 def _nest_depth(x: Any) -> int | None:
-    """Array nesting depth of ``x`` (None for None/blank); lists use their deepest item."""
+    """Array nesting depth of `x` (None for None/blank); lists use their deepest item."""
     if x is None:
         return None
     if isinstance(x, np.ndarray):
@@ -29,7 +29,7 @@ def _nest_depth(x: Any) -> int | None:
 
 
 def _is_list_of_rows(items: Sequence[Any]) -> bool:
-    """True if ``items`` is a list of rows of sketches rather than a flat list of sketches."""
+    """True if `items` is a list of rows of sketches rather than a flat list of sketches."""
     if not items or not all(isinstance(e, (list, tuple)) for e in items):
         return False
     depths = [_nest_depth(e) for e in items]
@@ -43,10 +43,10 @@ def _is_color_triple(x: Any) -> bool:
 
 def _to_grid(items: Any, name: str, nrows: int, ncols: int, nested: bool | None = None
              ) -> list[list[Any]]:
-    """Arranges per-cell values (flat row-major, or a list of rows) into ``nrows x ncols``.
+    """Arranges per-cell values (flat row-major, or a list of rows) into `nrows x ncols`.
 
-    ``nested=None`` guesses: a list whose entries are all lists/tuples (and, for colours,
-    not ``(r, g, b)`` triples) is a list of rows.
+    `nested=None` guesses: a list whose entries are all lists/tuples (and, for colours,
+    not `(r, g, b)` triples) is a list of rows.
     """
     if items is None:
         return [[None] * ncols for _ in range(nrows)]
@@ -85,10 +85,10 @@ class GridStyle:
 
     Attributes:
       stroke_width: line width in pixels (the same in every cell, whatever the scale).
-      color: line colour (any SVG colour string or an ``(r, g, b)`` triple in 0..255) of cells
+      color: line colour (any SVG colour string or an `(r, g, b)` triple in 0..255) of cells
         without their own colour.
-      color_by_stroke: colour each stroke by its order on a hue ramp (:func:`stroke_colors`)
-        instead of ``color``; per-cell ``colors`` win over both.
+      color_by_stroke: colour each stroke by its order on a hue ramp (`stroke_colors`)
+        instead of `color`; per-cell `colors` win over both.
       cell_padding: blank margin in pixels inside each cell around the sketch.
       margin: blank margin in pixels around the whole grid.
       background: optional fill colour of the image.
@@ -127,25 +127,25 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
                 **style_options: Any) -> str:
     """Draws sketches on a grid, each scaled to fit its cell and centred in it.
 
-    Cell ``(r, c)`` occupies ``x in [margin + c * w, margin + (c + 1) * w]`` and
-    ``y in [margin + r * h', margin + r * h' + h]`` where ``h' = h + label_height``
-    (``label_height = 1.5 * font_size`` when there are labels, else 0).  Each cell is an
-    SVG ``<g class="cell" id="cell-r-c">`` holding its ``<polyline class="stroke">``s.
+    Cell `(r, c)` occupies `x in [margin + c * w, margin + (c + 1) * w]` and
+    `y in [margin + r * h', margin + r * h' + h]` where `h' = h + label_height`
+    (`label_height = 1.5 * font_size` when there are labels, else 0).  Each cell is an
+    SVG `<g class="cell" id="cell-r-c">` holding its `<polyline class="stroke">`s.
 
     Args:
-      sketches: a flat list of stroke-3 arrays laid out row-major with ``ncols`` columns
-        (default ``ceil(sqrt(len))``), or a list of rows (list of lists; short rows are
-        padded with blank cells).  ``None`` or an empty array is a blank cell.
+      sketches: a flat list of stroke-3 arrays laid out row-major with `ncols` columns
+        (default `ceil(sqrt(len))`), or a list of rows (list of lists; short rows are
+        padded with blank cells).  `None` or an empty array is a blank cell.
       ncols: number of columns for a flat list (for a list of rows, at least the longest row).
-      cell_size: cell size in pixels, a number or ``(width, height)``.
+      cell_size: cell size in pixels, a number or `(width, height)`.
       path: if given, the SVG text is also written there, atomically.
-      colors: per-cell line colours, flat or as rows (e.g. ``grid_colors(...)``, an
-        ``(rows, cols, 3)`` array); a ``None`` entry falls back to ``color``.
+      colors: per-cell line colours, flat or as rows (e.g. `grid_colors(...)`, an
+        `(rows, cols, 3)` array); a `None` entry falls back to `color`.
       labels: optional per-cell text, flat or as rows, drawn under each cell.
-      style: a :class:`GridStyle` (line width and colour, paddings, background, borders, label
-        font, uniform scale); default ``GridStyle()``.
-      **style_options: single :class:`GridStyle` fields that replace those of ``style``, e.g.
-        ``render_grid(sketches, stroke_width=1.5, color_by_stroke=True)``.
+      style: a `GridStyle` (line width and colour, paddings, background, borders, label
+        font, uniform scale); default `GridStyle()`.
+      **style_options: single `GridStyle` fields that replace those of `style`, e.g.
+        `render_grid(sketches, stroke_width=1.5, color_by_stroke=True)`.
 
     Returns:
       The SVG text.

@@ -1,25 +1,25 @@
 """SVG of one stroke-3 sketch (`render_svg`) and notebook display (`display_svg`).
 
-A stroke-3 sketch is an ``(n, 3)`` array whose rows are ``[dx, dy, pen_lifted]``:
-``dx, dy`` is the offset of the point from the previous point (the first row's offset
-is from the origin ``(0, 0)``), and ``pen_lifted == 1`` means the pen is lifted *after*
+A stroke-3 sketch is an `(n, 3)` array whose rows are `[dx, dy, pen_lifted]`:
+`dx, dy` is the offset of the point from the previous point (the first row's offset
+is from the origin `(0, 0)`), and `pen_lifted == 1` means the pen is lifted *after*
 this point, so the next point starts a new stroke.  The origin itself is not drawn: the
-first row's point starts the first stroke (this is what Magenta's ``draw_strokes`` does).
+first row's point starts the first stroke (this is what Magenta's `draw_strokes` does).
 The y axis points down, as in the QuickDraw data and in SVG.
 
-Scale convention (shared with Magenta's notebook): ``factor`` is the number of data units
-per SVG pixel, i.e. ``pixel = value / factor``.  The default ``factor=0.2`` draws one data
+Scale convention (shared with Magenta's notebook): `factor` is the number of data units
+per SVG pixel, i.e. `pixel = value / factor`.  The default `factor=0.2` draws one data
 unit as 5 pixels.
 
 Differences from Magenta's helper:
 
-* every stroke is its own ``<polyline class="stroke">`` with absolute (rounded)
+* every stroke is its own `<polyline class="stroke">` with absolute (rounded)
   coordinates, so strokes can be coloured individually and rounding errors do not
   accumulate along the drawing;
 * the bounds are those of the drawn points (the undrawn origin is not included);
 * a stroke made of a single point is drawn as a dot (its point is repeated, and the round
   line cap makes the zero-length segment visible);
-* inputs are validated (:class:`RenderError`) and files are written atomically.
+* inputs are validated (`RenderError`) and files are written atomically.
 """
 
 from __future__ import annotations
@@ -66,19 +66,19 @@ def render_svg(strokes: Any, path: Any = None, factor: float = 0.2, stroke_width
     """Draws one stroke-3 sketch as SVG and returns the SVG text.
 
     Args:
-      strokes: ``(n, 3)`` stroke-3 array, ``n >= 1``.
+      strokes: `(n, 3)` stroke-3 array, `n >= 1`.
       path: if given (str or PathLike), the SVG text is also written there, atomically.
-      factor: data units per pixel (``pixel = value / factor``), as in Magenta.
+      factor: data units per pixel (`pixel = value / factor`), as in Magenta.
       stroke_width: line width in pixels.
-      color: line colour: any SVG colour string, or an ``(r, g, b)`` triple in 0..255.
+      color: line colour: any SVG colour string, or an `(r, g, b)` triple in 0..255.
       color_by_stroke: colour each stroke by its order on a perceptual hue ramp
-        (:func:`stroke_colors`) instead of ``color``.
+        (`stroke_colors`) instead of `color`.
       padding: blank margin in pixels around the drawing's bounding box.
       background: optional fill colour of the whole image (transparent if None).
 
-    The image is ``(max_x - min_x) / factor + 2 * padding`` wide (similarly high) and a
-    point with absolute data coordinates ``(X, Y)`` is drawn at
-    ``(padding + (X - min_x) / factor, padding + (Y - min_y) / factor)``.
+    The image is `(max_x - min_x) / factor + 2 * padding` wide (similarly high) and a
+    point with absolute data coordinates `(X, Y)` is drawn at
+    `(padding + (X - min_x) / factor, padding + (Y - min_y) / factor)`.
     """
     arr = as_strokes(strokes)
     factor = positive("factor", factor)
@@ -100,11 +100,11 @@ def render_svg(strokes: Any, path: Any = None, factor: float = 0.2, stroke_width
 
 
 def display_svg(svg_string_or_strokes: Any, **kw: Any) -> Any:
-    """Returns an ``IPython.display.SVG`` of an SVG string or of a stroke-3 sketch.
+    """Returns an `IPython.display.SVG` of an SVG string or of a stroke-3 sketch.
 
-    A sketch is rendered with ``render_svg(strokes, **kw)``; keyword arguments are not
+    A sketch is rendered with `render_svg(strokes, **kw)`; keyword arguments are not
     accepted together with an SVG string.  The object shows inline when it is the last
-    expression of a notebook cell (or pass it to ``IPython.display.display``).
+    expression of a notebook cell (or pass it to `IPython.display.display`).
     """
     try:
         from IPython.display import SVG

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from absl import logging
 
 from ..data.loader import DataLoader

@@ -34,9 +34,9 @@ from absl import logging
 from ..data.loader import DataLoader
 from ..errors import SketchRNNError
 from ..hparams import HParams
-from ..model.seeds import RowSeed
 from ..model.losses import kl_floor
 from ..model.saving import save_model
+from ..model.seeds import RowSeed
 from . import schedules
 
 TRAIN_DIR = "train"
@@ -162,7 +162,8 @@ class Trainer:
 
     def _finish_step(self, grads, variables, cost, lr, klw, losses):
         """Clips element-wise, applies Adam unless the cost or a gradient is non-finite (then counts
-        the skip), and advances the step."""
+        the skip), and advances the step.
+        """
         clip = self.hparams.grad_clip
         grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
         finite = tf.math.is_finite(cost)
@@ -262,7 +263,8 @@ class Trainer:
 
     def train(self, num_steps: int | None = None, log_every: int = 20):
         """Trains until the step reaches `num_steps` (default hparams.num_steps). Returns the last
-        logged metrics."""
+        logged metrics.
+        """
         hp = self.hparams
         num_steps = hp.num_steps if num_steps is None else int(num_steps)
         start = int(self.step.numpy())
