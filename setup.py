@@ -23,6 +23,8 @@ EXTRAS = {
         "nbclient==0.11.0",
         "nbformat==5.11.1",
         "ipykernel==7.4.0",
+        # tests/test_style.py runs `ruff check` with the configuration in pyproject.toml.
+        "ruff==0.17.6",
     ],
 }
 

@@ -146,7 +146,8 @@ def build_parser():
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("convert", help="convert any model load_model reads to this package's format")
+    p = sub.add_parser("convert",
+                       help="convert any model load_model reads to this package's format")
     _add_model_args(p)
     p.add_argument("--out", required=True, help="model directory to write")
     p.set_defaults(func=cmd_convert)

@@ -1,13 +1,14 @@
 """Completing unfinished sketches: prime the decoder with the given strokes, then sample the rest.
 
-`complete(model, partial, n)` draws n endings of a partial stroke-3 sketch (or of each of several) in
-one batched call of the model's sampler. Every returned sketch starts with the given strokes (the same
-points, up to float32 rounding of offset / scale_factor × scale_factor) and goes on with the model's
-continuation, up to the model's max_seq_len points in all.
+`complete(model, partial, n)` draws n endings of a partial stroke-3 sketch (or of each of several)
+in one batched call of the model's sampler. Every returned sketch starts with the given strokes (the
+same points, up to float32 rounding of offset / scale_factor × scale_factor) and goes on with the
+model's continuation, up to the model's max_seq_len points in all.
 
-For a conditional model the decoder also needs z: by default the encoder's mean μ of the partial sketch
-itself (the model then "guesses" the whole sketch from the part it sees), or any given latent vector
-(e.g. of another sketch, to finish this one in that sketch's style). A decoder-only model needs none.
+For a conditional model the decoder also needs z: by default the encoder's mean μ of the partial
+sketch itself (the model then "guesses" the whole sketch from the part it sees), or any given latent
+vector (e.g. of another sketch, to finish this one in that sketch's style). A decoder-only model
+needs none.
 
 `truncate` cuts real sketches down to make partial ones.
 """
@@ -40,16 +41,18 @@ def complete(model, partial_strokes, n=8, temperature=0.25, seed=None, z=None, g
     Args:
       model: a `SketchRNN` (conditional or decoder-only).
       partial_strokes: one stroke-3 sketch in pixels (an (m, 3) array, pen column 1 = pen lifted
-        after that point), or a list of them; each must have fewer than the model's max_seq_len points.
+        after that point), or a list of them; each must have fewer than the model's max_seq_len
+        points.
       n: endings per partial sketch.
       temperature: τ of the continuation.
       seed: int for a repeatable draw; the n endings differ from each other.
-      z: conditional models only: a latent [z_size] for every sketch, or [k, z_size] (one per partial
-        sketch). Default: the encoder mean μ of each partial sketch.
-      greedy, temperature_mode: as in `SketchRNN.sample`.
+      z: conditional models only: a latent [z_size] for every sketch, or [k, z_size] (one per
+        partial sketch). Default: the encoder mean μ of each partial sketch.
+      greedy: as in `SketchRNN.sample`.
+      temperature_mode: as in `SketchRNN.sample`.
       max_len: total points of each result, prefix included (default: the model's max_seq_len).
-    Returns a list of n stroke-3 sketches in pixels for one partial sketch, or a list (one per partial
-    sketch) of such lists.
+    Returns a list of n stroke-3 sketches in pixels for one partial sketch, or a list (one per
+    partial sketch) of such lists.
     """
     pre = model.preprocessor  # the model's numpy front door: one rule for sketches, z and arguments
     n, _, limit, _ = pre.sample_args(n, temperature, greedy, temperature_mode, max_len, seed=0)
@@ -87,7 +90,8 @@ def truncate(strokes, fraction=None, num_strokes=None):
         raise ModelInputError("give exactly one of fraction and num_strokes", where="truncate()")
     if fraction is not None:
         if not (isinstance(fraction, numbers.Real) and 0 < fraction <= 1):
-            raise ModelInputError(f"fraction must be in (0, 1], got {fraction!r}", where="truncate()")
+            raise ModelInputError(f"fraction must be in (0, 1], got {fraction!r}",
+                                  where="truncate()")
         keep = max(1, int(round(len(s) * float(fraction))))
     else:
         if (isinstance(num_strokes, bool) or not isinstance(num_strokes, numbers.Integral)

@@ -1,9 +1,9 @@
 """`HParams`: the single source of sketch-rnn's hyperparameters.
 
-Names and defaults are Magenta's (`magenta/models/sketch_rnn/model.py: get_default_hparams`), so that a
-Magenta `model_config.json` reads in unchanged. Magenta writes booleans as 0/1 in its 2017 release and
-as true/false in some user configs; both are accepted. Dropout probabilities are *keep* probabilities,
-as in Magenta.
+Names and defaults are Magenta's (`magenta/models/sketch_rnn/model.py: get_default_hparams`), so
+that a Magenta `model_config.json` reads in unchanged. Magenta writes booleans as 0/1 in its 2017
+release and as true/false in some user configs; both are accepted. Dropout probabilities are *keep*
+probabilities, as in Magenta.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class HParams:
         return dataclasses.replace(self, **changes)
 
     def to_json(self, path: str | None = None) -> str:
-        """The config as Magenta's `model_config.json` (a dict, indent 1); also written to `path`."""
+        """The config as Magenta's `model_config.json` (dict, indent 1), also written to `path`."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
             write_text(path, text, error=HParamsError, what="hparams")
@@ -113,7 +113,7 @@ class HParams:
 
     @classmethod
     def from_json(cls, path: str) -> "HParams":
-        """Reads Magenta's `model_config.json` (0/1 or true/false booleans) or one written by `to_json`."""
+        """Reads Magenta's `model_config.json` (0/1 or true/false booleans) or one of `to_json`."""
         try:
             with open(path, encoding="utf-8") as f:
                 values = json.load(f)
@@ -124,11 +124,13 @@ class HParams:
         if isinstance(values, list):
             # Magenta since 2020-03 writes `list(model_params.values())`, the hparam *names* only.
             raise HParamsError(
-                f"{path}: holds a list, not a dict of hparams: this is the broken model_config.json "
-                "that Magenta's trainer writes since 2020; write the dict of the values it was "
+                f"{path}: holds a list, not a dict of hparams: this is the broken "
+                "model_config.json that Magenta's trainer writes since 2020; write the dict of the "
+                "values it was "
                 "trained with (see HParams().to_json())")
         if not isinstance(values, dict):
-            raise HParamsError(f"{path}: expected a JSON object of hparams, got {type(values).__name__}")
+            raise HParamsError(f"{path}: expected a JSON object of hparams, got "
+                               f"{type(values).__name__}")
         try:
             return cls.from_dict(values)
         except HParamsError as e:

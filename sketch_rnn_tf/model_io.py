@@ -1,4 +1,4 @@
-"""Models in and out, every format: `load_model(path)` reads any, `save_model(model, dir)` writes ours.
+"""Models in and out: `load_model(path)` reads every format, `save_model(model, dir)` writes ours.
 
 `load_model` reads, by what `path` is:
 
@@ -8,8 +8,8 @@
 * a Magenta TF1 model directory (`model_config.json`, `checkpoint`, `vector*.index` and
   `vector*.data-*`), or a checkpoint prefix / `.index` file inside one. Adam slots, schedule scalars
   and `vector_rnn_1/*` are ignored. The scale factor is not stored by Magenta: it comes from the
-  `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found in
-  `data_dir` or next to the checkpoint;
+  `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found
+  in `data_dir` or next to the checkpoint;
 * a magenta-js `.gen.json` / `.vae.json` file.
 
 Every weight comes from the file; anything missing, misshapen or unreadable raises `ModelLoadError`.
@@ -117,7 +117,8 @@ def _scale_from_data(hparams, directory, data_dir):
         raise ModelLoadError(
             f"{directory}: a Magenta checkpoint does not store its scale factor (pixels per model "
             f"unit). Pass scale_factor=<the training set's normalizing_scale_factor>, or "
-            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute it "
+            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute "
+            f"it "
             f"from the train split (looked for {', '.join(missing or names)} in "
             f"{', '.join(places)})")
     try:

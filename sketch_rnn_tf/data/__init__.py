@@ -1,6 +1,8 @@
-"""Data pipeline of sketch-rnn (Ha & Eck 2017): stroke formats, the one rule for what a sketch is
-(`checks`), the model's numpy front door (`SketchPreprocessor`), `.npz` loading,
-augmentation, batching and Quick, Draw! `.ndjson` preprocessing.
+"""Data pipeline of sketch-rnn (Ha & Eck 2017).
+
+Stroke formats, the one rule for what a sketch is (`checks`), the model's numpy front door
+(`SketchPreprocessor`), `.npz` loading, augmentation, batching and Quick, Draw! `.ndjson`
+preprocessing.
 
 Depends only on numpy, absl and (lazily, for `DataLoader.as_dataset`) TensorFlow.
 """

@@ -49,7 +49,10 @@ def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataE
       sketch: an `(n, 3)` array (or nested list) of `(dx, dy, pen_lifted)` rows.
       min_points: the fewest points accepted (1; the `.npz` loader uses 2, grid cells 0).
       error: the exception class raised (a `DataError` subclass gets the location as keywords).
-      path, split, index, where: where the sketch is, for the message (see `DataError`).
+      path: the file the sketch came from, for the message (see `DataError`).
+      split: its split, for the message.
+      index: its index in the split, for the message.
+      where: a ready-made location string that replaces path/split/index in the message.
 
     Returns:
       The sketch as an integer or floating-point array of its own dtype (object arrays of numbers
@@ -105,8 +108,9 @@ def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataE
 
 def check_scale_factor(value, *, error: Type[Exception] = DataError,
                        where: str = "scale_factor") -> float:
-    """The scale factor (pixels per model unit) as a float, or `error` if it is not a positive,
-    finite number.
+    """The scale factor (pixels per model unit) as a float.
+
+    Raises `error` if it is not a positive, finite number.
 
     Args:
       value: the scale factor.

@@ -62,9 +62,11 @@ class DataLoader:
             raise DataError(f"max_seq_len must be >= 1, got {max_seq_len}", where="DataLoader")
         scale_factor = check_scale_factor(scale_factor, where="DataLoader")
         if not 0.0 <= augment_stroke_prob <= 1.0:
-            raise DataError(f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}", where="DataLoader")
+            raise DataError(f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}",
+                            where="DataLoader")
         if random_scale_factor < 0:
-            raise DataError(f"random_scale_factor must be >= 0, got {random_scale_factor}", where="DataLoader")
+            raise DataError(f"random_scale_factor must be >= 0, got {random_scale_factor}",
+                            where="DataLoader")
         self.batch_size = int(batch_size)
         self.max_seq_len = int(max_seq_len)
         self.scale_factor = float(scale_factor)
@@ -128,7 +130,8 @@ class DataLoader:
     def get_batch(self, idx: int) -> Batch:
         """The `idx`-th sequential batch of the length-sorted sketches, without augmentation."""
         if not 0 <= idx < self.num_batches:
-            raise DataError(f"batch index {idx} out of range [0, {self.num_batches})", where="DataLoader")
+            raise DataError(f"batch index {idx} out of range [0, {self.num_batches})",
+                            where="DataLoader")
         start = idx * self.batch_size
         return self._pad(self.strokes[start : start + self.batch_size])
 
@@ -145,7 +148,7 @@ class DataLoader:
         return batches
 
     def steps(self, start_step: int = 0) -> Iterator[Batch]:
-        """Endless iterator over `batch_for_step(start_step)`, `batch_for_step(start_step + 1)`, ..."""
+        """Endless iterator over `batch_for_step(s)` for s = start_step, start_step + 1, ..."""
         step = int(start_step)
         while True:
             yield self.batch_for_step(step)
@@ -164,7 +167,8 @@ class DataLoader:
             tf.TensorSpec([self.batch_size], tf.int32),
         )
         start = int(start_step)
-        dataset = tf.data.Dataset.from_generator(lambda: self.steps(start), output_signature=signature)
+        dataset = tf.data.Dataset.from_generator(lambda: self.steps(start),
+                                                 output_signature=signature)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -175,6 +179,6 @@ def eval_batches(
     scale_factor: float,
     drop_remainder: bool = True,
 ) -> List[Batch]:
-    """A valid/test split as padded, normalised batches for evaluation (see `DataLoader.eval_batches`)."""
+    """A valid/test split as padded, normalised evaluation batches (`DataLoader.eval_batches`)."""
     loader = DataLoader(strokes, batch_size, max_seq_len, scale_factor)
     return loader.eval_batches(drop_remainder=drop_remainder)

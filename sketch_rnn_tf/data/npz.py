@@ -80,15 +80,19 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     with npz:
         missing = [k for k in SPLITS if k not in npz.files]
         if missing:
-            raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test", path=path)
+            raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected "
+                            "train/valid/test", path=path)
         for split in SPLITS:
             try:
                 data = npz[split]
             except Exception as exc:
-                raise DataError(f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split) from exc
+                raise DataError(f"cannot read array ({type(exc).__name__}: {exc})", path=path,
+                                split=split) from exc
             if data.ndim == 0:
-                raise DataError(f"expected a sequence of sketches, got a scalar of dtype {data.dtype}", path=path, split=split)
-            result[split] = [_check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)]
+                raise DataError(f"expected a sequence of sketches, got a scalar of dtype "
+                                f"{data.dtype}", path=path, split=split)
+            result[split] = [_check_sketch(s, path=path, split=split, index=i)
+                             for i, s in enumerate(data)]
     return result
 
 
@@ -105,7 +109,8 @@ def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) ->
         if len(s) <= max_seq_len
     ]
     if not values:
-        raise DataError(f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale factor")
+        raise DataError(f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale "
+                        "factor")
     return float(np.std(np.concatenate(values)))
 
 
@@ -186,8 +191,8 @@ def load_dataset(
             if not kept:
                 longest = max((len(s) for s in data[split]), default=0)
                 raise DataError(
-                    f"all {len(data[split])} sketches dropped: none has len <= max_seq_len={max_seq_len}"
-                    f" (longest {longest})",
+                    f"all {len(data[split])} sketches dropped: none has len <= "
+                    f"max_seq_len={max_seq_len} (longest {longest})",
                     path=path,
                     split=split,
                 )

@@ -1,7 +1,7 @@
 """Export of trained models: a TensorFlow SavedModel with serving signatures, and its numpy client.
 
-`export_saved_model(model, directory)` writes the SavedModel; `load_exported(directory)` reads one back
-with `tf.saved_model.load` alone (no model code of this package is imported). The exporter is
+`export_saved_model(model, directory)` writes the SavedModel; `load_exported(directory)` reads one
+back with `tf.saved_model.load` alone (no model code of this package is imported). The exporter is
 `exporter`, its numpy client `client`.
 """
 

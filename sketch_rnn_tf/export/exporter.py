@@ -16,8 +16,8 @@ Magenta's padded stroke-5 batch (S0 at row 0, pad rows (0,0,0,0,1), offsets divi
 `scale_factor`); N_max = max_seq_len. `sample` is the model's compiled sampler (Magenta temperature:
 π̂/τ, q̂/τ, σ·τ); its stroke rows after a sketch's end are padding and T <= steps. The same values
 are also attributes of the loaded object (`scale_factor`, `max_seq_len`, `z_size`, `hparams_json`
-variables, `model_variables`), `hparams.json` is an asset, and the sampler's full graph functions are
-kept as `decode` (with the `sqrt_temperature` switch: paper temperature σ·√τ) and `prime`.
+variables, `model_variables`), `hparams.json` is an asset, and the sampler's full graph functions
+are kept as `decode` (with the `sqrt_temperature` switch: paper temperature σ·√τ) and `prime`.
 
 `client.load_exported(directory)` reads it back with `tf.saved_model.load` alone.
 """
@@ -43,7 +43,7 @@ class ExportError(SketchRNNError):
 
 
 def _tf_variable(v):
-    """The tf.Variable behind a Keras 3 variable (what SavedModel can track and functions capture)."""
+    """The tf.Variable behind a Keras 3 variable (what SavedModel tracks and functions capture)."""
     inner = getattr(v, "value", v)
     return inner if isinstance(inner, tf.Variable) else v
 

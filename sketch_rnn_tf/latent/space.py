@@ -6,8 +6,8 @@ Vector maths (numpy only):
   `grid`: a rows x cols grid interpolated between four corner vectors;
   `analogy`: z_a - z_b + z_c ("sheep with a head" - "head" + "no head" ...).
 
-Model helpers (they encode stroke-3 sketches in pixels with the model's encoder mean μ, decode with the
-batched sampler and return stroke-3 sketches in pixels):
+Model helpers (they encode stroke-3 sketches in pixels with the model's encoder mean μ, decode with
+the batched sampler and return stroke-3 sketches in pixels):
   `reconstruct`, `interpolation_row`, `interpolation_grid`, `analogy_sketches`.
 
 Wherever a model helper takes a sketch, a latent vector of shape [z_size] may be given instead.
@@ -77,7 +77,8 @@ def lerp(z0, z1, t):
 
 
 def slerp(z0, z1, t):
-    """Spherical interpolation (Shoemake), as in sketch-rnn's notebook:
+    """Spherical interpolation (Shoemake), as in sketch-rnn's notebook.
+
     sin((1-t)ω)/sin ω · z0 + sin(tω)/sin ω · z1, with ω the angle between z0 and z1.
 
     For unit vectors the path stays on the unit sphere; for vectors of other lengths the norm moves
@@ -86,7 +87,8 @@ def slerp(z0, z1, t):
       * antipodal directions (ω ≈ π, the great circle is not unique): the path turns through a fixed
         direction orthogonal to z0 (chosen deterministically), while the norm moves linearly from
         |z0| to |z1|, so it never passes through the origin as `lerp` would.
-    `t` is a number (returns [z]) or a 1-D array (returns [k, z]); t = 0 and 1 give z0 and z1 exactly.
+    `t` is a number (returns [z]) or a 1-D array (returns [k, z]); t = 0 and 1 give z0 and z1
+    exactly.
     """
     z0, z1, dtype = _pair(z0, z1)
     t_arr, scalar = _times(t)
@@ -115,9 +117,10 @@ def slerp(z0, z1, t):
 
 
 def _orthogonal_unit(u):
-    """A unit vector orthogonal to unit vector u, chosen deterministically (Gram-Schmidt on the
-    basis vector along u's smallest component). In one dimension none exists: returns 0, so the
-    path degenerates to the straight line through the origin.
+    """A unit vector orthogonal to unit vector u, chosen deterministically.
+
+    Gram-Schmidt on the basis vector along u's smallest component. In one dimension none exists:
+    returns 0, so the path degenerates to the straight line through the origin.
     """
     if u.shape[0] == 1:
         return np.zeros_like(u)
@@ -172,7 +175,8 @@ def analogy(z_a, z_b, z_c):
     """Latent vector arithmetic z_a - z_b + z_c (Section 4.3: "a is to b as ? is to c")."""
     z_a, z_b, z_c = _vector(z_a, "z_a"), _vector(z_b, "z_b"), _vector(z_c, "z_c")
     if not z_a.shape == z_b.shape == z_c.shape:
-        raise ModelInputError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, {z_c.shape}")
+        raise ModelInputError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, "
+                              f"{z_c.shape}")
     return z_a - z_b + z_c
 
 
@@ -220,8 +224,11 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
       temperatures: the temperatures τ to decode at (one batched call of all sketches per τ).
       seed: int for repeatable draws (temperature j uses seed + j).
       sample_z: decode from z = μ + σ·ε (seeded by `seed`) instead of the mean μ.
-      greedy, temperature_mode: as in `SketchRNN.sample`.
-    Returns a list with one row per sketch: the row holds its reconstructions, one per temperature.
+      greedy: as in `SketchRNN.sample`.
+      temperature_mode: as in `SketchRNN.sample`.
+
+    Returns:
+      A list with one row per sketch: the row holds its reconstructions, one per temperature.
     """
     _require_conditional(model, "reconstruct")
     if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
@@ -239,8 +246,9 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
 
 def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None, method="slerp",
                       greedy=False, temperature_mode="magenta"):
-    """N sketches decoded from the latent path between two sketches (or latent vectors), ends
-    included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels.
+    """n sketches decoded from the latent path between two sketches (or latent vectors).
+
+    Ends included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels.
     """
     _require_conditional(model, "interpolation_row")
     n = _count(n, "n")
@@ -251,7 +259,9 @@ def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None
 
 
 class InterpolationGrid(NamedTuple):
-    """`sketches`: rows x cols stroke-3 sketches (a list of rows); `colors`: [rows, cols, 3] RGB
+    """The sketches of an interpolation grid and their colours.
+
+    `sketches`: rows x cols stroke-3 sketches (a list of rows); `colors`: [rows, cols, 3] RGB
     colours interpolated between the corner colours (pass both to `rendering.render_grid`).
     """
 
@@ -262,18 +272,20 @@ class InterpolationGrid(NamedTuple):
 def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1, seed=None,
                        method="slerp", corner_colors=DEFAULT_CORNER_COLORS, greedy=False,
                        temperature_mode="magenta"):
-    """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors),
-    given as (top_left, top_right, bottom_left, bottom_right) — all cells in one batched call.
+    """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors).
+
+    The corners are given as (top_left, top_right, bottom_left, bottom_right) — all cells in one
+    batched call.
 
     Returns an `InterpolationGrid(sketches, colors)`; the colours ([rows, cols, 3], 0..255) mix the
-    four (r, g, b) `corner_colors` bilinearly in the same layout (the paper's colour-coded grids), so
-    each cell's colour tells how much of each corner it holds. Pass both to `render_grid`.
+    four (r, g, b) `corner_colors` bilinearly in the same layout (the paper's colour-coded grids),
+    so each cell's colour tells how much of each corner it holds. Pass both to `render_grid`.
     """
     _require_conditional(model, "interpolation_grid")
     corners = list(corners)
     if len(corners) != 4:
-        raise ModelInputError("corners must hold 4 sketches or latent vectors (top_left, top_right, "
-                         f"bottom_left, bottom_right), got {len(corners)}")
+        raise ModelInputError("corners must hold 4 sketches or latent vectors (top_left, "
+                              f"top_right, bottom_left, bottom_right), got {len(corners)}")
     rows, cols = _count(rows, "rows"), _count(cols, "cols")
     z = grid(*_latents(model, corners), rows, cols, method)
     flat = model.sample(n=rows * cols, temperature=temperature, z=z.reshape(rows * cols, -1),

@@ -4,14 +4,14 @@ Each cell is a Keras layer that owns its weights under Magenta's names (`W_xh`, 
 `ln_all/ln_gamma`, ...) and exposes the two halves of one recurrent step so that the time loop
 (`model/rnn.py`) can hoist the input projection out of the loop:
 
-* `project_inputs(x)`: the part of the step that depends only on the input, for all time steps in one
-  matmul (`x·W_xh`, and for HyperLSTM the x-part of the hyper cell's input projection).
+* `project_inputs(x)`: the part of the step that depends only on the input, for all time steps in
+  one matmul (`x·W_xh`, and for HyperLSTM the x-part of the hyper cell's input projection).
 * `step(x_proj, state, dropout_mask)`: one step from the projected input and the flat state.
 
 Gate order is i, j, f, o (input gate, candidate, forget gate, output gate) for all cells, and the
-forget bias 1.0 is added at run time, not stored. Recurrent dropout (Semeniuta et al., 2016), which the
-paper uses for all its models, drops only the candidate tanh(j) with inverted scaling; the mask is a
-step input so that a fresh one is drawn every step.
+forget bias 1.0 is added at run time, not stored. Recurrent dropout (Semeniuta et al., 2016), which
+the paper uses for all its models, drops only the candidate tanh(j) with inverted scaling; the mask
+is a step input so that a fresh one is drawn every step.
 
 State layouts (flat, as Magenta's `state_size`):
   LSTMCell            [c, h]
@@ -67,8 +67,10 @@ class OrthogonalPerGate(keras.initializers.Initializer):
 
 
 def layer_norm(x, gamma, beta, num_blocks=1):
-    """Magenta's `layer_norm_all` / `layer_norm`: each of `num_blocks` blocks of the last axis is
-    normalised with its own mean and *biased* variance, epsilon 1e-3 inside the rsqrt.
+    """Magenta's `layer_norm_all` / `layer_norm`.
+
+    Each of `num_blocks` blocks of the last axis is normalised with its own mean and *biased*
+    variance, epsilon 1e-3 inside the rsqrt.
     """
     if num_blocks == 1:
         mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
@@ -124,8 +126,9 @@ class SketchCell(keras.layers.Layer):
         return keep / self.dropout_keep_prob
 
     def dropout_masks(self, batch, steps, training, seed=None):
-        """Time-major masks [T, B, n] for a whole sequence in one RNG call, or None when dropout is
-        off: the time loop reads step t's mask instead of drawing it inside the loop.
+        """Time-major masks [T, B, n] for a whole sequence in one RNG call (None: dropout off).
+
+        The time loop reads step t's mask instead of drawing it inside the loop.
         """
         if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
             return None
@@ -193,7 +196,7 @@ class SketchCell(keras.layers.Layer):
 
 # ----------------------------------------------------------------------------- LSTM
 class LSTMCell(SketchCell):
-    """Magenta's `LSTMCell` (state [c, h]):
+    """Magenta's `LSTMCell` (state [c, h]).
 
     i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
     c' = c·σ(f + 1) + σ(i)·drop(tanh j)
@@ -233,7 +236,7 @@ class LSTMCell(SketchCell):
 
 # ----------------------------------------------------------------------------- layer-norm LSTM
 class LayerNormLSTMCell(SketchCell):
-    """Magenta's `LayerNormLSTMCell` (state [h, c], no bias variable):
+    """Magenta's `LayerNormLSTMCell` (state [h, c], no bias variable).
 
     i, j, f, o = split(LN_all([x, h]·[W_xh; W_hh]))      (each gate block normalised separately)
     c' = c·σ(f + 1) + σ(i)·drop(tanh j)
@@ -325,12 +328,14 @@ class HyperLSTMCell(SketchCell):
         for g in _X_GATES + _H_GATES:
             self.zw_w[g] = self.add_weight(shape=(hn, e), initializer="zeros", name=f"{g}_zw_w")
             self.zw_b[g] = self.add_weight(shape=(e,), initializer="ones", name=f"{g}_zw_b")
-            self.alpha_w[g] = self.add_weight(shape=(e, n), initializer=alpha_init, name=f"{g}_alpha")
+            self.alpha_w[g] = self.add_weight(shape=(e, n), initializer=alpha_init,
+                         name=f"{g}_alpha")
             if g in _H_GATES:
                 self.zb_w[g] = self.add_weight(
                     shape=(hn, e), initializer=keras.initializers.RandomNormal(stddev=0.01),
                     name=f"{g}_zb_w")
-                self.beta_w[g] = self.add_weight(shape=(e, n), initializer="zeros", name=f"{g}_beta")
+                self.beta_w[g] = self.add_weight(shape=(e, n), initializer="zeros",
+                            name=f"{g}_beta")
         self.ln_all_gamma = self.add_weight(shape=(4 * n,), initializer="ones", name="ln_all_gamma")
         self.ln_all_beta = self.add_weight(shape=(4 * n,), initializer="zeros", name="ln_all_beta")
         self.ln_c_gamma = self.add_weight(shape=(n,), initializer="ones", name="ln_c_gamma")
@@ -415,7 +420,7 @@ CELLS = {"lstm": LSTMCell, "layer_norm": LayerNormLSTMCell, "hyper": HyperLSTMCe
 
 
 def make_cell(kind, num_units, hparams, name=None):
-    """The cell of type `kind` ('lstm', 'layer_norm', 'hyper') built as Magenta's model.py builds it."""
+    """The cell of type `kind` ('lstm', 'layer_norm', 'hyper'), built as Magenta's model.py does."""
     kwargs = dict(use_recurrent_dropout=hparams.use_recurrent_dropout,
                   dropout_keep_prob=hparams.recurrent_dropout_prob, name=name)
     if kind == "hyper":

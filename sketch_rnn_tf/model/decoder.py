@@ -14,11 +14,12 @@ from .seeds import fold_seed, stateless_draw
 class Decoder(keras.layers.Layer):
     """The decoder RNN and its output layer.
 
-    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the cell
-    lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z] (Eq. 5).
-    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6) are
-    the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout wrap the
-    decoder only.
+    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the
+    cell lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z]
+    (Eq. 5).
+    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6)
+    are the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout
+    wrap the decoder only.
     """
 
     def __init__(self, hparams, **kwargs):

@@ -15,8 +15,8 @@ class Encoder(keras.layers.Layer):
     """Reads a sketch forwards and backwards and gives the latent Gaussian's (μ, σ̂) (Eq. 2).
 
     h = [h→; h←] are the final outputs of the two RNNs over the sketch's real strokes S_1..S_Ns
-    (Magenta reads `input_data[:, 1:]`, without S0, and stops each direction at the sketch's length);
-    μ = W_μ h + b_μ and σ̂ = W_σ h + b_σ, with σ = exp(σ̂ / 2).
+    (Magenta reads `input_data[:, 1:]`, without S0, and stops each direction at the sketch's
+    length); μ = W_μ h + b_μ and σ̂ = W_σ h + b_σ, with σ = exp(σ̂ / 2).
     """
 
     def __init__(self, hparams, **kwargs):

@@ -43,7 +43,7 @@ def kl_divergence(mu, presig):
 
 
 def kl_floor(kl, kl_tolerance, decided_by=None):
-    """The KL floor of the supplementary: max(L_KL, kl_tolerance), what Magenta reports and optimises.
+    """The supplementary's KL floor max(L_KL, kl_tolerance), which Magenta reports and optimises.
 
     Args:
       kl: L_KL before the floor (a scalar tensor).

@@ -1,13 +1,15 @@
 """Batched, compiled sampling from the decoder (Section 3.3, Eq. 8).
 
-All `n` sketches are decoded together in one `tf.while_loop` inside a `tf.function` with a fixed input
-signature (so it is traced once per model, and can be exported in a SavedModel). Randomness comes from
-stateless RNG ops keyed on (seed, step), so a seeded call repeats exactly, whatever the batch size.
+All `n` sketches are decoded together in one `tf.while_loop` inside a `tf.function` with a fixed
+input signature (so it is traced once per model, and can be exported in a SavedModel). Randomness
+comes from stateless RNG ops keyed on (seed, step), so a seeded call repeats exactly, whatever the
+batch size.
 
 Temperature τ, as Magenta's `sample()` applies it (`temperature_mode="magenta"`, the default):
   π̂ → π̂/τ and q̂ → q̂/τ (softmax logits), and σ → σ·τ.
-The paper (Eq. 8) and magenta-js scale the variance by τ instead, σ → σ·√τ: `temperature_mode="paper"`.
-`greedy=True` takes the most likely component, its mean, and the most likely pen state.
+The paper (Eq. 8) and magenta-js scale the variance by τ instead, σ → σ·√τ:
+`temperature_mode="paper"`. `greedy=True` takes the most likely component, its mean, and the most
+likely pen state.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ PAD_ROW = (0.0, 0.0, 0.0, 0.0, 1.0)
 class Sampler(tf.Module):
     """Compiled batched sampler of a `SketchRNN`.
 
-    `decode(z, state, prev, temperature, greedy, seed, steps, sqrt_temperature)` is the graph function:
-    from decoder state `state` and previous stroke `prev` [n, 5] (normalised units), it draws up to
-    `steps` stroke-5 rows per sketch and stops early once every sketch has drawn its end-of-sketch
-    (p3) row; rows after a sketch's end are padding (0, 0, 0, 0, 1).
+    `decode(z, state, prev, temperature, greedy, seed, steps, sqrt_temperature)` is the graph
+    function: from decoder state `state` and previous stroke `prev` [n, 5] (normalised units), it
+    draws up to `steps` stroke-5 rows per sketch and stops early once every sketch has drawn its
+    end-of-sketch (p3) row; rows after a sketch's end are padding (0, 0, 0, 0, 1).
     """
 
     def __init__(self, model):

@@ -29,12 +29,14 @@ _CKPT_NAME = "model"
 
 
 class ModelLoadError(SketchRNNError):
-    """A model path does not exist, is none of the supported formats, or its contents are unusable."""
+    """A model path does not exist, is in none of the supported formats, or is unusable."""
 
 
 def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
-    """Writes `model` as a directory that `load_model` reads: `sketch_rnn_config.json` plus a TF2
-    checkpoint of `tf.train.Checkpoint(model=model)` and its `checkpoint` state file.
+    """Writes `model` as a directory that `load_model` reads.
+
+    The directory holds `sketch_rnn_config.json` plus a TF2 checkpoint of
+    `tf.train.Checkpoint(model=model)` and its `checkpoint` state file.
 
     Everything is written into a temporary sibling directory first and then renamed into place, so
     an existing `directory` is replaced whole or not at all. An existing directory that is not a
@@ -64,9 +66,7 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
 
 
 def load_model_dir(directory, scale_factor=None):
-    """A `SketchRNN` restored from a directory written by `save_model`; `scale_factor` overrides
-    the stored one.
-    """
+    """A `SketchRNN` restored from a `save_model` directory (`scale_factor` overrides its own)."""
     config_path = os.path.join(directory, CONFIG_NAME)
     try:
         with open(config_path, encoding="utf-8") as f:

@@ -25,8 +25,8 @@ class SketchRNN(keras.Model):
 
     Inputs of `call` are Magenta's padded batch: `strokes` [B, N_max+1, 5] (stroke-5, S0 at row 0,
     offsets already divided by the scale factor) and `sequence_length` [B]. The user-level methods
-    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels and
-    apply the model's `scale_factor` themselves.
+    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels
+    and apply the model's `scale_factor` themselves.
 
     Args:
       hparams: an `HParams`; `conditional=False` builds the decoder-only model (no encoder, no z).
@@ -76,8 +76,10 @@ class SketchRNN(keras.Model):
 
     @property
     def preprocessor(self) -> SketchPreprocessor:
-        """The numpy front door of this model: validates, scales, pads and post-processes sketches
-        in pixels with its max_seq_len and scale factor, and checks its z.
+        """The numpy front door of this model (a `data.SketchPreprocessor`).
+
+        It validates, scales, pads and post-processes sketches in pixels with this model's
+        max_seq_len and scale factor, and checks its z.
         """
         hp = self.hparams
         return SketchPreprocessor(hp.max_seq_len, self.scale_factor,
@@ -88,10 +90,13 @@ class SketchRNN(keras.Model):
 
         Args:
           inputs: (strokes [B, N_max+1, 5], sequence_length [B]).
+          training: dropout on (training) or off.
           z: optional latent [B, z_size] that replaces the one sampled from the encoder.
           seed: optional stateless seed ([2] int64, or a `seeds.RowSeed`) for z and all dropout;
             without it they come from TF's global generator.
-        Returns a dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
+
+        Returns:
+          A dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
         """
         strokes, sequence_length = inputs
         strokes = tf.convert_to_tensor(strokes, tf.float32)
@@ -131,9 +136,9 @@ class SketchRNN(keras.Model):
     def prepare(self, strokes: Sequence[np.ndarray]):
         """Stroke-3 sketches in pixels → (padded stroke-5 batch [B, N_max+1, 5], lengths [B]).
 
-        The offsets are divided by the model's scale factor; each sketch must fit N_max = max_seq_len.
-        The checks are those of `preprocessor` (`data.checks.check_stroke3`): bad input raises
-        `ModelInputError` naming the sketch.
+        The offsets are divided by the model's scale factor; each sketch must fit N_max =
+        max_seq_len. The checks are those of `preprocessor` (`data.checks.check_stroke3`): bad input
+        raises `ModelInputError` naming the sketch.
         """
         batch, lengths = self.preprocessor.pad(strokes)
         return tf.constant(batch, tf.float32), tf.constant(lengths, tf.int32)
@@ -163,8 +168,10 @@ class SketchRNN(keras.Model):
         return self.encoder(batch[:, 1:], lengths, training=False)
 
     def reconstruction_loss(self, strokes, z=None):
-        """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
-        both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ.
+        """Magenta's evaluation L_R over these sketches as one batch.
+
+        The pen loss is masked after the end, both terms are divided by N_max = max_seq_len. For a
+        conditional model z defaults to μ.
         """
         batch, lengths = self.prepare(strokes)
         if z is not None:  # [z_size] for all sketches or [B, z_size]; refused for decoder-only
@@ -187,8 +194,8 @@ class SketchRNN(keras.Model):
                temperature_mode="magenta", max_len=None, prefix=None):
         """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
 
-        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that each
-        sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
+        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that
+        each sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
         """
         from .sampler import Sampler  # same package: the sampler is part of the model
         if self._sampler is None:

@@ -73,7 +73,8 @@ def _to_grid(items: Any, name: str, nrows: int, ncols: int, nested: bool | None 
                 grid[i][j] = v
     else:
         if len(items) > nrows * ncols:
-            raise RenderError(f"{name} has {len(items)} entries for a grid of {nrows * ncols} cells")
+            raise RenderError(
+                f"{name} has {len(items)} entries for a grid of {nrows * ncols} cells")
         for k, v in enumerate(items):
             grid[k // ncols][k % ncols] = v
     return grid
@@ -232,7 +233,8 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
             x0, y0 = margin + c * cw, margin + r * row_h
             group = _stroke_group(dwg, stroke_width, class_="cell", id=f"cell-{r}-{c}")
             if cell_border is not None:
-                group.add(dwg.rect(insert=(round_px(x0), round_px(y0)), size=(round_px(cw), round_px(ch)),
+                group.add(dwg.rect(insert=(round_px(x0), round_px(y0)),
+                                   size=(round_px(cw), round_px(ch)),
                                    stroke=css_color(cell_border), stroke_width=1,
                                    class_="cell-border"))
             if (r, c) in cells:

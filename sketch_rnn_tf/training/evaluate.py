@@ -1,8 +1,9 @@
 """Evaluating a trained model on a split: the paper's L_R and L_KL (Table 1), Magenta's way.
 
-L_R is Magenta's evaluation reconstruction loss (pen loss masked after the end, both terms divided by
-N_max) with z = μ for a conditional model; L_KL is the KL of Eq. 10 before the floor. Both are averaged
-over batches of `batch_size` sketches (the last, partial batch included and weighted by its size).
+L_R is Magenta's evaluation reconstruction loss (pen loss masked after the end, both terms divided
+by N_max) with z = μ for a conditional model; L_KL is the KL of Eq. 10 before the floor. Both are
+averaged over batches of `batch_size` sketches (the last, partial batch included and weighted by its
+size).
 """
 
 from __future__ import annotations

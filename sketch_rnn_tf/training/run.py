@@ -13,7 +13,7 @@ from .trainer import Trainer, make_log_root
 
 def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile=False,
                   progress=True, strategy=None):
-    """(Trainer, SketchDataset) for `hparams.data_set` in `data_dir`, resumed if log_root holds a run."""
+    """(Trainer, SketchDataset) of `hparams.data_set` in `data_dir`, resumed from log_root."""
     dataset = load_dataset(data_dir, hparams.data_set, hparams.max_seq_len)
     scale = dataset.scale_factor
     train_loader = DataLoader(dataset.train, hparams.batch_size, hparams.max_seq_len, scale,

@@ -1,19 +1,19 @@
 """Training sketch-rnn as Magenta does (`sketch_rnn_train.py`), under `tf.function`.
 
-One step: read the step, set lr and w_KL from it (training/schedules.py), L = L_R + w_KL·max(L_KL, tol)
-(Eq. 11 with the supplementary's KL floor), Adam (β1 0.9, β2 0.999, ε 1e-8 as TF1's Adam), gradients
-clipped element-wise to ±grad_clip, as Magenta's `tf.clip_by_value`. A step whose loss or gradients are
-not finite is skipped (counted in `nonfinite_steps`): the weights and Adam's moments are left as they
-were.
+One step: read the step, set lr and w_KL from it (training/schedules.py),
+L = L_R + w_KL·max(L_KL, tol) (Eq. 11 with the supplementary's KL floor), Adam (β1 0.9, β2 0.999,
+ε 1e-8 as TF1's Adam), gradients clipped element-wise to ±grad_clip, as Magenta's
+`tf.clip_by_value`. A step whose loss or gradients are not finite is skipped (counted in
+`nonfinite_steps`): the weights and Adam's moments are left as they were.
 
 Every `save_every` steps the valid split is evaluated as Magenta's eval model does (dropout off, pen
-loss unmasked, z sampled, its KL weight at kl_weight_start); when the valid cost improves, the model is
-saved to `<log_root>/best` (this package's model format) and the test split is evaluated. The last
-training state (`<log_root>/train`: weights, Adam state, step) is saved by a `tf.train.CheckpointManager`
-at the same time and at the end; a run restarted with the same `log_root` resumes from it with the same
-step, optimiser state, schedules and data order (batches are a function of (seed, step)); z and the
-dropout masks are drawn from stateless seeds derived from (seed, step), so the resumed run repeats the
-uninterrupted one exactly.
+loss unmasked, z sampled, its KL weight at kl_weight_start); when the valid cost improves, the model
+is saved to `<log_root>/best` (this package's model format) and the test split is evaluated. The
+last training state (`<log_root>/train`: weights, Adam state, step) is saved by a
+`tf.train.CheckpointManager` at the same time and at the end; a run restarted with the same
+`log_root` resumes from it with the same step, optimiser state, schedules and data order (batches
+are a function of (seed, step)); z and the dropout masks are drawn from stateless seeds derived from
+(seed, step), so the resumed run repeats the uninterrupted one exactly.
 
 Under a `tf.distribute` strategy (argument `strategy`, or a strategy scope around the Trainer) each
 replica trains on a contiguous slice of the global batch and the step equals the one-device step on
@@ -161,9 +161,7 @@ class Trainer:
         return lr, klw, tf.stack([tf.constant(self.seed, tf.int64), step])
 
     def _finish_step(self, grads, variables, cost, lr, klw, losses):
-        """Clips element-wise, applies Adam unless the cost or a gradient is non-finite (then counts
-        the skip), and advances the step.
-        """
+        """Clips element-wise, applies Adam (or counts a non-finite step) and advances the step."""
         clip = self.hparams.grad_clip
         grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
         finite = tf.math.is_finite(cost)
@@ -191,8 +189,8 @@ class Trainer:
     def _distributed_step_fn(self, x, seq_len):
         """`_step_fn` under `self.strategy`, equal to it on the same global batch (up to rounding).
 
-        Every replica receives the global batch (a pure function of (seed, step), so each worker of a
-        multi-worker strategy builds the same one) and keeps its contiguous slice of B/R rows. Its
+        Every replica receives the global batch (a pure function of (seed, step), so each worker of
+        a multi-worker strategy builds the same one) and keeps its contiguous slice of B/R rows. Its
         random draws (z, dropout) are those of its rows in the one-device step (`RowSeed`). The KL
         floor max(L_KL, tol) is taken on the global-batch mean, as one device takes it. Gradients of
         the per-replica cost / R are summed across replicas (all-reduce); clipping, the finiteness
@@ -251,7 +249,7 @@ class Trainer:
         return {k: float(v) for k, v in out.items()}
 
     def evaluate(self, data: DataLoader):
-        """Mean cost, r_cost, kl over the sequential batches of a split (Magenta's evaluate_model)."""
+        """Mean cost, r_cost, kl over a split's sequential batches (Magenta's evaluate_model)."""
         totals = {"cost": 0.0, "r_cost": 0.0, "kl": 0.0}
         batches = data.eval_batches()
         for i, (x, seq_len) in enumerate(batches):
@@ -262,8 +260,10 @@ class Trainer:
         return {k: v / max(len(batches), 1) for k, v in totals.items()}
 
     def train(self, num_steps: int | None = None, log_every: int = 20):
-        """Trains until the step reaches `num_steps` (default hparams.num_steps). Returns the last
-        logged metrics.
+        """Trains until the step reaches `num_steps` (default hparams.num_steps).
+
+        Returns:
+          The last logged metrics.
         """
         hp = self.hparams
         num_steps = hp.num_steps if num_steps is None else int(num_steps)
