@@ -92,15 +92,17 @@ def load_model_dir(directory, scale_factor=None):
     model = SketchRNN(hparams, scale_factor=stored_scale)
     try:
         status = tf.train.Checkpoint(model=model).read(prefix)
-    except (IndexError, tf.errors.OpError) as e:  # IndexError: "Read less bytes than requested"
-        detail = getattr(e, "message", None) or str(e)
-        raise ModelLoadError(
-            f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or corrupt "
-            f"and cannot be read ({type(e).__name__}: {detail.splitlines()[0][:200]})") from None
-    try:
         status.expect_partial()
         status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
+    except (IndexError, AssertionError, ValueError, tf.errors.OpError) as e:
+        detail = getattr(e, "message", None) or str(e)
+        # IndexError "Read less bytes than requested": an empty or truncated .data file; a failed
+        # checksum: a corrupt one.
+        if isinstance(e, (IndexError, tf.errors.DataLossError)) or "checksum" in detail.lower():
+            raise ModelLoadError(
+                f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or "
+                f"corrupt and cannot be read ({type(e).__name__}: {detail.splitlines()[0][:200]})"
+            ) from None
         raise ModelLoadError(
             f"{prefix}: the checkpoint does not fit the model described by {CONFIG_NAME} "
             f"({type(e).__name__}: {e})") from None
