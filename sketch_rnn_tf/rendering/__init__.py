@@ -1,7 +1,8 @@
 """SVG rendering of stroke-3 sketches (single sketches, grids, notebook display).
 
-`svg` draws one sketch, `grid` many on a grid; `geometry` (polylines, bounds) and `colors`
-(interpolation, hue ramps) serve both; `checks` holds the input checks and `RenderError`.
+`svg` draws one sketch, `grid` many on a grid; `drawing` (SVG primitives), `geometry` (polylines,
+bounds) and `colors` (interpolation, hue ramps) serve both; `checks` holds the input checks and
+`RenderError`.
 """
 
 from sketch_rnn_tf.rendering.checks import RenderError

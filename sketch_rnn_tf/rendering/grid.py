@@ -12,8 +12,8 @@ import numpy as np
 from ..atomic import write_text
 from .checks import RenderError, as_strokes, positive
 from .colors import css_color
+from .drawing import add_strokes, new_drawing, stroke_group
 from .geometry import round_px, strokes_to_polylines
-from .svg import _add_strokes, _new_drawing, _stroke_group
 
 
 def _nest_depth(x: Any) -> int | None:
@@ -227,11 +227,11 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
 
     width = 2 * margin + ncols * cw
     height = 2 * margin + nrows * row_h
-    dwg = _new_drawing(width, height, background)
+    dwg = new_drawing(width, height, background)
     for r in range(nrows):
         for c in range(ncols):
             x0, y0 = margin + c * cw, margin + r * row_h
-            group = _stroke_group(dwg, stroke_width, class_="cell", id=f"cell-{r}-{c}")
+            group = stroke_group(dwg, stroke_width, class_="cell", id=f"cell-{r}-{c}")
             if cell_border is not None:
                 group.add(dwg.rect(insert=(round_px(x0), round_px(y0)),
                                    size=(round_px(cw), round_px(ch)),
@@ -245,9 +245,9 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
                 px = [(p - mid) * s + centre for p in polys]
                 cell_color = color_grid[r][c]
                 if cell_color is not None:
-                    _add_strokes(dwg, group, px, cell_color, False)
+                    add_strokes(dwg, group, px, cell_color, False)
                 else:
-                    _add_strokes(dwg, group, px, color, color_by_stroke)
+                    add_strokes(dwg, group, px, color, color_by_stroke)
             label = label_grid[r][c]
             if label is not None and str(label) != "":
                 group.add(dwg.text(str(label), insert=(round_px(x0 + cw / 2),

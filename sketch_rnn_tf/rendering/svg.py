@@ -27,37 +27,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import svgwrite
 
 from ..atomic import write_text
 from .checks import RenderError, as_strokes, positive
-from .colors import css_color, stroke_colors
-from .geometry import points, round_px, stroke_bounds, strokes_to_polylines
+from .drawing import add_strokes, new_drawing, stroke_group
+from .geometry import stroke_bounds, strokes_to_polylines
 
 __all__ = ["render_svg", "display_svg"]
-
-
-def _new_drawing(width: float, height: float, background: Any) -> svgwrite.Drawing:
-    w, h = round_px(width), round_px(height)
-    dwg = svgwrite.Drawing(size=(w, h), debug=False)
-    dwg.viewbox(0, 0, w, h)
-    if background is not None:
-        dwg.add(dwg.rect(insert=(0, 0), size=(w, h), fill=css_color(background),
-                         class_="background"))
-    return dwg
-
-
-def _add_strokes(dwg: svgwrite.Drawing, parent: Any, polylines_px: list[np.ndarray],
-                 color: Any, color_by_stroke: bool) -> None:
-    colors = (stroke_colors(len(polylines_px)) if color_by_stroke
-              else [css_color(color)] * len(polylines_px))
-    for poly, c in zip(polylines_px, colors):
-        parent.add(dwg.polyline(points=points(poly), stroke=c, class_="stroke"))
-
-
-def _stroke_group(dwg: svgwrite.Drawing, stroke_width: float, **extra: Any) -> Any:
-    return dwg.g(fill="none", stroke_width=round_px(stroke_width), stroke_linecap="round",
-                 stroke_linejoin="round", **extra)
 
 
 def render_svg(strokes: Any, path: Any = None, factor: float = 0.2, stroke_width: float = 1,
@@ -89,9 +65,9 @@ def render_svg(strokes: Any, path: Any = None, factor: float = 0.2, stroke_width
     width = (max_x - min_x) / factor + 2 * padding
     height = (max_y - min_y) / factor + 2 * padding
     offset = np.array([padding - min_x / factor, padding - min_y / factor])
-    dwg = _new_drawing(width, height, background)
-    group = _stroke_group(dwg, stroke_width, class_="sketch")
-    _add_strokes(dwg, group, [p / factor + offset for p in polylines], color, color_by_stroke)
+    dwg = new_drawing(width, height, background)
+    group = stroke_group(dwg, stroke_width, class_="sketch")
+    add_strokes(dwg, group, [p / factor + offset for p in polylines], color, color_by_stroke)
     dwg.add(group)
     svg = dwg.tostring()
     if path is not None:
