@@ -25,6 +25,7 @@ _LAZY = {
     "save_model": "model_io",
     "ModelLoadError": "model_io",
     "SketchRNNError": "errors",
+    "SketchPreprocessor": "data",
 }
 
 _SUBMODULES = ("cli", "completion", "data", "errors", "export", "hparams", "latent", "magenta",

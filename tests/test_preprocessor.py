@@ -154,8 +154,8 @@ def test_scale_factor_check():
 
 
 def test_front_door_needs_no_tensorflow():
-    code = ("import sys; from sketch_rnn_tf.data import SketchPreprocessor; import numpy as np; "
-            "SketchPreprocessor(5, 2.0, 3).pad([np.zeros((2, 3))]); "
+    code = ("import sys; import sketch_rnn_tf as srt; import numpy as np; "
+            "srt.SketchPreprocessor(5, 2.0, 3).pad([np.zeros((2, 3))]); "
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
