@@ -29,6 +29,8 @@ EXTRAS = {
         # The drawing page's browser test (tests/test_serve_browser.py) drives Debian's chromium
         # through its chromedriver; 4.52 needs a newer certifi than the package index has.
         "selenium==4.51.0",
+        # tests/test_style.py runs `ruff check` with the configuration in pyproject.toml.
+        "ruff==0.17.6",
     ],
 }
 

@@ -1,15 +1,15 @@
-"""Command line: `python -m sketch_rnn_tf {sample,train,export,info} ...`.
+"""Command line: sample, train, export, evaluate, convert, info, models, prepare and serve.
 
-  sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
-          magenta-js .gen.json/.vae.json file) into one SVG grid
-  train   train (or resume) a model on Magenta .npz files
-  export  write a SavedModel (and optionally magenta-js JSON) from a model
-  evaluate L_R and L_KL of a model on the valid/test splits of .npz files
-  convert write any model that load_model reads in this package's own format
-  info    print a model's hparams and parameter count
-  models  list the model names --checkpoint accepts (bundled, cached, Magenta's catalogue)
-  prepare turn Quick, Draw! .ndjson drawings into a Magenta .npz training set
-  serve   a local web page where the model finishes your drawing
+sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
+        magenta-js .gen.json/.vae.json file) into one SVG grid
+train   train (or resume) a model on Magenta .npz files
+export  write a SavedModel (and optionally magenta-js JSON) from a model
+evaluate L_R and L_KL of a model on the valid/test splits of .npz files
+convert write any model that load_model reads in this package's own format
+info    print a model's hparams and parameter count
+models  list the model names --checkpoint accepts (bundled, cached, Magenta's catalogue)
+prepare turn Quick, Draw! .ndjson drawings into a Magenta .npz training set
+serve   a local web page where the model finishes your drawing
 
 --checkpoint takes a path or a model name: a bundled model ("sheep") or one of Magenta's hosted
 models ("magenta/cat.gen", "magenta/cat.vae"), downloaded once into $SKETCH_RNN_TF_HOME.
@@ -18,16 +18,17 @@ models ("magenta/cat.gen", "magenta/cat.vae"), downloaded once into $SKETCH_RNN_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
+import threading
 
-
-class CLIError(Exception):
-    """An error to print as one line, without a traceback."""
+from .errors import SketchRNNError
 
 
 def _load(args):
-    from .pretrained import load_model
+    from .model_io import load_model
     return load_model(args.checkpoint, scale_factor=getattr(args, "scale_factor", None),
                       data_dir=getattr(args, "data_dir", None))
 
@@ -45,6 +46,7 @@ def cmd_sample(args):
 
 def cmd_train(args):
     from absl import logging
+
     from .hparams import HParams
     from .training import train
     logging.set_verbosity(logging.INFO)
@@ -114,6 +116,8 @@ def cmd_export(args):
 
 def cmd_evaluate(args):
     import json
+
+    from .atomic import write_text
     from .data.npz import load_dataset
     from .training.evaluate import evaluate_dataset
     model = _load(args)
@@ -123,12 +127,11 @@ def cmd_evaluate(args):
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+        write_text(args.json, json.dumps(results, indent=1), what="JSON")
 
 
 def cmd_convert(args):
-    from .pretrained import save_model
+    from .model_io import save_model
     model = _load(args)
     path = save_model(model, args.out)
     print(f"wrote {path} (hparams, scale factor {model.scale_factor:.4f}, weights)")
@@ -142,11 +145,9 @@ def cmd_info(args):
 
 
 def cmd_serve(args):
-    from .serve import ServeError, serve
-    try:
-        serve(args.checkpoint, host=args.host, port=args.port, quiet=not args.verbose)
-    except ServeError as e:
-        raise CLIError(str(e)) from None
+    from .serve import serve
+
+    serve(args.checkpoint, host=args.host, port=args.port, quiet=not args.verbose)
 
 
 def _add_model_args(p):
@@ -203,7 +204,8 @@ def build_parser():
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("convert", help="convert any model load_model reads to this package's format")
+    p = sub.add_parser("convert",
+                       help="convert any model load_model reads to this package's format")
     _add_model_args(p)
     p.add_argument("--out", required=True, help="model directory to write")
     p.set_defaults(func=cmd_convert)
@@ -236,14 +238,64 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+# TensorFlow's native (C++) log lines that greet every call on a CPU-only machine: absl INFO and
+# WARNING lines from .cc files (oneDNN notice, "Could not find cuda drivers", "Sharding callback
+# duration", ...), absl's "before InitializeLog" notice, and the CUDA probe's cuInit ERROR line.
+# TF_CPP_MIN_LOG_LEVEL no longer reaches these (TensorFlow logs them through absl before its log
+# settings are read), so the CLI filters them from file descriptor 2. Python's own output (errors,
+# absl progress logs from .py files) passes unchanged.
+_NATIVE_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\]"
+    rb"|E\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\] .*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS))")
+
+
+@contextlib.contextmanager
+def _quiet_native_logs():
+    """Filters `_NATIVE_NOISE` lines out of whatever is written to file descriptor 2."""
     try:
-        args.func(args)
-    except (ValueError, OSError, RuntimeError, CLIError) as e:
-        # Every error of this package is a ValueError/RuntimeError subclass with a clear message.
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_end, write_end = os.pipe()
+    except OSError:  # no usable stderr: nothing to filter
+        yield
+        return
+
+    def pump():
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:
+                if not _NATIVE_NOISE.match(line):
+                    os.write(saved, line)
+
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump reads to the end and stops
+        thread.join(timeout=10)
+        os.close(saved)
+
+
+def main(argv=None):
+    """Runs one command; returns the exit status (0, or 2 with one `error: ...` line on stderr).
+
+    Args:
+      argv: the arguments (default `sys.argv[1:]`). Called without them, as the real command line
+        is, TensorFlow's native log noise is filtered from stderr.
+    """
+    quiet = _quiet_native_logs() if argv is None else contextlib.nullcontext()
+    with quiet:
+        args = build_parser().parse_args(argv)
+        try:
+            args.func(args)
+        except (SketchRNNError, ValueError, OSError, RuntimeError) as e:
+            # Every error of this package is a SketchRNNError (a ValueError) with a clear message.
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -23,6 +23,8 @@ import urllib.parse
 import urllib.request
 from typing import Callable, Optional
 
+from .errors import SketchRNNError
+
 #: Where downloaded models (and, by default, data) are cached, unless $SKETCH_RNN_TF_HOME says otherwise.
 HOME_ENV = "SKETCH_RNN_TF_HOME"
 DEFAULT_HOME = os.path.join("~", ".cache", "sketch_rnn_tf")
@@ -31,7 +33,7 @@ TIMEOUT_S = 60.0
 _CHUNK = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(SketchRNNError, RuntimeError):
     """A file could not be downloaded, or what arrived is not a valid file of the expected kind."""
 
 

@@ -27,6 +27,7 @@ import re
 from typing import Dict, List, Optional
 
 from .download import DownloadError, cache_home, fetch, join_url
+from .errors import SketchRNNError
 
 #: Environment variable that replaces `MAGENTA_BASE_URL`.
 MAGENTA_URL_ENV = "SKETCH_RNN_TF_MAGENTA_URL"
@@ -63,7 +64,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _MAGENTA_NAME = re.compile(r"^magenta/([a-z0-9_]+)\.(gen|vae)(?:\.json)?$")
 
 
-class ModelNameError(ValueError):
+class ModelNameError(SketchRNNError):
     """A model name is neither a path nor a bundled or catalogue name."""
 
 

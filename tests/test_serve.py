@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from sketch_rnn_tf import HParams, SketchRNN, save_model, sampling
+from sketch_rnn_tf import HParams, SketchRNN, completion, save_model
 from sketch_rnn_tf.serve import api, make_server, start_in_thread
 from sketch_rnn_tf.presets import list_models
 from sketch_rnn_tf.serve.models import ModelCache, available_models
@@ -149,9 +149,9 @@ def test_complete_returns_the_drawing_then_the_models_continuation(server, name)
     assert max(len(s) for s in out["sketches"]) > len(STROKES)
     assert len({json.dumps(s) for s in out["sketches"]}) >= 2  # the endings differ
     # The same as the library's own completion with that seed (for a conditional model z = mu of
-    # the partial drawing, sampling.complete's default).
+    # the partial drawing, completion.complete's default).
     model = server.cache.get(name).model
-    direct = sampling.complete(model, np.asarray(STROKES, np.float32), n=3, temperature=0.4, seed=7)
+    direct = completion.complete(model, np.asarray(STROKES, np.float32), n=3, temperature=0.4, seed=7)
     for got, want in zip(out["sketches"], direct):
         assert len(got) == len(want)
         np.testing.assert_allclose(np.asarray(got)[len(STROKES):], want[len(STROKES):], atol=1e-3)

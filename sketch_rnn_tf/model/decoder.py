@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 from ..hparams import HParams
-from .cells import fold_seed, make_cell, stateless_draw
+from .cells import make_cell
 from .linear import SuperLinear
 from .rnn import run_rnn
+from .seeds import fold_seed, stateless_draw
 
 
 @keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class Decoder(keras.layers.Layer):
     """The decoder RNN and its output layer.
 
-    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the cell
-    lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z] (Eq. 5).
-    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6) are
-    the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout wrap the
-    decoder only.
+    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the
+    cell lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z]
+    (Eq. 5).
+    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6)
+    are the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout
+    wrap the decoder only.
     """
 
     def __init__(self, hparams, **kwargs):

@@ -46,6 +46,21 @@ def kl_divergence(mu, presig):
     return -0.5 * tf.reduce_mean(1.0 + presig - tf.square(mu) - tf.exp(presig))
 
 
+def kl_floor(kl, kl_tolerance, decided_by=None):
+    """The supplementary's KL floor max(L_KL, kl_tolerance), which Magenta reports and optimises.
+
+    Args:
+      kl: L_KL before the floor (a scalar tensor).
+      kl_tolerance: the floor.
+      decided_by: the value whose comparison with the floor decides between `kl` and the floor,
+        when it is not `kl` itself: in a distributed step, the global-batch mean of L_KL, so that
+        every replica floors (or not) as one device would.
+    """
+    if decided_by is None:
+        return tf.maximum(kl, kl_tolerance)
+    return tf.where(decided_by > kl_tolerance, kl, tf.cast(kl_tolerance, kl.dtype))
+
+
 def kl_loss(mu, presig, kl_tolerance):
     """max(L_KL, kl_tolerance), the floored KL that Magenta reports and optimises."""
-    return tf.maximum(kl_divergence(mu, presig), kl_tolerance)
+    return kl_floor(kl_divergence(mu, presig), kl_tolerance)

@@ -1,5 +1,6 @@
-"""The decoder's output distribution: a mixture of M bivariate normals for (Δx, Δy) and a
-categorical over the three pen states (Eqs. 3-7 of the paper), as one tfp distribution.
+"""The decoder's output distribution (Eqs. 3-7 of the paper), as one tfp distribution.
+
+A mixture of M bivariate normals for (Δx, Δy) and a categorical over the three pen states.
 
 The 6M + 3 outputs y_i are laid out as Magenta lays them out:
 
@@ -31,11 +32,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.internal import parameter_properties
 
+from ..data.preprocessor import TEMPERATURE_MODES
+
 tfd = tfp.distributions
 
 # Magenta adds 1e-6 to the mixture density before the log (`get_lossfunc`).
 DENSITY_EPSILON = 1e-6
-TEMPERATURE_MODES = ("magenta", "paper")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -68,7 +70,7 @@ class MixtureParams(NamedTuple):
 
 
 def split_params(y, num_mixture):
-    """Splits the decoder output y [..., 6M+3] into `MixtureParams` (Magenta's `get_mixture_coef`)."""
+    """Splits the decoder output y [..., 6M+3] into `MixtureParams` (Magenta's get_mixture_coef)."""
     m = num_mixture
     pen_logits = y[..., :3]
     pi, mu_x, mu_y, sx, sy, rho = tf.split(y[..., 3:3 + 6 * m], 6, axis=-1)

@@ -8,18 +8,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..data import strokes as stroke_format
+from ..data.checks import check_scale_factor
+from ..data.errors import ModelInputError
+from ..data.preprocessor import SketchPreprocessor
 from ..hparams import HParams
 from . import losses, mixture
-from .cells import fold_seed
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
+from .seeds import fold_seed
 
 MAGENTA_SCOPE = "vector_rnn"
-
-
-class ModelInputError(ValueError):
-    """Strokes given to a model method are unusable (shape, values, length)."""
 
 
 @keras.saving.register_keras_serializable(package="sketch_rnn_tf")
@@ -28,8 +26,8 @@ class SketchRNN(keras.Model):
 
     Inputs of `call` are Magenta's padded batch: `strokes` [B, N_max+1, 5] (stroke-5, S0 at row 0,
     offsets already divided by the scale factor) and `sequence_length` [B]. The user-level methods
-    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels and
-    apply the model's `scale_factor` themselves.
+    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels
+    and apply the model's `scale_factor` themselves.
 
     Args:
       hparams: an `HParams`; `conditional=False` builds the decoder-only model (no encoder, no z).
@@ -75,20 +73,32 @@ class SketchRNN(keras.Model):
 
     @scale_factor.setter
     def scale_factor(self, value):
-        value = float(value)
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"scale_factor must be a positive number, got {value}")
-        self._scale_factor.assign(value)
+        self._scale_factor.assign(check_scale_factor(value, error=ModelInputError,
+                                                     where="SketchRNN"))
+
+    @property
+    def preprocessor(self) -> SketchPreprocessor:
+        """The numpy front door of this model (a `data.SketchPreprocessor`).
+
+        It validates, scales, pads and post-processes sketches in pixels with this model's
+        max_seq_len and scale factor, and checks its z.
+        """
+        hp = self.hparams
+        return SketchPreprocessor(hp.max_seq_len, self.scale_factor,
+                                  hp.z_size if hp.conditional else 0)
 
     def call(self, inputs, training=False, z=None, seed=None):
         """Teacher-forced forward pass.
 
         Args:
           inputs: (strokes [B, N_max+1, 5], sequence_length [B]).
+          training: dropout on (training) or off.
           z: optional latent [B, z_size] that replaces the one sampled from the encoder.
-          seed: optional stateless seed ([2] int64, or a `cells.RowSeed`) for z and all dropout;
+          seed: optional stateless seed ([2] int64, or a `seeds.RowSeed`) for z and all dropout;
             without it they come from TF's global generator.
-        Returns a dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
+
+        Returns:
+          A dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
         """
         strokes, sequence_length = inputs
         strokes = tf.convert_to_tensor(strokes, tf.float32)
@@ -119,7 +129,7 @@ class SketchRNN(keras.Model):
         result = {"r_cost": r.total, "offset": r.offset, "pen": r.pen}
         if self.conditional:
             result["kl_raw"] = losses.kl_divergence(out["mu"], out["presig"])
-            result["kl"] = tf.maximum(result["kl_raw"], self.hparams.kl_tolerance)
+            result["kl"] = losses.kl_floor(result["kl_raw"], self.hparams.kl_tolerance)
         else:
             result["kl"] = result["kl_raw"] = tf.constant(0.0)
         return result
@@ -128,35 +138,17 @@ class SketchRNN(keras.Model):
     def prepare(self, strokes: Sequence[np.ndarray]):
         """Stroke-3 sketches in pixels → (padded stroke-5 batch [B, N_max+1, 5], lengths [B]).
 
-        The offsets are divided by the model's scale factor; each sketch must fit N_max = max_seq_len.
+        The offsets are divided by the model's scale factor; each sketch must fit N_max =
+        max_seq_len. The checks are those of `preprocessor` (`data.checks.check_stroke3`): bad input
+        raises `ModelInputError` naming the sketch.
         """
-        if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
-            strokes = [strokes]
-        if len(strokes) == 0:
-            raise ModelInputError("no sketches given")
-        normalised = []
-        for i, s in enumerate(strokes):
-            s = np.asarray(s)
-            if s.ndim != 2 or s.shape[1] != 3:
-                raise ModelInputError(f"sketch {i} has shape {s.shape}; expected (n, 3) stroke-3 rows")
-            if len(s) == 0:
-                raise ModelInputError(f"sketch {i} is empty")
-            if not np.all(np.isfinite(s)):
-                raise ModelInputError(f"sketch {i} contains NaN or inf")
-            if len(s) > self.hparams.max_seq_len:
-                raise ModelInputError(
-                    f"sketch {i} has {len(s)} points, more than this model's max_seq_len "
-                    f"{self.hparams.max_seq_len}")
-            s = s.astype(np.float32)
-            s[:, :2] /= self.scale_factor
-            normalised.append(s)
-        batch, lengths = stroke_format.pad_batch(normalised, self.hparams.max_seq_len)
+        batch, lengths = self.preprocessor.pad(strokes)
         return tf.constant(batch, tf.float32), tf.constant(lengths, tf.int32)
 
     def _require_encoder(self, what):
         if not self.conditional:
-            raise ValueError(f"{what} needs a conditional model; this one is decoder-only "
-                             "(conditional=False) and has no encoder")
+            raise ModelInputError("needs a conditional model; this one is decoder-only "
+                                  "(conditional=False) and has no encoder", where=what)
 
     def latent(self, strokes):
         """(μ, σ̂) of the latent Gaussian for each sketch (Eq. 2), as numpy arrays [B, z_size]."""
@@ -178,8 +170,11 @@ class SketchRNN(keras.Model):
         return self.encoder(batch[:, 1:], lengths, training=False)
 
     def reconstruction_loss(self, strokes, z=None):
-        """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
-        both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
+        """Magenta's evaluation L_R over these sketches as one batch.
+
+        The pen loss is masked after the end, both terms are divided by N_max = max_seq_len. For a
+        conditional model z defaults to μ.
+        """
         batch, lengths = self.prepare(strokes)
         return float(self._eval_r_cost(batch, lengths, self._batch_latent(z, batch.shape[0])))
 
@@ -216,16 +211,11 @@ class SketchRNN(keras.Model):
         return mixture.output_distribution(y, self.hparams.num_mixture)
 
     def _batch_latent(self, z, batch_size):
-        """A user's z as a [B, z_size] tensor, or None (the encoder mean / decoder-only)."""
-        if not (self.conditional and z is not None):
+        """A user's z ([z_size] for all sketches, or [B, z_size]) as a [B, z_size] tensor, or None
+        (z = μ); the preprocessor checks it, and refuses a z for a decoder-only model."""
+        if z is None:
             return None
-        z = tf.convert_to_tensor(z, tf.float32)
-        if z.shape.rank == 1:
-            z = tf.tile(z[None], [batch_size, 1])
-        if z.shape != (batch_size, self.hparams.z_size):
-            raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
-                                  f"({batch_size}, {self.hparams.z_size})")
-        return z
+        return tf.constant(self.preprocessor.latents(int(batch_size), z))
 
     @tf.function(reduce_retracing=True)
     def _eval_outputs(self, batch, lengths, z=None):
@@ -247,8 +237,8 @@ class SketchRNN(keras.Model):
                temperature_mode="magenta", max_len=None, prefix=None):
         """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
 
-        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that each
-        sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
+        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that
+        each sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
         """
         from .sampler import Sampler  # same package: the sampler is part of the model
         if self._sampler is None:

@@ -4,7 +4,7 @@ API behind it (`api`) and the list of models it offers (`models.available_models
     python -m sketch_rnn_tf serve --checkpoint sheep
 
 Sits on top of the package (it uses `load_model`, `SketchRNN.sample` / `encode` and
-`sampling.complete`); nothing below imports it.
+`completion.complete`); nothing below imports it.
 """
 
 from .api import MAX_BODY_BYTES, RequestError

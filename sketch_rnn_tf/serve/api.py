@@ -15,7 +15,7 @@ Requests (all fields but `strokes` optional):
 (row 0 from the drawing's start) and `pen_lifted = 1` lifts the pen after point i.
 
 `/api/complete` returns n whole sketches: the given rows exactly as sent, then the model's
-continuation, at most the model's `max_seq_len` rows in all (`sampling.complete`). For a conditional
+continuation, at most the model's `max_seq_len` rows in all (`completion.complete`). For a conditional
 model the decoder's z is the encoder's mean μ of the partial drawing (Eq. 2): the model guesses the
 whole sketch from the part it sees, and the n endings differ only by the sampling of Eq. 8.
 
@@ -134,7 +134,7 @@ def _rows(sketch) -> list:
 # --------------------------------------------------------------------------- answers
 def complete(entry, request) -> dict:
     """n whole sketches: `request['strokes']` exactly as given, then the model's continuation."""
-    from .. import sampling
+    from .. import completion
 
     model = entry.model
     strokes = request["strokes"]
@@ -145,7 +145,7 @@ def complete(entry, request) -> dict:
                                 f"drawings of at most {limit - 1}. Undo or clear, or draw with "
                                 "fewer points.")
     with entry.lock:
-        sketches = sampling.complete(model, strokes, n=request["n"],
+        sketches = completion.complete(model, strokes, n=request["n"],
                                      temperature=request["temperature"], seed=request["seed"])
     given = _rows(strokes)
     out = []

@@ -29,6 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from ..errors import SketchRNNError
 from . import api
 from .models import ModelCache, UnknownModelError, available_models, is_model_path
 
@@ -47,7 +48,7 @@ _SECURITY_HEADERS = {
 }
 
 
-class ServeError(ValueError):
+class ServeError(SketchRNNError):
     """The server cannot start: unknown model name, unloadable model, address in use."""
 
 

@@ -1,4 +1,4 @@
-"""One entry point for trained models: `load_model(path)` and `save_model(model, directory)`.
+"""Models in and out: `load_model(path)` reads every format, `save_model(model, dir)` writes ours.
 
 `load_model` reads, by what `path` is:
 
@@ -8,8 +8,8 @@
 * a Magenta TF1 model directory (`model_config.json`, `checkpoint`, `vector*.index` and
   `vector*.data-*`), or a checkpoint prefix / `.index` file inside one. Adam slots, schedule scalars
   and `vector_rnn_1/*` are ignored. The scale factor is not stored by Magenta: it comes from the
-  `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found in
-  `data_dir` or next to the checkpoint;
+  `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found
+  in `data_dir` or next to the checkpoint;
 * a magenta-js `.gen.json` / `.vae.json` file;
 * a Keras `.keras` file written by `model.save("m.keras")` (the model, its layers and cells are
   registered as Keras serializable under the package name `sketch_rnn_tf`);
@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import os
 
-
 from . import presets
+from .data.checks import check_scale_factor
 from .hparams import HParams, HParamsError
 from .magenta import js as js_format
 from .magenta import tf1
 from .model import SketchRNN
-from .model.saving import CONFIG_NAME, ModelLoadError, check_scale_factor, load_model_dir, save_model
+from .model.saving import CONFIG_NAME, ModelLoadError, load_model_dir, save_model
 
 MAGENTA_CONFIG = "model_config.json"
 
@@ -58,7 +58,8 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
     except (presets.ModelNameError, presets.DownloadError) as e:
         raise ModelLoadError(str(e)) from None
     if scale_factor is not None:
-        scale_factor = check_scale_factor(scale_factor, "scale_factor argument")
+        scale_factor = check_scale_factor(scale_factor, error=ModelLoadError,
+                                          where="load_model")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, CONFIG_NAME)):
             return load_model_dir(path, scale_factor)
@@ -108,7 +109,7 @@ def _load_tf1(directory, path, scale_factor, data_dir):
         raise ModelLoadError(f"{path}: a TF1 checkpoint needs {MAGENTA_CONFIG} beside it "
                              f"({config_path} is missing)")
     try:
-        hparams = HParams.from_json(config_path).replace(is_training=False)
+        hparams = HParams.from_json(config_path)
         prefix = tf1.find_checkpoint_prefix(path)
     except (HParamsError, tf1.CheckpointError) as e:
         raise ModelLoadError(str(e)) from None
@@ -143,7 +144,8 @@ def _scale_from_data(hparams, directory, data_dir):
         raise ModelLoadError(
             f"{directory}: a Magenta checkpoint does not store its scale factor (pixels per model "
             f"unit). Pass scale_factor=<the training set's normalizing_scale_factor>, or "
-            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute it "
+            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute "
+            f"it "
             f"from the train split (looked for {', '.join(missing or names)} in "
             f"{', '.join(places)})")
     try:
