@@ -24,13 +24,15 @@ import json
 import logging
 import os
 
+from ..errors import SketchRNNError
+
 STRATEGIES = ("one_device", "mirrored", "multi_worker")
 
 _EXAMPLE = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["127.0.0.1:23456", "127.0.0.1:23457"]}, '
             '"task": {"type": "worker", "index": 0}}\'')
 
 
-class DistributeError(ValueError):
+class DistributeError(SketchRNNError):
     """A strategy name or a `TF_CONFIG` that cannot be used."""
 
 
