@@ -40,7 +40,38 @@ def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile
 
 
 def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_compile=False,
-from .trainer import TRAIN_DIR, Trainer, TrainingError, make_log_root
+          progress=True, strategy=None, worker=None):
+    """Trains (or resumes) a model on `hparams.data_set`; the best model lands in log_root/best.
+
+    Under a multi-worker `strategy` every worker calls this with the same arguments and its
+    `worker` (a `distribute.WorkerInfo`). Only the chief writes `log_root`; the others write their
+    checkpoints (the same values, in the same collective saves) to a temporary directory that is
+    removed at the end, and resume from the chief's last checkpoint in `log_root`, which must
+    therefore be on a filesystem every worker sees. All workers must resume at the same step
+    (checked, `TrainingError` otherwise).
+    """
+    if jit_compile and strategy is not None:
+        raise TrainingError("jit_compile (--xla) works only on one device (--strategy one_device)")
+    if worker is None or worker.is_chief:
+        make_log_root(log_root)
+        trainer, _ = build_trainer(data_dir, hparams, log_root, seed, jit_compile, progress,
+                                   strategy=strategy)
+        _check_same_step(trainer, worker)
+        trainer.train(num_steps)
+        return trainer
+    scratch = tempfile.mkdtemp(prefix=f"sketch_rnn_worker{worker.rank}-")
+    logging.info("the chief writes %s; this worker's checkpoints go to %s (removed at the end)",
+                 log_root, scratch)
+    try:
+        trainer, _ = build_trainer(data_dir, hparams, scratch, seed, jit_compile, progress=False,
+                                   strategy=strategy)
+        checkpoint = tf.train.latest_checkpoint(os.path.join(log_root, TRAIN_DIR))
+        if checkpoint:
+            trainer.restore(checkpoint)
+        _check_same_step(trainer, worker)
+        trainer.train(num_steps)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return trainer
 
 
