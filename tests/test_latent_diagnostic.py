@@ -101,6 +101,17 @@ def test_ratio_bad_input():
         chamfer_distance(np.zeros((0, 2)), [[0, 0]])
 
 
+def test_geometry_needs_no_tensorflow():
+    import subprocess
+    import sys
+    code = ("import sys, sketch_rnn_tf.data.geometry; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_derangement_moves_every_index_and_repeats():
     for n in (2, 3, 10, 64):
         for seed in range(5):

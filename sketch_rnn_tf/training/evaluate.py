@@ -93,9 +93,9 @@ def reconstruct_sketches(model, sketches, temperature=0.1, seed=0, batch_size=10
 def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_size=100):
     """Does the model's z carry the sketch? Three figures on the first `count` sketches.
 
-    Section 3.1 of the paper trains a VAE whose decoder reconstructs a sketch from its latent
-    vector z; a decoder that learns to ignore z still lowers L_R (Eq. 9) and still draws plausible
-    sketches, but not the input. This reports:
+    sketch-rnn (Section 3.2) is a VAE whose decoder reconstructs a sketch from its latent vector z
+    (Section 4.1, "Conditional Reconstruction"); a decoder that learns to ignore z still lowers L_R
+    (Eq. 9) and still draws plausible sketches, but not the input. This reports:
 
       r_cost_own:      L_R with each sketch's own z = μ (Eq. 2's mean, no sampling).
       r_cost_shuffled: L_R with z = μ of another sketch: a seeded derangement (no sketch gets its
