@@ -90,6 +90,25 @@ def test_reconstructions_that_ignore_their_input_give_one(sheep):
     assert r["ratio"] == pytest.approx(1.0, rel=1e-12)
 
 
+def test_ratio_calibration_on_real_sheep():
+    # The note's reference points (aaron_sheep test): another real sheep as the "reconstruction"
+    # scores about 1 (it is no closer to its own input), the sheep itself redrawn with a per-axis
+    # scale in 0.85-1.15 and 1 px jitter far below it.
+    data = np.load(SHEEP_NPZ, allow_pickle=True, encoding="latin1")
+    sketches = [np.asarray(s, np.float64) for s in data["test"][:32]]
+    other = reconstruction_ratio(sketches, sketches[1:] + sketches[:1])["ratio"]
+    assert 0.9 < other < 1.15, other
+    rng = np.random.default_rng(0)
+    redrawn = []
+    for s in sketches:
+        points = np.cumsum(s[:, :2], axis=0) * rng.uniform(0.85, 1.15, 2)
+        points += rng.normal(0.0, 1.0, points.shape)
+        offsets = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
+        redrawn.append(np.column_stack([offsets, s[:, 2]]))
+    near = reconstruction_ratio(sketches, redrawn)["ratio"]
+    assert 0.1 < near < 0.35, near
+
+
 def test_ratio_bad_input():
     with pytest.raises(DataError, match="2 sketches but 1 reconstructions"):
         reconstruction_ratio([_segment(2), _segment(3)], [_segment(2)])
