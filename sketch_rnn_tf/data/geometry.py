@@ -1,7 +1,8 @@
 """Sketch geometry for judging reconstructions: points, Chamfer distance, the reconstruction ratio.
 
 A VAE's reconstruction (Ha & Eck 2017, Section 4.1 "Conditional Reconstruction": encode a sketch,
-decode its z) should look like its input more than like other inputs. The *reconstruction Chamfer ratio* measures that:
+decode its z) should look like its input more than like other inputs. The *reconstruction Chamfer
+ratio* measures that:
 
     ratio = mean_i C(S_i, R_i) / mean_{i != j} C(S_i, R_j)
 
