@@ -23,6 +23,14 @@ EXTRAS = {
         "nbclient==0.11.0",
         "nbformat==5.11.1",
         "ipykernel==7.4.0",
+        # tests/test_presets.py builds the wheel offline (pip wheel --no-build-isolation); setuptools
+        # >= 70.1 carries bdist_wheel itself.
+        "setuptools==84.2.1",
+        # The drawing page's browser test (tests/test_serve_browser.py) drives Debian's chromium
+        # through its chromedriver; 4.52 needs a newer certifi than the package index has.
+        "selenium==4.51.0",
+        # tests/test_style.py runs `ruff check` with the configuration in pyproject.toml.
+        "ruff==0.17.6",
     ],
 }
 
@@ -34,7 +42,15 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"]),
+    # The bundled models live in the repository's top-level checkpoints/ and install as
+    # sketch_rnn_tf/checkpoints/<name>/ (found by sketch_rnn_tf.presets; MANIFEST.in puts them in the sdist).
+    packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"]) + ["sketch_rnn_tf.checkpoints"],
+    package_dir={"sketch_rnn_tf.checkpoints": "checkpoints"},
+    package_data={
+        "sketch_rnn_tf.checkpoints": ["README.md", "*/*"],
+        # The drawing page of `python -m sketch_rnn_tf serve`.
+        "sketch_rnn_tf.serve": ["static/*.html", "static/*.js", "static/*.css"],
+    },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sketch_rnn_tf=sketch_rnn_tf.cli:main"]},

@@ -1,8 +1,10 @@
 """sketch_rnn_tf: sketch-rnn (Ha & Eck, 2017) in TensorFlow 2 / Keras, faithful to Magenta.
 
 Layers of the package, each importing only those before it:
-  hparams → data → model (cells, encoder, decoder, mixture) → training → sampling → rendering/export;
-  magenta (checkpoint formats), pretrained (`load_model`) and the CLI sit on top.
+  errors → hparams → data → model (cells, encoder, decoder, mixture, sampler) → training →
+  latent (interpolation, analogies), completion → rendering/export;
+  magenta (checkpoint formats), model_io (`load_model`/`save_model` for every format) and the CLI
+  sit on top.
 
 The top-level names are imported lazily, so `import sketch_rnn_tf.data` or `.rendering` does not
 load TensorFlow.
@@ -19,13 +21,16 @@ _LAZY = {
     "HParams": "hparams",
     "HParamsError": "hparams",
     "SketchRNN": "model",
-    "load_model": "pretrained",
-    "save_model": "pretrained",
-    "ModelLoadError": "pretrained",
+    "load_model": "model_io",
+    "save_model": "model_io",
+    "ModelLoadError": "model_io",
+    "SketchRNNError": "errors",
+    "SketchPreprocessor": "data",
+    "list_models": "presets",
 }
 
-_SUBMODULES = ("cli", "data", "export", "hparams", "magenta", "model", "pretrained", "rendering",
-               "sampling", "training")
+_SUBMODULES = ("cli", "completion", "data", "download", "errors", "export", "hparams", "latent",
+               "magenta", "model", "model_io", "presets", "rendering", "training")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

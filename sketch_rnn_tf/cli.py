@@ -1,28 +1,35 @@
-"""Command line: `python -m sketch_rnn_tf {sample,train,export,info} ...`.
+"""Command line: sample, train, export, evaluate, convert, info, models, prepare and serve.
 
-  sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
-          magenta-js .gen.json/.vae.json file) into one SVG grid
-  train   train (or resume) a model on Magenta .npz files
-  export  write a SavedModel (and optionally magenta-js JSON) from a model
-  evaluate L_R and L_KL of a model on the valid/test splits of .npz files (--latent: does z
-          carry the sketch? L_R with own vs other sketches' z, reconstruction Chamfer ratio)
-  convert write any model that load_model reads in this package's own format
-  info    print a model's hparams and parameter count
+sample  draw sketches from a model (this package's directory, a Magenta TF1 directory, or a
+        magenta-js .gen.json/.vae.json file) into one SVG grid
+train   train (or resume) a model on Magenta .npz files
+export  write a SavedModel (and optionally magenta-js JSON) from a model
+evaluate L_R and L_KL of a model on the valid/test splits of .npz files (--latent: does z
+        carry the sketch? L_R with own vs other sketches' z, reconstruction Chamfer ratio)
+convert write any model that load_model reads in this package's own format
+info    print a model's hparams and parameter count
+models  list the model names --checkpoint accepts (bundled, cached, Magenta's catalogue)
+prepare turn Quick, Draw! .ndjson drawings into a Magenta .npz training set
+serve   a local web page where the model finishes your drawing
+
+--checkpoint takes a path or a model name: a bundled model ("sheep") or one of Magenta's hosted
+models ("magenta/cat.gen", "magenta/cat.vae"), downloaded once into $SKETCH_RNN_TF_HOME.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
+import threading
 
-
-class CLIError(Exception):
-    """An error to print as one line, without a traceback."""
+from .errors import SketchRNNError
 
 
 def _load(args):
-    from .pretrained import load_model
+    from .model_io import load_model
     return load_model(args.checkpoint, scale_factor=getattr(args, "scale_factor", None),
                       data_dir=getattr(args, "data_dir", None))
 
@@ -40,6 +47,7 @@ def cmd_sample(args):
 
 def cmd_train(args):
     from absl import logging
+
     from .hparams import HParams
     from .training import train
     logging.set_verbosity(logging.INFO)
@@ -47,11 +55,53 @@ def cmd_train(args):
     if args.dataset:
         hparams = hparams.replace(data_set=[d for d in args.dataset.split(",") if d])
     hparams = hparams.parse(args.hparams or "")
+    if args.download:
+        _download_missing(args.data_dir, hparams.data_set)
     trainer = train(args.data_dir, hparams, args.log_root, num_steps=args.num_steps, seed=args.seed,
                     jit_compile=args.xla, progress=not args.no_progress)
     print(f"stopped at step {int(trainer.step)}; best model in "
           f"{os.path.join(args.log_root, 'best')}, TensorBoard logs in "
           f"{os.path.join(args.log_root, 'tensorboard')}")
+
+
+def _download_missing(data_dir, data_set):
+    from .data.download import download_quickdraw
+    missing = [name for name in data_set if not os.path.isfile(os.path.join(data_dir, name))]
+    if not missing:
+        return
+    for path in download_quickdraw(missing, data_dir):
+        print(f"downloaded {path}")
+
+
+def cmd_models(args):
+    from .presets import MAGENTA_GEN_ONLY, list_models, magenta_base_url, magenta_cache_dir
+    models = list_models()
+    print("bundled (load_model(name) or --checkpoint name):")
+    print("  " + (", ".join(models["bundled"]) or "(none found)"))
+    print(f"cached in {magenta_cache_dir()} (loadable offline):")
+    print("  " + (", ".join(models["cached"]) or "(none yet)"))
+    categories = sorted({n[len("magenta/"):].rsplit(".", 1)[0] for n in models["magenta"]})
+    print(f"Magenta's catalogue at {magenta_base_url()}: magenta/<category>.gen (decoder-only) or "
+          f".vae (conditional), {len(categories)} categories:")
+    line = " "
+    for c in categories:
+        if len(line) + len(c) > 98:
+            print(line)
+            line = " "
+        line += " " + c
+    print(line)
+    gen_only = ", ".join(sorted(MAGENTA_GEN_ONLY))
+    print(f"({gen_only}: .gen only). Set $SKETCH_RNN_TF_MAGENTA_URL to use a mirror.")
+
+
+def cmd_prepare(args):
+    from .data.prepare import prepare_ndjson
+    paths = [p for p in args.ndjson.split(",") if p]
+    r = prepare_ndjson(paths, args.out, split=args.split, seed=args.seed,
+                       max_seq_len=args.max_seq_len)
+    print(f"wrote {args.out}: train/valid/test {r['train']}/{r['valid']}/{r['test']} sketches "
+          f"(skipped {r['skipped']} drawings of fewer than 2 points, dropped {r['dropped']} longer "
+          f"than max_seq_len)")
 
 
 def cmd_export(args):
@@ -67,6 +117,8 @@ def cmd_export(args):
 
 def cmd_evaluate(args):
     import json
+
+    from .atomic import write_text
     from .data.npz import load_dataset
     from .training.evaluate import evaluate_dataset
     model = _load(args)
@@ -87,12 +139,11 @@ def cmd_evaluate(args):
                   f"reconstruction Chamfer ratio {d['ratio']:.3f} ({d['chamfer_own']:.2f} px to "
                   f"its own / {d['chamfer_other']:.2f} px to others' reconstructions; 1 = z ignored)")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+        write_text(args.json, json.dumps(results, indent=1), what="JSON")
 
 
 def cmd_convert(args):
-    from .pretrained import save_model
+    from .model_io import save_model
     model = _load(args)
     path = save_model(model, args.out)
     print(f"wrote {path} (hparams, scale factor {model.scale_factor:.4f}, weights)")
@@ -105,9 +156,16 @@ def cmd_info(args):
     print(f"scale_factor: {model.scale_factor:.4f}\ntrainable parameters: {count}")
 
 
+def cmd_serve(args):
+    from .serve import serve
+
+    serve(args.checkpoint, host=args.host, port=args.port, quiet=not args.verbose)
+
+
 def _add_model_args(p):
     p.add_argument("--checkpoint", required=True,
-                   help="model directory (this package's or Magenta's TF1) or magenta-js JSON file")
+                   help="model directory (this package's or Magenta's TF1), magenta-js JSON file, or "
+                        "model name: bundled (sheep) or Magenta's (magenta/cat.gen); see `models`")
     p.add_argument("--scale_factor", type=float, default=None,
                    help="pixels per model unit, for a Magenta TF1 checkpoint (it stores none)")
     p.add_argument("--data_dir", default=None,
@@ -140,6 +198,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--download", action="store_true",
+                   help="first download missing --dataset files (Quick, Draw! categories, e.g. "
+                        "cat.npz) from Magenta's sketch-rnn data into --data_dir")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="write a SavedModel (and magenta-js JSON)")
@@ -161,7 +222,8 @@ def build_parser():
     p.add_argument("--count", type=int, default=64, help="--latent: first COUNT sketches per split")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("convert", help="convert any model load_model reads to this package's format")
+    p = sub.add_parser("convert",
+                       help="convert any model load_model reads to this package's format")
     _add_model_args(p)
     p.add_argument("--out", required=True, help="model directory to write")
     p.set_defaults(func=cmd_convert)
@@ -169,17 +231,89 @@ def build_parser():
     p = sub.add_parser("info", help="print a model's hparams")
     _add_model_args(p)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("models", help="list bundled, cached and Magenta's hosted models")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("prepare", help="Quick, Draw! .ndjson drawings -> Magenta .npz")
+    p.add_argument("--ndjson", required=True, help="a.ndjson[,b.ndjson]: raw (x,y,t) records are "
+                   "simplified as Google does, simplified (x,y) records are taken as they are")
+    p.add_argument("--out", required=True, help=".npz file to write")
+    p.add_argument("--split", default="0.8,0.1,0.1", help="train,valid,test fractions")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffle into splits")
+    p.add_argument("--max_seq_len", type=int, default=None,
+                   help="drop sketches with more points than this")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("serve", help="a local page where the model finishes your drawing")
+    p.add_argument("--checkpoint", default="sheep",
+                   help="model name (bundled or cached) or path; the page lists the others too")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this "
+                   "machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+# TensorFlow's native (C++) log lines that greet every call on a CPU-only machine: absl INFO and
+# WARNING lines from .cc files (oneDNN notice, "Could not find cuda drivers", "Sharding callback
+# duration", ...), absl's "before InitializeLog" notice, and the CUDA probe's cuInit ERROR line.
+# TF_CPP_MIN_LOG_LEVEL no longer reaches these (TensorFlow logs them through absl before its log
+# settings are read), so the CLI filters them from file descriptor 2. Python's own output (errors,
+# absl progress logs from .py files) passes unchanged.
+_NATIVE_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\]"
+    rb"|E\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\] .*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS))")
+
+
+@contextlib.contextmanager
+def _quiet_native_logs():
+    """Filters `_NATIVE_NOISE` lines out of whatever is written to file descriptor 2."""
     try:
-        args.func(args)
-    except (ValueError, OSError, RuntimeError, CLIError) as e:
-        # Every error of this package is a ValueError/RuntimeError subclass with a clear message.
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_end, write_end = os.pipe()
+    except OSError:  # no usable stderr: nothing to filter
+        yield
+        return
+
+    def pump():
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:
+                if not _NATIVE_NOISE.match(line):
+                    os.write(saved, line)
+
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump reads to the end and stops
+        thread.join(timeout=10)
+        os.close(saved)
+
+
+def main(argv=None):
+    """Runs one command; returns the exit status (0, or 2 with one `error: ...` line on stderr).
+
+    Args:
+      argv: the arguments (default `sys.argv[1:]`). Called without them, as the real command line
+        is, TensorFlow's native log noise is filtered from stderr.
+    """
+    quiet = _quiet_native_logs() if argv is None else contextlib.nullcontext()
+    with quiet:
+        args = build_parser().parse_args(argv)
+        try:
+            args.func(args)
+        except (SketchRNNError, ValueError, OSError, RuntimeError) as e:
+            # Every error of this package is a SketchRNNError (a ValueError) with a clear message.
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -1,22 +1,27 @@
 """`HParams`: the single source of sketch-rnn's hyperparameters.
 
-Names and defaults are Magenta's (`magenta/models/sketch_rnn/model.py: get_default_hparams`), so that a
-Magenta `model_config.json` reads in unchanged. Magenta writes booleans as 0/1 in its 2017 release and
-as true/false in some user configs; both are accepted. Dropout probabilities are *keep* probabilities,
-as in Magenta.
+Names and defaults are Magenta's (`magenta/models/sketch_rnn/model.py: get_default_hparams`), so
+that a Magenta `model_config.json` reads in unchanged. Magenta writes booleans as 0/1 in its 2017
+release and as true/false in some user configs; both are accepted. Dropout probabilities are *keep*
+probabilities, as in Magenta.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, List
 
+from .atomic import write_text
+from .errors import SketchRNNError
+
 CELL_TYPES = ("lstm", "layer_norm", "hyper")
+#: Keys of Magenta's model_config.json that are read and dropped: `is_training` is in every Magenta
+#: config, but whether a call trains is the `training` argument of the call here, not a setting.
+IGNORED_KEYS = ("is_training",)
 
 
-class HParamsError(ValueError):
+class HParamsError(SketchRNNError):
     """A hyperparameter value, file or override is invalid."""
 
 
@@ -52,7 +57,6 @@ class HParams:
     random_scale_factor: float = 0.15
     augment_stroke_prob: float = 0.10
     conditional: bool = True
-    is_training: bool = True
     # HyperLSTM sizes. Magenta never passes these, so its checkpoints always use 256 and 32.
     hyper_num_units: int = 256
     hyper_embedding_size: int = 32
@@ -91,17 +95,16 @@ class HParams:
         return dataclasses.replace(self, **changes)
 
     def to_json(self, path: str | None = None) -> str:
-        """The config as Magenta's `model_config.json` (a dict, indent 1); also written to `path`."""
+        """The config as Magenta's `model_config.json` (dict, indent 1), also written to `path`."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            tmp = f"{path}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
+            write_text(path, text, error=HParamsError, what="hparams")
         return text
 
     @classmethod
     def from_dict(cls, values: dict, strict: bool = True) -> "HParams":
+        """HParams from a dict of values; Magenta's `is_training` (`IGNORED_KEYS`) is dropped."""
+        values = {k: v for k, v in values.items() if k not in IGNORED_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown and strict:
@@ -110,7 +113,7 @@ class HParams:
 
     @classmethod
     def from_json(cls, path: str) -> "HParams":
-        """Reads Magenta's `model_config.json` (0/1 or true/false booleans) or one written by `to_json`."""
+        """Reads Magenta's `model_config.json` (0/1 or true/false booleans) or one of `to_json`."""
         try:
             with open(path, encoding="utf-8") as f:
                 values = json.load(f)
@@ -121,11 +124,13 @@ class HParams:
         if isinstance(values, list):
             # Magenta since 2020-03 writes `list(model_params.values())`, the hparam *names* only.
             raise HParamsError(
-                f"{path}: holds a list, not a dict of hparams: this is the broken model_config.json "
-                "that Magenta's trainer writes since 2020; write the dict of the values it was "
+                f"{path}: holds a list, not a dict of hparams: this is the broken "
+                "model_config.json that Magenta's trainer writes since 2020; write the dict of the "
+                "values it was "
                 "trained with (see HParams().to_json())")
         if not isinstance(values, dict):
-            raise HParamsError(f"{path}: expected a JSON object of hparams, got {type(values).__name__}")
+            raise HParamsError(f"{path}: expected a JSON object of hparams, got "
+                               f"{type(values).__name__}")
         try:
             return cls.from_dict(values)
         except HParamsError as e:
@@ -140,6 +145,8 @@ class HParams:
             if "=" not in item:
                 raise HParamsError(f"hparam override {item!r} is not of the form name=value")
             key, value = (s.strip() for s in item.split("=", 1))
+            if key in IGNORED_KEYS:
+                continue
             fields = {f.name: f for f in dataclasses.fields(self)}
             if key not in fields:
                 raise HParamsError(f"unknown hparam {key!r}; known: {sorted(fields)}")

@@ -2,6 +2,7 @@
 the setting, exit code 2, and no traceback."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from sketch_rnn_tf.cli import main
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
 from sketch_rnn_tf.model.saving import save_model
-from _paths import SHEEP_NPZ
+from _paths import SHARED, SHEEP_NPZ
 
 SHEEP = SHEEP_NPZ
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -140,6 +141,69 @@ def test_sample_from_missing_checkpoint(capsys, tmp_path):
     rc, err = _cli(capsys, "sample", "--checkpoint", str(tmp_path / "nowhere"), "--out",
                    str(tmp_path / "x.svg"))
     assert rc == 2 and "nowhere" in err, err
+
+
+# ------------------------------------------------------------------ checkpoints
+def _corrupt(path, how):
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write({"empty": b"", "truncated": data[:10], "garbage": bytes(reversed(data))}[how])
+
+
+MAGENTA_DIR = os.path.join(SHARED, "data", "magenta_graph", "uncond_lstm_hyper")
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "garbage"])
+@pytest.mark.parametrize("kind", ["save_model", "magenta"])
+def test_broken_checkpoint_data_file(capsys, tmp_path, kind, how):
+    """An empty, truncated or corrupt .data file: ModelLoadError naming it, one CLI line, exit 2
+    (it was `IndexError: Read less bytes than requested`)."""
+    from sketch_rnn_tf import ModelLoadError, load_model
+    if kind == "save_model":
+        model_dir = save_model(SketchRNN(HParams().parse(TINY)), tmp_path / "model")
+    else:
+        if not os.path.isdir(MAGENTA_DIR):
+            pytest.skip("Magenta checkpoint not available")
+        model_dir = str(tmp_path / "magenta")
+        shutil.copytree(MAGENTA_DIR, model_dir)
+    data = [f for f in os.listdir(model_dir) if ".data-" in f]
+    _corrupt(os.path.join(model_dir, data[0]), how)
+    with pytest.raises(ModelLoadError, match=r"tensor data \(\.data-\* file\) is empty, "
+                                             r"truncated or corrupt"):
+        load_model(model_dir, scale_factor=10.0)
+    rc, err = _cli(capsys, "info", "--checkpoint", model_dir, "--scale_factor", "10")
+    assert rc == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "truncated or corrupt" in err
+
+
+# ------------------------------------------------------------------ sampling arguments
+@pytest.mark.parametrize("max_len", [0, -1, -250])
+def test_sample_max_len_not_positive(max_len):
+    """Was a graph InvalidArgumentError; now a ModelInputError before any graph runs."""
+    from sketch_rnn_tf.model import ModelInputError
+    model = SketchRNN(HParams().parse(TINY))
+    with pytest.raises(ModelInputError, match=rf"sample\(\): max_len must be an integer >= 1.*"
+                                              rf"got {max_len}"):
+        model.sample(2, max_len=max_len)
+
+
+def test_cli_sample_bad_arguments(capsys, tmp_path):
+    model_dir = save_model(SketchRNN(HParams().parse(TINY)), tmp_path / "model")
+    for args, expected in [(["--num", "0"], "n must be an integer >= 1, got 0"),
+                           (["--temperature", "nan"], "temperature must be a positive number"),
+                           (["--ncols", "0"], "ncols must be a positive integer")]:
+        rc, err = _cli(capsys, "sample", "--checkpoint", model_dir, "--out",
+                       str(tmp_path / "x.svg"), *args)
+        assert rc == 2 and err.startswith("error: ") and expected in err, err
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_train_log_root_is_a_file(capsys, data_dir, tmp_path):
+    blocker = tmp_path / "log"
+    blocker.write_text("not a directory")
+    rc, err = _train(capsys, data_dir, blocker)
+    assert rc == 2 and "cannot use log_root" in err and str(blocker) in err, err
+    assert blocker.read_text() == "not a directory"
 
 
 # ------------------------------------------------------------------ the real process

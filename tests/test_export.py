@@ -58,7 +58,7 @@ for name, (path, inp, out) in jobs.items():
     res["scale_attr"] = m.scale_factor.numpy()
     res["hparams_attr"] = m.hparams_json.numpy()
     # the numpy client, which must not need the package's model code
-    from sketch_rnn_tf.export.saved_model import load_exported
+    from sketch_rnn_tf.export.client import load_exported
     client = load_exported(path)
     for i, s in enumerate(client.sample(int(x["n"]), float(x["temperature"]), seed=int(x["seed"][0]))):
         res[f"client_{i}"] = s

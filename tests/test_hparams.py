@@ -25,8 +25,22 @@ def test_reads_real_user_configs_with_mixed_booleans(name):
 
 
 def test_reads_magenta_graph_config_with_0_1_booleans():
-    hp = HParams.from_json(os.path.join(DATA, "magenta_graph", "uncond_lstm_hyper", "model_config.json"))
+    path = os.path.join(DATA, "magenta_graph", "uncond_lstm_hyper", "model_config.json")
+    assert "is_training" in json.load(open(path))  # Magenta writes it ...
+    hp = HParams.from_json(path)
     assert hp.conditional is False and hp.dec_model == "hyper" and hp.max_seq_len == 100
+    assert not hasattr(hp, "is_training")  # ... and nothing here reads it
+
+
+@pytest.mark.parametrize("value", [0, 1, True, False, "1"])
+def test_magenta_is_training_is_accepted_and_dropped(tmp_path, value):
+    values = dict(HParams(z_size=7).to_dict(), is_training=value)
+    path = tmp_path / "model_config.json"
+    path.write_text(json.dumps(values))
+    assert HParams.from_json(str(path)) == HParams(z_size=7)
+    assert HParams.from_dict(values) == HParams(z_size=7)
+    assert HParams().parse("is_training=0,z_size=7") == HParams(z_size=7)
+    assert "is_training" not in HParams().to_json()
 
 
 def test_json_round_trip(tmp_path):
@@ -76,7 +90,7 @@ def test_package_exposes_submodules_lazily():
     import sys
     code = ("import sys, sketch_rnn_tf as srt; assert 'tensorflow' not in sys.modules; "
             "srt.rendering.render_svg; srt.data.load_npz; assert 'tensorflow' not in sys.modules; "
-            "srt.sampling.slerp; srt.HParams; print('ok')")
+            "srt.latent.slerp; srt.HParams; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -75,48 +75,29 @@ def test_offset_log_prob_and_nll_match_probability_space():
     rng = np.random.default_rng(1)
     dx = rng.normal(0, 1.0, size=(4, 6)).astype(np.float32)
     dy = rng.normal(0, 1.0, size=(4, 6)).astype(np.float32)
-    params = mixture.split_params(tf.constant(y), M)
+    dist = mixture.output_distribution(tf.constant(y), M)
+    xy = tf.constant(np.stack([dx, dy], -1))
     dens = np_density(np_mixture(y.astype(np.float64)), dx.astype(np.float64), dy.astype(np.float64))
-    log_p = mixture.offset_log_prob(params, tf.constant(dx), tf.constant(dy)).numpy()
+    log_p = dist.offsets.log_prob(xy).numpy()
     np.testing.assert_allclose(log_p, np.log(dens), rtol=1e-5, atol=1e-5)
-    nll = mixture.offset_nll(params, tf.constant(dx), tf.constant(dy)).numpy()
+    nll = mixture.offset_nll(dist, xy).numpy()
     np.testing.assert_allclose(nll, -np.log(dens + 1e-6), rtol=1e-5, atol=1e-5)
 
 
 def test_offset_nll_epsilon_floor_far_from_the_mixture():
     """Far from every component the density underflows and Magenta's value is −log(1e-6)."""
     y = random_y((2,), seed=2)
-    params = mixture.split_params(tf.constant(y), M)
-    far = tf.constant([1e3, -1e3], tf.float32)
-    nll = mixture.offset_nll(params, far, far).numpy()
+    dist = mixture.output_distribution(tf.constant(y), M)
+    far = tf.constant([[1e3, 1e3], [-1e3, -1e3]], tf.float32)
+    nll = mixture.offset_nll(dist, far).numpy()
     np.testing.assert_allclose(nll, -np.log(1e-6), rtol=1e-6)
     assert np.all(np.isfinite(nll))
     # a density comparable to 1e-6 shows the epsilon's effect (not just log p)
     p = np_mixture(y.astype(np.float64))
     x = np.array([3.0, -2.5])
     dens = np_density(p, x, x)
-    nll = mixture.offset_nll(params, tf.constant(x, tf.float32), tf.constant(x, tf.float32)).numpy()
+    nll = mixture.offset_nll(dist, tf.constant(np.stack([x, x], -1), tf.float32)).numpy()
     np.testing.assert_allclose(nll, -np.log(dens + 1e-6), rtol=1e-5)
-
-
-def test_distribution_log_prob_equals_offset_log_prob():
-    y = random_y((5, 4), seed=3)
-    rng = np.random.default_rng(4)
-    xy = rng.normal(0, 1.0, size=(5, 4, 2)).astype(np.float32)
-    params = mixture.split_params(tf.constant(y), M)
-    dist = mixture.distribution(params)
-    lp = dist.log_prob(tf.constant(xy)).numpy()
-    ref = mixture.offset_log_prob(params, tf.constant(xy[..., 0]), tf.constant(xy[..., 1])).numpy()
-    np.testing.assert_allclose(lp, ref, rtol=1e-5, atol=1e-5)
-    dens = np_density(np_mixture(y.astype(np.float64)), xy[..., 0].astype(np.float64),
-                      xy[..., 1].astype(np.float64))
-    np.testing.assert_allclose(lp, np.log(dens), rtol=1e-5, atol=1e-5)
-    # samples have the mixture's mean
-    s = mixture.distribution(mixture.split_params(tf.constant(y[0, 0]), M)).sample(
-        20000, seed=1).numpy()
-    p = np_mixture(y[0, 0].astype(np.float64))
-    np.testing.assert_allclose(s.mean(0), [(p["pi"] * p["mx"]).sum(), (p["pi"] * p["my"]).sum()],
-                               atol=0.05)
 
 
 def make_targets(lengths, T):

@@ -306,7 +306,7 @@ def test_tf1_checkpoint_loads_exactly(tf1_dir, short_sheep):
     directory, model = tf1_dir
     loaded = load_model(directory, scale_factor=12.5)
     assert loaded.scale_factor == model.scale_factor
-    assert loaded.hparams == model.hparams.replace(is_training=False)
+    assert loaded.hparams == model.hparams
     for (n, a), (m, b) in zip(model.magenta_variables().items(),
                               loaded.magenta_variables().items()):
         assert n == m

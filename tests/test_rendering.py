@@ -16,7 +16,6 @@ from sketch_rnn_tf.rendering import (
     stroke_colors,
     strokes_to_polylines,
 )
-from sketch_rnn_tf.rendering import svg as svg_module
 from _paths import SHARED as SHARED_ROOT
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -341,7 +340,7 @@ def test_failed_write_keeps_old_file_intact(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise PermissionError(13, "Permission denied", str(dst))
 
-    monkeypatch.setattr(svg_module.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(RenderError, match="Permission denied") as e:
         render_svg(HAND, path=out)
     assert str(out) in str(e.value)
@@ -387,3 +386,19 @@ def test_display_svg_without_ipython(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ipython)
     with pytest.raises(ImportError, match="needs IPython"):
         display_svg(HAND)
+
+
+def test_grid_style_object_and_options_agree(sheep):
+    from sketch_rnn_tf.rendering import GridStyle
+    style = GridStyle(stroke_width=2, color_by_stroke=True, cell_border="#ccc", margin=4)
+    by_object = render_grid([HAND, HAND], style=style)
+    assert by_object == render_grid([HAND, HAND], stroke_width=2, color_by_stroke=True,
+                                    cell_border="#ccc", margin=4)
+    assert by_object != render_grid([HAND, HAND])
+    # keyword options replace single fields of the style object
+    assert render_grid([HAND], style=style, margin=0) == render_grid(
+        [HAND], stroke_width=2, color_by_stroke=True, cell_border="#ccc")
+    with pytest.raises(RenderError, match=r"unknown style options \['colour'\]"):
+        render_grid([HAND], colour="red")
+    with pytest.raises(RenderError, match="style must be a GridStyle"):
+        render_grid([HAND], style={"margin": 3})

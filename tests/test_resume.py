@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
-from sketch_rnn_tf.model.cells import RowSeed, stateless_draw
+from sketch_rnn_tf.model.seeds import RowSeed, stateless_draw
 from sketch_rnn_tf.model.saving import load_model_dir
 from sketch_rnn_tf.training import schedules
 from sketch_rnn_tf.training.run import build_trainer
@@ -129,11 +129,19 @@ def test_resume_continues_the_same_curve(data_dir, tmp_path):
 
 # ------------------------------------------------------------------ (b) kill -9
 def _checkpoint_state(train_dir):
-    """(step of the latest checkpoint, all its tensors) — and every listed checkpoint must load."""
+    """(step of the latest checkpoint, all its tensors) — and every listed checkpoint must load.
+
+    `tf.train.CheckpointManager.save` writes the new checkpoint, lists it in the `checkpoint` state
+    file, deletes the checkpoints past `max_to_keep` (`.index` first, then `.data`) and rewrites the
+    state file. A kill during that sweep leaves an old entry listed whose `.index` is gone (the next
+    save drops it); such an entry is skipped. Every other listed checkpoint must load.
+    """
     state = tf.train.get_checkpoint_state(train_dir)
     if state is None:
         return 0, None
     for prefix in state.all_model_checkpoint_paths:
+        if prefix != state.model_checkpoint_path and not os.path.exists(prefix + ".index"):
+            continue  # being swept when the run was killed
         reader = tf.train.load_checkpoint(prefix)
         for name in reader.get_variable_to_shape_map():
             value = reader.get_tensor(name)

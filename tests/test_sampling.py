@@ -1,13 +1,13 @@
-"""sketch_rnn_tf.sampling: latent maths, model-level latent helpers and sketch completion
+"""sketch_rnn_tf.latent and sketch_rnn_tf.completion: latent maths, model-level latent helpers and sketch completion
 (tiny random models, so the tests are fast)."""
 
 import numpy as np
 import pytest
 
 from sketch_rnn_tf import HParams, SketchRNN
-from sketch_rnn_tf.sampling import (InterpolationGrid, analogy, analogy_sketches, complete, grid,
-                                    interpolate, interpolation_grid, interpolation_row, lerp,
-                                    reconstruct, slerp, truncate)
+from sketch_rnn_tf.completion import complete, truncate
+from sketch_rnn_tf.latent import (InterpolationGrid, analogy, analogy_sketches, grid, interpolate,
+                                  interpolation_grid, interpolation_row, lerp, reconstruct, slerp)
 
 Z = 6
 MAX_LEN = 24

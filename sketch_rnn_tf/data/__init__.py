@@ -1,11 +1,17 @@
-"""Data pipeline of sketch-rnn (Ha & Eck 2017): stroke formats, ``.npz`` loading,
-augmentation, batching and Quick, Draw! ``.ndjson`` preprocessing.
+"""Data pipeline of sketch-rnn (Ha & Eck 2017).
 
-Depends only on numpy, absl and (lazily, for ``DataLoader.as_dataset``) TensorFlow.
+Stroke formats, the one rule for what a sketch is (`checks`), the model's numpy front door
+(`SketchPreprocessor`), `.npz` loading, augmentation, batching, Quick, Draw! `.ndjson`
+preprocessing (`prepare_ndjson`) and downloading Magenta's per-category `.npz` files
+(`download_quickdraw`).
+
+Depends only on numpy, absl and (lazily, for `DataLoader.as_dataset`) TensorFlow.
 """
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
+from sketch_rnn_tf.data.download import download_quickdraw
+from sketch_rnn_tf.data.errors import DataError, ModelInputError
 from sketch_rnn_tf.data.loader import DataLoader, eval_batches
 from sketch_rnn_tf.data.npz import (
     SPLITS,
@@ -16,6 +22,8 @@ from sketch_rnn_tf.data.npz import (
     normalizing_scale_factor,
     validate_sketch,
 )
+from sketch_rnn_tf.data.prepare import prepare_ndjson
+from sketch_rnn_tf.data.preprocessor import SketchPreprocessor
 from sketch_rnn_tf.data.quickdraw import (
     drawing_to_stroke3,
     load_ndjson_raw,
@@ -41,12 +49,17 @@ from sketch_rnn_tf.data.strokes import (
 __all__ = [
     "DataError",
     "DataLoader",
+    "ModelInputError",
     "PAD_TOKEN",
     "SPLITS",
     "START_TOKEN",
     "SketchDataset",
+    "SketchPreprocessor",
     "augment_strokes",
+    "check_scale_factor",
+    "check_stroke3",
     "clean_strokes",
+    "download_quickdraw",
     "drawing_to_stroke3",
     "eval_batches",
     "get_bounds",
@@ -58,6 +71,7 @@ __all__ = [
     "normalize",
     "normalizing_scale_factor",
     "pad_batch",
+    "prepare_ndjson",
     "random_scale",
     "rdp",
     "read_ndjson",

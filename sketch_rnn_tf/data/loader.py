@@ -1,22 +1,22 @@
-"""Batches for training and evaluation, following Magenta's ``utils.DataLoader``.
+"""Batches for training and evaluation, following Magenta's `utils.DataLoader`.
 
-Preprocessing is Magenta's: keep sketches with ``len <= max_seq_len``
-(``N_max`` in the paper), clamp every value to [-1000, 1000], cast to float32,
-divide ``dx, dy`` by ``scale_factor`` (paper appendix: offsets normalised to
+Preprocessing is Magenta's: keep sketches with `len <= max_seq_len`
+(`N_max` in the paper), clamp every value to [-1000, 1000], cast to float32,
+divide `dx, dy` by `scale_factor` (paper appendix: offsets normalised to
 unit standard deviation) and sort by length.
 
 Training batches differ from Magenta in one deliberate way: instead of a
-global ``np.random`` state, :meth:`DataLoader.batch_for_step` seeds a fresh
-``np.random.default_rng([seed, step])``.  A batch is therefore a pure
-function of ``(seed, step)`` and training resumed at step ``k`` after a crash
+global `np.random` state, `DataLoader.batch_for_step` seeds a fresh
+`np.random.default_rng([seed, step])`.  A batch is therefore a pure
+function of `(seed, step)` and training resumed at step `k` after a crash
 sees exactly the batches it would have seen.  Within a step the sampling
-mirrors Magenta's ``random_batch``: the first ``batch_size`` entries of a
-random permutation (no epochs), then per sketch ``random_scale`` followed by
-``augment_strokes``.
+mirrors Magenta's `random_batch`: the first `batch_size` entries of a
+random permutation (no epochs), then per sketch `random_scale` followed by
+`augment_strokes`.
 
-Padded batches are ``(x, seq_len)``: ``x`` float32 ``[B, N_max + 1, 5]``
+Padded batches are `(x, seq_len)`: `x` float32 `[B, N_max + 1, 5]`
 starting with S0 = (0,0,1,0,0) and padded with (0,0,0,0,1) (paper section
-3.3), ``seq_len`` int32 ``[B]`` (points after augmentation, S0 excluded).
+3.3), `seq_len` int32 `[B]` (points after augmentation, S0 excluded).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Iterator, List, Sequence, Tuple
 import numpy as np
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
+from sketch_rnn_tf.data.checks import check_scale_factor
 from sketch_rnn_tf.data.errors import DataError
 from sketch_rnn_tf.data.npz import LIMIT
 from sketch_rnn_tf.data.strokes import pad_batch
@@ -39,9 +40,9 @@ class DataLoader:
     Attributes:
       strokes: the preprocessed (clamped, float32, normalised) stroke-3
         sketches, sorted by length (stable sort).
-      order: ``order[k]`` is the index, in the ``strokes`` argument, of
-        ``self.strokes[k]`` (to map back to labels).
-      num_batches: ``len(strokes) // batch_size`` (Magenta drops the rest).
+      order: `order[k]` is the index, in the `strokes` argument, of
+        `self.strokes[k]` (to map back to labels).
+      num_batches: `len(strokes) // batch_size` (Magenta drops the rest).
     """
 
     def __init__(
@@ -59,12 +60,13 @@ class DataLoader:
             raise DataError(f"batch_size must be >= 1, got {batch_size}", where="DataLoader")
         if max_seq_len < 1:
             raise DataError(f"max_seq_len must be >= 1, got {max_seq_len}", where="DataLoader")
-        if not np.isfinite(scale_factor) or scale_factor <= 0:
-            raise DataError(f"scale_factor must be positive and finite, got {scale_factor!r}", where="DataLoader")
+        scale_factor = check_scale_factor(scale_factor, where="DataLoader")
         if not 0.0 <= augment_stroke_prob <= 1.0:
-            raise DataError(f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}", where="DataLoader")
+            raise DataError(f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}",
+                            where="DataLoader")
         if random_scale_factor < 0:
-            raise DataError(f"random_scale_factor must be >= 0, got {random_scale_factor}", where="DataLoader")
+            raise DataError(f"random_scale_factor must be >= 0, got {random_scale_factor}",
+                            where="DataLoader")
         self.batch_size = int(batch_size)
         self.max_seq_len = int(max_seq_len)
         self.scale_factor = float(scale_factor)
@@ -99,7 +101,7 @@ class DataLoader:
         return pad_batch(batch, self.max_seq_len)
 
     def indices_and_batch_for_step(self, step: int) -> Tuple[np.ndarray, Batch]:
-        """Like :meth:`batch_for_step`, also returning the chosen indices into ``self.strokes``."""
+        """Like `batch_for_step`, also returning the chosen indices into `self.strokes`."""
         if len(self.strokes) < self.batch_size:
             raise DataError(
                 f"only {len(self.strokes)} sketches with len <= max_seq_len={self.max_seq_len},"
@@ -119,24 +121,25 @@ class DataLoader:
         return idx, self._pad(batch)
 
     def batch_for_step(self, step: int) -> Batch:
-        """The training batch of ``step``: a pure function of ``(seed, step)``.
+        """The training batch of `step`: a pure function of `(seed, step)`.
 
-        Returns ``(x [B, max_seq_len + 1, 5] float32, seq_len [B] int32)``.
+        Returns `(x [B, max_seq_len + 1, 5] float32, seq_len [B] int32)`.
         """
         return self.indices_and_batch_for_step(step)[1]
 
     def get_batch(self, idx: int) -> Batch:
-        """The ``idx``-th sequential batch of the length-sorted sketches, without augmentation."""
+        """The `idx`-th sequential batch of the length-sorted sketches, without augmentation."""
         if not 0 <= idx < self.num_batches:
-            raise DataError(f"batch index {idx} out of range [0, {self.num_batches})", where="DataLoader")
+            raise DataError(f"batch index {idx} out of range [0, {self.num_batches})",
+                            where="DataLoader")
         start = idx * self.batch_size
         return self._pad(self.strokes[start : start + self.batch_size])
 
     def eval_batches(self, drop_remainder: bool = True) -> List[Batch]:
         """The whole split as padded batches, in order, for evaluation (no augmentation).
 
-        With ``drop_remainder=True`` (Magenta's ``evaluate_model``) there are
-        ``num_batches`` full batches; otherwise a last, smaller batch holds the rest.
+        With `drop_remainder=True` (Magenta's `evaluate_model`) there are
+        `num_batches` full batches; otherwise a last, smaller batch holds the rest.
         """
         batches = [self.get_batch(i) for i in range(self.num_batches)]
         rest = self.strokes[self.num_batches * self.batch_size :]
@@ -145,17 +148,17 @@ class DataLoader:
         return batches
 
     def steps(self, start_step: int = 0) -> Iterator[Batch]:
-        """Endless iterator over ``batch_for_step(start_step)``, ``batch_for_step(start_step + 1)``, ..."""
+        """Endless iterator over `batch_for_step(s)` for s = start_step, start_step + 1, ..."""
         step = int(start_step)
         while True:
             yield self.batch_for_step(step)
             step += 1
 
     def as_dataset(self, start_step: int = 0):
-        """An endless ``tf.data.Dataset`` of ``(x, seq_len)`` for steps ``start_step, start_step+1, ...``.
+        """An endless `tf.data.Dataset` of `(x, seq_len)` for steps `start_step, start_step+1, ...`.
 
-        Shapes are fixed: ``x`` ``[batch_size, max_seq_len + 1, 5]`` float32,
-        ``seq_len`` ``[batch_size]`` int32.  Prefetched (AUTOTUNE).
+        Shapes are fixed: `x` `[batch_size, max_seq_len + 1, 5]` float32,
+        `seq_len` `[batch_size]` int32.  Prefetched (AUTOTUNE).
         """
         import tensorflow as tf  # Imported here so the numpy-only API does not load TF.
 
@@ -164,7 +167,8 @@ class DataLoader:
             tf.TensorSpec([self.batch_size], tf.int32),
         )
         start = int(start_step)
-        dataset = tf.data.Dataset.from_generator(lambda: self.steps(start), output_signature=signature)
+        dataset = tf.data.Dataset.from_generator(lambda: self.steps(start),
+                                                 output_signature=signature)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -175,6 +179,6 @@ def eval_batches(
     scale_factor: float,
     drop_remainder: bool = True,
 ) -> List[Batch]:
-    """A valid/test split as padded, normalised batches for evaluation (see :meth:`DataLoader.eval_batches`)."""
+    """A valid/test split as padded, normalised evaluation batches (`DataLoader.eval_batches`)."""
     loader = DataLoader(strokes, batch_size, max_seq_len, scale_factor)
     return loader.eval_batches(drop_remainder=drop_remainder)

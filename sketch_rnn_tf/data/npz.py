@@ -1,20 +1,20 @@
-"""Loading and validating sketch-rnn ``.npz`` data sets (Magenta's format).
+"""Loading and validating sketch-rnn `.npz` data sets (Magenta's format).
 
-An ``.npz`` file holds three object arrays ``train``, ``valid`` and ``test``,
-each a sequence of stroke-3 sketches ``[len, 3] = (dx, dy, pen_lifted)``
+An `.npz` file holds three object arrays `train`, `valid` and `test`,
+each a sequence of stroke-3 sketches `[len, 3] = (dx, dy, pen_lifted)`
 (paper section 3.1; QuickDraw files store int16).  Files are read the way
-Magenta reads them: ``np.load(path, allow_pickle=True, encoding="latin1")``.
+Magenta reads them: `np.load(path, allow_pickle=True, encoding="latin1")`.
 
-Every sketch is validated; bad input raises :class:`DataError` naming the
+Every sketch is validated; bad input raises `DataError` naming the
 file, split, sketch index and the problem.
 
 Normalisation (paper, appendix "Dataset Details"): the offsets are divided by
-a single factor so that the ``dx, dy`` of the training set have standard
-deviation 1.  The factor is Magenta's ``calculate_normalizing_scale_factor``:
-the population standard deviation of all ``dx`` and ``dy`` values pooled
-over the training sketches with ``len <= max_seq_len``, computed after
-Magenta's ``DataLoader.preprocess`` (values clamped to [-1000, 1000], cast to
-float32).  For ``aaron_sheep.npz`` with ``max_seq_len=250`` this is 18.5198,
+a single factor so that the `dx, dy` of the training set have standard
+deviation 1.  The factor is Magenta's `calculate_normalizing_scale_factor`:
+the population standard deviation of all `dx` and `dy` values pooled
+over the training sketches with `len <= max_seq_len`, computed after
+Magenta's `DataLoader.preprocess` (values clamped to [-1000, 1000], cast to
+float32).  For `aaron_sheep.npz` with `max_seq_len=250` this is 18.5198,
 the figure printed by Magenta's notebook.
 """
 
@@ -28,6 +28,7 @@ from typing import Dict, List, Sequence, Union
 import numpy as np
 from absl import logging
 
+from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
 from sketch_rnn_tf.data.errors import DataError, format_where
 
 SPLITS = ("train", "valid", "test")
@@ -36,52 +37,21 @@ LIMIT = 1000
 
 
 def _check_sketch(s, path=None, split=None, index=None, where=None) -> np.ndarray:
-    def fail(problem):
-        raise DataError(problem, path=path, split=split, index=index, where=where)
-
-    if isinstance(s, (str, bytes)):
-        fail(f"sketch is a {type(s).__name__}, not a numeric array (non-numeric dtype)")
-    try:
-        arr = np.asarray(s)
-    except Exception as exc:  # ragged lists and the like
-        fail(f"cannot be read as an array ({exc})")
-    if arr.dtype == object:
-        # A nested object array of numbers is still acceptable; try to make it numeric.
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            fail(f"non-numeric dtype {arr.dtype} (objects that are not numbers)")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        fail(f"non-numeric dtype {arr.dtype}; expected integer or float")
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        fail(f"wrong shape {arr.shape}; expected (len, 3) stroke-3 rows [dx, dy, pen_lifted]")
-    if arr.shape[0] == 0:
-        fail("empty sketch (0 points)")
-    if arr.shape[0] == 1:
-        fail("one-point sketch (needs at least 2 points)")
-    if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row, col = (int(v) for v in np.argwhere(bad)[0])
-            kind = "NaN" if np.isnan(arr[row, col]) else "inf"
-            fail(f"non-finite value ({kind}) at row {row}, column {col}")
-        arr = arr.astype(np.float32)
-    pen = arr[:, 2]
-    bad_pen = (pen != 0) & (pen != 1)
-    if bad_pen.any():
-        row = int(np.nonzero(bad_pen)[0][0])
-        fail(f"pen value {pen[row].item()!r} at row {row}; pen_lifted must be 0 or 1")
-    return arr
+    """`checks.check_stroke3` with the data-set minimum of 2 points; floats become float32."""
+    arr = check_stroke3(s, min_points=2, path=path, split=split, index=index, where=where)
+    return arr.astype(np.float32) if arr.dtype.kind == "f" else arr
 
 
 def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
     """Checks one stroke-3 sketch and returns it as a numeric array.
 
-    ``where`` locates the sketch in error messages: a string, or a tuple
-    ``(path, split, index)``.  Integer arrays keep their dtype; floating
-    arrays are returned as float32.  Raises :class:`DataError` for a
-    non-numeric dtype, a shape other than ``(len, 3)``, NaN/inf, an empty or a
-    one-point sketch, or pen values other than 0/1.
+    `where` locates the sketch in error messages: a string, or a tuple
+    `(path, split, index)`.  Integer arrays keep their dtype; floating
+    arrays are returned as float32.  Raises `DataError` for a
+    non-numeric dtype, a shape other than `(len, 3)`, NaN/inf, an empty or a
+    one-point sketch, or pen values other than 0/1: the rule of
+    `sketch_rnn_tf.data.checks.check_stroke3` that every entry point shares,
+    with the data-set minimum of two points.
     """
     if isinstance(where, tuple):
         path, split, index = (list(where) + [None, None, None])[:3]
@@ -90,9 +60,9 @@ def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
 
 
 def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
-    """Reads and validates one sketch-rnn ``.npz`` file.
+    """Reads and validates one sketch-rnn `.npz` file.
 
-    Returns ``{"train": [...], "valid": [...], "test": [...]}``, lists of
+    Returns `{"train": [...], "valid": [...], "test": [...]}`, lists of
     stroke-3 arrays (int arrays keep their dtype, e.g. int16; float arrays
     become float32).
     """
@@ -110,24 +80,28 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     with npz:
         missing = [k for k in SPLITS if k not in npz.files]
         if missing:
-            raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test", path=path)
+            raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected "
+                            "train/valid/test", path=path)
         for split in SPLITS:
             try:
                 data = npz[split]
             except Exception as exc:
-                raise DataError(f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split) from exc
+                raise DataError(f"cannot read array ({type(exc).__name__}: {exc})", path=path,
+                                split=split) from exc
             if data.ndim == 0:
-                raise DataError(f"expected a sequence of sketches, got a scalar of dtype {data.dtype}", path=path, split=split)
-            result[split] = [_check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)]
+                raise DataError(f"expected a sequence of sketches, got a scalar of dtype "
+                                f"{data.dtype}", path=path, split=split)
+            result[split] = [_check_sketch(s, path=path, split=split, index=i)
+                             for i, s in enumerate(data)]
     return result
 
 
 def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) -> float:
-    """Population std of all ``dx, dy`` pooled over sketches with ``len <= max_seq_len``.
+    """Population std of all `dx, dy` pooled over sketches with `len <= max_seq_len`.
 
-    Exactly Magenta's ``DataLoader.calculate_normalizing_scale_factor`` as run
-    by ``load_dataset``: values are first clamped to [-1000, 1000] and cast to
-    float32 (``preprocess``), and ``np.std`` runs on the float32 values.
+    Exactly Magenta's `DataLoader.calculate_normalizing_scale_factor` as run
+    by `load_dataset`: values are first clamped to [-1000, 1000] and cast to
+    float32 (`preprocess`), and `np.std` runs on the float32 values.
     """
     values = [
         np.clip(np.asarray(s), -LIMIT, LIMIT).astype(np.float32)[:, 0:2].reshape(-1)
@@ -135,14 +109,14 @@ def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) ->
         if len(s) <= max_seq_len
     ]
     if not values:
-        raise DataError(f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale factor")
+        raise DataError(f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale "
+                        "factor")
     return float(np.std(np.concatenate(values)))
 
 
 def normalize(strokes: Sequence[np.ndarray], scale_factor: float) -> List[np.ndarray]:
-    """Returns new float32 copies of ``strokes`` with ``dx, dy`` divided by ``scale_factor``."""
-    if not np.isfinite(scale_factor) or scale_factor <= 0:
-        raise DataError(f"scale_factor must be a positive finite number, got {scale_factor!r}", where="normalize")
+    """Returns new float32 copies of `strokes` with `dx, dy` divided by `scale_factor`."""
+    scale_factor = check_scale_factor(scale_factor, where="normalize")
     out = []
     for s in strokes:
         a = np.array(s, dtype=np.float32)
@@ -155,10 +129,10 @@ def normalize(strokes: Sequence[np.ndarray], scale_factor: float) -> List[np.nda
 class SketchDataset:
     """Train/valid/test stroke-3 sketches (pixels, not normalised) with class labels.
 
-    ``*_labels[i]`` is the index in ``class_names`` of the file sketch ``i``
-    came from.  ``scale_factor`` is :func:`normalizing_scale_factor` of
-    ``train``; divide ``dx, dy`` by it (:func:`normalize`, or the DataLoader's
-    ``scale_factor`` argument) before feeding the model.
+    `*_labels[i]` is the index in `class_names` of the file sketch `i`
+    came from.  `scale_factor` is `normalizing_scale_factor` of
+    `train`; divide `dx, dy` by it (`normalize`, or the DataLoader's
+    `scale_factor` argument) before feeding the model.
     """
 
     train: List[np.ndarray]
@@ -184,13 +158,13 @@ class SketchDataset:
 def load_dataset(
     data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int
 ) -> SketchDataset:
-    """Loads one or several ``.npz`` files into one (multi-class) data set.
+    """Loads one or several `.npz` files into one (multi-class) data set.
 
-    Like Magenta's ``sketch_rnn_train.load_dataset`` the splits of all files
-    are concatenated in the order given.  Unlike it, ``max_seq_len`` is given
+    Like Magenta's `sketch_rnn_train.load_dataset` the splits of all files
+    are concatenated in the order given.  Unlike it, `max_seq_len` is given
     (Magenta overwrites it with the longest sketch): sketches longer than
-    ``max_seq_len`` are dropped and the count is logged; a split left with no
-    sketch raises :class:`DataError`.
+    `max_seq_len` are dropped and the count is logged; a split left with no
+    sketch raises `DataError`.
     """
     if isinstance(data_set, (str, os.PathLike)):
         data_set = [data_set]
@@ -217,8 +191,8 @@ def load_dataset(
             if not kept:
                 longest = max((len(s) for s in data[split]), default=0)
                 raise DataError(
-                    f"all {len(data[split])} sketches dropped: none has len <= max_seq_len={max_seq_len}"
-                    f" (longest {longest})",
+                    f"all {len(data[split])} sketches dropped: none has len <= "
+                    f"max_seq_len={max_seq_len} (longest {longest})",
                     path=path,
                     split=split,
                 )

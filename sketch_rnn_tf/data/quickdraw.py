@@ -1,8 +1,8 @@
-"""Quick, Draw! ``.ndjson`` records -> Google's "simplified" drawings -> stroke-3.
+"""Quick, Draw! `.ndjson` records -> Google's "simplified" drawings -> stroke-3.
 
-Each line of a Quick, Draw! ``.ndjson`` file is a JSON record whose
-``"drawing"`` is a list of strokes; a raw stroke is ``[[x...], [y...], [t...]]``
-and a simplified one ``[[x...], [y...]]`` (integers in 0..255).  Google
+Each line of a Quick, Draw! `.ndjson` file is a JSON record whose
+`"drawing"` is a list of strokes; a raw stroke is `[[x...], [y...], [t...]]`
+and a simplified one `[[x...], [y...]]` (integers in 0..255).  Google
 describes its simplification (quickdraw-dataset README), which is also the
 preprocessing of the sketch-rnn paper (section 3.1 / appendix: "the
 Ramer-Douglas-Peucker algorithm with a parameter of epsilon = 2.0 has been
@@ -13,33 +13,16 @@ applied to simplify the lines"):
 3. resample every stroke with 1-pixel spacing;
 4. simplify every stroke with Ramer-Douglas-Peucker, epsilon 2.0.
 
-:func:`simplify_drawing` implements these steps (coordinates are rounded to
+`simplify_drawing` implements these steps (coordinates are rounded to
 integers at the end).  Google's exact code is not public, so the result is
-close but not identical.  Measured on the 68 raw/simplified pairs in
-``../shared/data/quickdraw_ndjson`` (cat, owl, sheep; matched by
-``key_id``), see ``tests/test_data_quickdraw.py``:
+close but not identical: against Google's own simplified files the stroke
+count is equal for 68/68 drawings and the points lie 0.16 px from Google's
+lines on average.  The measurements, and the variants tried and rejected, are
+in `docs/quickdraw_simplification.md`.
 
-* stroke count equal to Google's for 68/68 drawings;
-* total point count within 10 % of Google's for 68/68 drawings, exactly equal
-  for 22/68; over all drawings 4181 points against Google's 4195 (-0.3 %);
-* after matching stroke by stroke, the mean distance from our points to
-  Google's polyline is 0.16 px and from Google's points to ours 0.14 px
-  (worst drawing: 1.57 px); 99.0 % of our points lie within 2 px (the RDP
-  tolerance) of Google's lines;
-* the bounding box is within 3 px of Google's for 66/68 drawings.  Of the two
-  others, a cat differs by 4 px (Google drops an extreme point that our RDP
-  keeps) and an owl (key_id 4548479256887296) by 46 px: Google's version is
-  shifted right in x, which no raw point explains.  As in Google's files, RDP
-  may remove an extreme point, so the minimum is not always exactly 0 nor the
-  maximum exactly 255.
-
-Variants measured and rejected (each worse overall: fewer exact counts or larger distances): rounding to integers
-before RDP or right after scaling, skipping the resampling, flooring instead
-of rounding.
-
-:func:`drawing_to_stroke3` turns a simplified drawing into stroke-3 offsets
-(``pen_lifted = 1`` at the last point of each stroke; the first offset is
-from (0, 0)), the format of the sketch-rnn ``.npz`` files.
+`drawing_to_stroke3` turns a simplified drawing into stroke-3 offsets
+(`pen_lifted = 1` at the last point of each stroke; the first offset is
+from (0, 0)), the format of the sketch-rnn `.npz` files.
 """
 
 from __future__ import annotations
@@ -59,10 +42,10 @@ RDP_EPSILON = 2.0
 
 
 def rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
-    """Ramer-Douglas-Peucker simplification of a polyline ``[n, 2]``.
+    """Ramer-Douglas-Peucker simplification of a polyline `[n, 2]`.
 
     Keeps both end points; recursively keeps the point farthest from the
-    chord when its distance exceeds ``epsilon``.  (Distance to the segment;
+    chord when its distance exceeds `epsilon`.  (Distance to the segment;
     when the end points coincide, distance to that point.)
     """
     points = np.asarray(points, dtype=np.float64)
@@ -96,7 +79,7 @@ def rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
 
 
 def resample(points: np.ndarray, spacing: float = 1.0) -> np.ndarray:
-    """Resamples a polyline ``[n, 2]`` at equal arc-length ``spacing``; end points kept."""
+    """Resamples a polyline `[n, 2]` at equal arc-length `spacing`; end points kept."""
     points = np.asarray(points, dtype=np.float64)
     if len(points) < 2:
         return points.copy()
@@ -114,16 +97,18 @@ def resample(points: np.ndarray, spacing: float = 1.0) -> np.ndarray:
 
 
 def simplify_drawing(drawing: Sequence, epsilon: float = RDP_EPSILON) -> List[List[List[int]]]:
-    """Raw drawing ``[[x...], [y...], (t...)]`` per stroke -> Google's simplified format.
+    """Raw drawing `[[x...], [y...], (t...)]` per stroke -> Google's simplified format.
 
     Align to the origin, scale the larger extent to 255, resample at 1 px,
-    RDP with ``epsilon``, round to integers.  Returns ``[[[x...], [y...]], ...]``.
+    RDP with `epsilon`, round to integers.  Returns `[[[x...], [y...]], ...]`.
     """
     strokes = []
     for k, stroke in enumerate(drawing):
         if len(stroke) < 2 or len(stroke[0]) != len(stroke[1]) or len(stroke[0]) == 0:
-            raise DataError(f"stroke {k} is not [[x...], [y...], ...] with equal, non-empty x and y", where="drawing")
-        strokes.append(np.stack([np.asarray(stroke[0], np.float64), np.asarray(stroke[1], np.float64)], axis=1))
+            raise DataError(f"stroke {k} is not [[x...], [y...], ...] with equal, non-empty x and "
+                            "y", where="drawing")
+        strokes.append(np.stack([np.asarray(stroke[0], np.float64),
+                                 np.asarray(stroke[1], np.float64)], axis=1))
     if not strokes:
         raise DataError("drawing has no strokes", where="drawing")
     allp = np.concatenate(strokes)
@@ -142,18 +127,19 @@ def simplify_drawing(drawing: Sequence, epsilon: float = RDP_EPSILON) -> List[Li
 
 
 def drawing_to_stroke3(drawing: Sequence) -> np.ndarray:
-    """Simplified drawing (list of ``[[x...], [y...]]``) -> stroke-3 int array ``[n, 3]``.
+    """Simplified drawing (list of `[[x...], [y...]]`) -> stroke-3 int array `[n, 3]`.
 
-    Points are concatenated stroke by stroke; ``dx, dy`` is the offset from the
-    previous point (the first from (0, 0)); ``pen_lifted = 1`` on the last point
+    Points are concatenated stroke by stroke; `dx, dy` is the offset from the
+    previous point (the first from (0, 0)); `pen_lifted = 1` on the last point
     of every stroke.  Integer coordinates give int16 (like the sketch-rnn
-    ``.npz`` files; int32 if they do not fit), others float32.
+    `.npz` files; int32 if they do not fit), others float32.
     """
     rows = []
     for stroke in drawing:
         xs, ys = stroke[0], stroke[1]
         if len(xs) != len(ys) or len(xs) == 0:
-            raise DataError("stroke with unequal or empty x and y lists", where="drawing_to_stroke3")
+            raise DataError("stroke with unequal or empty x and y lists",
+                            where="drawing_to_stroke3")
         for i, (x, y) in enumerate(zip(xs, ys)):
             rows.append([x, y, 1 if i == len(xs) - 1 else 0])
     if not rows:
@@ -166,10 +152,10 @@ def drawing_to_stroke3(drawing: Sequence) -> np.ndarray:
 
 
 def read_ndjson(path: Union[str, os.PathLike]) -> List[Dict]:
-    """Reads a Quick, Draw! ``.ndjson`` file into a list of record dicts (blank lines skipped).
+    """Reads a Quick, Draw! `.ndjson` file into a list of record dicts (blank lines skipped).
 
-    Raises :class:`DataError` naming the file and line for invalid JSON or a
-    record without a ``"drawing"`` list.
+    Raises `DataError` naming the file and line for invalid JSON or a
+    record without a `"drawing"` list.
     """
     path = os.fspath(path)
     records = []
@@ -192,7 +178,7 @@ def read_ndjson(path: Union[str, os.PathLike]) -> List[Dict]:
 
 
 def load_ndjson_simplified(path: Union[str, os.PathLike]) -> List[np.ndarray]:
-    """Google's already simplified ``.ndjson`` -> list of stroke-3 arrays (one per record)."""
+    """Google's already simplified `.ndjson` -> list of stroke-3 arrays (one per record)."""
     out = []
     for i, record in enumerate(read_ndjson(path)):
         try:
@@ -202,8 +188,9 @@ def load_ndjson_simplified(path: Union[str, os.PathLike]) -> List[np.ndarray]:
     return out
 
 
-def load_ndjson_raw(path: Union[str, os.PathLike], epsilon: float = RDP_EPSILON) -> List[np.ndarray]:
-    """Raw ``.ndjson`` -> :func:`simplify_drawing` -> stroke-3 arrays (one per record)."""
+def load_ndjson_raw(path: Union[str, os.PathLike],
+                    epsilon: float = RDP_EPSILON) -> List[np.ndarray]:
+    """Raw `.ndjson` -> `simplify_drawing` -> stroke-3 arrays (one per record)."""
     out = []
     for i, record in enumerate(read_ndjson(path)):
         try:

@@ -1,19 +1,19 @@
 """Stroke formats of sketch-rnn and conversions between them.
 
 Paper (Ha & Eck 2017, section 3.1 "Dataset"): a sketch is a list of points,
-each point a vector of 5 elements ``(dx, dy, p1, p2, p3)``.  ``dx, dy`` is the
-offset from the previous point; ``p1`` = pen touching the paper (a line will be
-drawn to the next point), ``p2`` = pen lifted after this point, ``p3`` = the
+each point a vector of 5 elements `(dx, dy, p1, p2, p3)`.  `dx, dy` is the
+offset from the previous point; `p1` = pen touching the paper (a line will be
+drawn to the next point), `p2` = pen lifted after this point, `p3` = the
 drawing has ended (this and all later points are not rendered).  This is
 "stroke-5".  The data sets store the more compact "stroke-3" format
-``(dx, dy, pen_lifted)`` where ``pen_lifted`` equals ``p2``.
+`(dx, dy, pen_lifted)` where `pen_lifted` equals `p2`.
 
-Section 3.3: the decoder's first input is ``S0 = (0, 0, 1, 0, 0)``
-(:data:`START_TOKEN`) and sequences are padded up to ``N_max`` with
-``(0, 0, 0, 0, 1)`` (:data:`PAD_TOKEN`), so every sequence has exactly
-``N_max`` points after ``S0``.
+Section 3.3: the decoder's first input is `S0 = (0, 0, 1, 0, 0)`
+(`START_TOKEN`) and sequences are padded up to `N_max` with
+`(0, 0, 0, 0, 1)` (`PAD_TOKEN`), so every sequence has exactly
+`N_max` points after `S0`.
 
-Function semantics follow Magenta's ``magenta/models/sketch_rnn/utils.py``
+Function semantics follow Magenta's `magenta/models/sketch_rnn/utils.py`
 (documented quirks are kept and marked).
 """
 
@@ -23,6 +23,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from sketch_rnn_tf.data.checks import check_stroke3
 from sketch_rnn_tf.data.errors import DataError
 
 #: S0 of the paper: the first decoder input of every sequence.
@@ -31,33 +32,33 @@ START_TOKEN = np.array([0.0, 0.0, 1.0, 0.0, 0.0], dtype=np.float32)
 PAD_TOKEN = np.array([0.0, 0.0, 0.0, 0.0, 1.0], dtype=np.float32)
 
 
-def _as_stroke3(stroke, name: str = "stroke") -> np.ndarray:
-    arr = np.asarray(stroke)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise DataError(f"expected a stroke-3 array of shape (len, 3), got shape {arr.shape}", where=name)
-    return arr
+def _as_stroke3(stroke, name: str = "stroke", min_points: int = 1) -> np.ndarray:
+    """The one rule of `checks.check_stroke3` (model input is never empty; drawing may be)."""
+    return check_stroke3(stroke, min_points=min_points, where=name)
 
 
 def _as_stroke5(big, name: str = "stroke-5") -> np.ndarray:
     arr = np.asarray(big)
     if arr.ndim != 2 or arr.shape[1] != 5:
-        raise DataError(f"expected a stroke-5 array of shape (len, 5), got shape {arr.shape}", where=name)
+        raise DataError(f"expected a stroke-5 array of shape (len, 5), got shape {arr.shape}",
+                        where=name)
     return arr
 
 
 def to_big_strokes(stroke, max_len: int = 250, dtype=np.float32) -> np.ndarray:
-    """stroke-3 ``[len, 3]`` -> stroke-5 ``[max_len, 5]`` (Magenta's ``to_big_strokes``).
+    """stroke-3 `[len, 3]` -> stroke-5 `[max_len, 5]` (Magenta's `to_big_strokes`).
 
-    Rows ``0..len-1`` hold the data with ``p1 = 1 - pen``, ``p2 = pen``,
-    ``p3 = 0``; rows ``len..max_len-1`` are :data:`PAD_TOKEN`.  There is **no**
-    start token S0 (use :func:`pad_batch` for model input).  Raises
-    :class:`DataError` if ``len > max_len`` (Magenta asserts).  The result is
-    float32 by default (Magenta's is float64; pass ``dtype=np.float64``).
+    Rows `0..len-1` hold the data with `p1 = 1 - pen`, `p2 = pen`,
+    `p3 = 0`; rows `len..max_len-1` are `PAD_TOKEN`.  There is **no**
+    start token S0 (use `pad_batch` for model input).  Raises
+    `DataError` if `len > max_len` (Magenta asserts).  The result is
+    float32 by default (Magenta's is float64; pass `dtype=np.float64`).
     """
     stroke = _as_stroke3(stroke)
     n = len(stroke)
     if n > max_len:
-        raise DataError(f"sketch has {n} points, more than max_len={max_len}", where="to_big_strokes")
+        raise DataError(f"sketch has {n} points, more than max_len={max_len}",
+                        where="to_big_strokes")
     result = np.zeros((max_len, 5), dtype=dtype)
     result[:n, 0:2] = stroke[:, 0:2]
     result[:n, 3] = stroke[:, 2]
@@ -67,12 +68,12 @@ def to_big_strokes(stroke, max_len: int = 250, dtype=np.float32) -> np.ndarray:
 
 
 def to_normal_strokes(big_stroke) -> np.ndarray:
-    """stroke-5 -> stroke-3, cut at the first row with ``p3 > 0`` (Magenta's ``to_normal_strokes``).
+    """stroke-5 -> stroke-3, cut at the first row with `p3 > 0` (Magenta's `to_normal_strokes`).
 
-    The output pen column is ``p2``.  Magenta quirk, kept on purpose: if no row
-    has ``p3 > 0``, *or the first such row is row 0*, the whole array is kept
+    The output pen column is `p2`.  Magenta quirk, kept on purpose: if no row
+    has `p3 > 0`, *or the first such row is row 0*, the whole array is kept
     (so an all-padding input comes back with its full length, not empty).
-    Returns float64 like Magenta (``np.zeros`` default).
+    Returns float64 like Magenta (`np.zeros` default).
     """
     big = _as_stroke5(big_stroke)
     ends = np.nonzero(big[:, 4] > 0)[0]
@@ -86,13 +87,13 @@ def to_normal_strokes(big_stroke) -> np.ndarray:
 
 
 def pad_batch(strokes_list: Sequence[np.ndarray], max_len: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Builds the model input batch (Magenta's ``DataLoader.pad_batch``), paper section 3.3.
+    """Builds the model input batch (Magenta's `DataLoader.pad_batch`), paper section 3.3.
 
-    Returns ``(x, seq_len)``:
-      * ``x``: float32 ``[B, max_len + 1, 5]``.  Row 0 is S0 = (0,0,1,0,0); rows
-        ``1..len`` are the sketch in stroke-5 (``p1 = 1 - pen``, ``p2 = pen``);
-        rows ``len+1..max_len`` are (0,0,0,0,1).
-      * ``seq_len``: int32 ``[B]``, the number of real points (S0 excluded).
+    Returns `(x, seq_len)`:
+      * `x`: float32 `[B, max_len + 1, 5]`.  Row 0 is S0 = (0,0,1,0,0); rows
+        `1..len` are the sketch in stroke-5 (`p1 = 1 - pen`, `p2 = pen`);
+        rows `len+1..max_len` are (0,0,0,0,1).
+      * `seq_len`: int32 `[B]`, the number of real points (S0 excluded).
     """
     batch = len(strokes_list)
     x = np.zeros((batch, max_len + 1, 5), dtype=np.float32)
@@ -102,7 +103,8 @@ def pad_batch(strokes_list: Sequence[np.ndarray], max_len: int) -> Tuple[np.ndar
         stroke = _as_stroke3(stroke, name=f"pad_batch, sketch {i}")
         n = len(stroke)
         if n > max_len:
-            raise DataError(f"sketch has {n} points, more than max_len={max_len}", where=f"pad_batch, sketch {i}")
+            raise DataError(f"sketch has {n} points, more than max_len={max_len}",
+                            where=f"pad_batch, sketch {i}")
         x[i, 1 : n + 1, 0:2] = stroke[:, 0:2]
         x[i, 1 : n + 1, 3] = stroke[:, 2]
         x[i, 1 : n + 1, 2] = 1 - x[i, 1 : n + 1, 3]
@@ -112,13 +114,13 @@ def pad_batch(strokes_list: Sequence[np.ndarray], max_len: int) -> Tuple[np.ndar
 
 
 def strokes_to_lines(strokes) -> List[List[List[float]]]:
-    """stroke-3 -> list of polylines in absolute coordinates (Magenta's ``strokes_to_lines``).
+    """stroke-3 -> list of polylines in absolute coordinates (Magenta's `strokes_to_lines`).
 
     Positions are cumulative sums starting from (0, 0); a new polyline starts
     after every row whose pen value is 1.  Points after the last pen lift are
     dropped (as in Magenta: the unfinished line is never appended).
     """
-    strokes = _as_stroke3(strokes)
+    strokes = _as_stroke3(strokes, min_points=0)
     x = 0.0
     y = 0.0
     lines = []
@@ -134,10 +136,10 @@ def strokes_to_lines(strokes) -> List[List[List[float]]]:
 
 
 def lines_to_strokes(lines) -> np.ndarray:
-    """Polylines in absolute coordinates -> stroke-3 (Magenta's ``lines_to_strokes``).
+    """Polylines in absolute coordinates -> stroke-3 (Magenta's `lines_to_strokes`).
 
     The first offset is measured from (0, 0); the last point of every line has
-    pen value 1.  The inverse of :func:`strokes_to_lines` for sketches that end
+    pen value 1.  The inverse of `strokes_to_lines` for sketches that end
     with a pen lift.
     """
     rows = [[0, 0, 0]]
@@ -150,10 +152,10 @@ def lines_to_strokes(lines) -> np.ndarray:
 
 
 def get_bounds(data, factor: float = 10) -> Tuple[float, float, float, float]:
-    """``(min_x, max_x, min_y, max_y)`` of the cumulative positions of ``data[:, :2] / factor``.
+    """`(min_x, max_x, min_y, max_y)` of the cumulative positions of `data[:, :2] / factor`.
 
     The running position starts at (0, 0), which is always inside the bounds
-    (Magenta's ``get_bounds``; ``factor=10`` is Magenta's default).
+    (Magenta's `get_bounds`; `factor=10` is Magenta's default).
     """
     data = np.asarray(data)
     xs = np.cumsum(data[:, 0].astype(np.float64) / factor)
@@ -167,13 +169,14 @@ def get_bounds(data, factor: float = 10) -> Tuple[float, float, float, float]:
 
 
 def scale_bound(stroke: np.ndarray, average_dimension: float = 10.0) -> np.ndarray:
-    """Scales ``dx, dy`` **in place** so the larger of width/height is ``average_dimension``.
+    """Scales `dx, dy` **in place** so the larger of width/height is `average_dimension`.
 
-    Magenta's ``scale_bound``; ``stroke`` must be a floating-point array.  Also
-    returns ``stroke`` for convenience.
+    Magenta's `scale_bound`; `stroke` must be a floating-point array.  Also
+    returns `stroke` for convenience.
     """
     if not np.issubdtype(np.asarray(stroke).dtype, np.floating):
-        raise DataError("scale_bound works in place and needs a floating-point array", where="scale_bound")
+        raise DataError("scale_bound works in place and needs a floating-point array",
+                        where="scale_bound")
     min_x, max_x, min_y, max_y = get_bounds(stroke, 1)
     max_dimension = max(max_x - min_x, max_y - min_y)
     if max_dimension == 0:
@@ -183,15 +186,16 @@ def scale_bound(stroke: np.ndarray, average_dimension: float = 10.0) -> np.ndarr
 
 
 def clean_strokes(sample_strokes, factor: float = 100) -> List[List[int]]:
-    """stroke-5 -> list of integer stroke-5 rows, cut at the first p3 (Magenta's ``clean_strokes``).
+    """stroke-5 -> list of integer stroke-5 rows, cut at the first p3 (Magenta's `clean_strokes`).
 
-    ``dx, dy`` become ``int(round(v * factor))``; the list always ends with
-    exactly one ``[0, 0, 0, 0, 1]`` row.  Used to export samples to JSON.
+    `dx, dy` become `int(round(v * factor))`; the list always ends with
+    exactly one `[0, 0, 0, 0, 1]` row.  Used to export samples to JSON.
     """
     out = []
     for row in np.asarray(sample_strokes).tolist():
         if int(row[4]) != 0:
             break
-        out.append([int(round(row[0] * factor)), int(round(row[1] * factor)), int(row[2]), int(row[3]), 0])
+        out.append([int(round(row[0] * factor)), int(round(row[1] * factor)), int(row[2]),
+                    int(row[3]), 0])
     out.append([0, 0, 0, 0, 1])
     return out

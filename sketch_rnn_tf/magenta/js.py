@@ -2,8 +2,8 @@
 
 A file is a JSON list `[info, shapes, weights]`:
 
-* `info`: a dict with at least `max_seq_len` and `scale_factor` (pixels per model unit); also `name`,
-  `mode` (2 or "gen" = decoder-only, 0/1 = VAE) and `version` (6 for current files).
+* `info`: a dict with at least `max_seq_len` and `scale_factor` (pixels per model unit); also
+  `name`, `mode` (2 or "gen" = decoder-only, 0/1 = VAE) and `version` (6 for current files).
 * `shapes`: one `[d0, d1, ...]` list per tensor.
 * `weights`: one base64 string per tensor: the little-endian int16 quantisation `q` of the weight,
   row-major; the weight is `w = q / 32767 * 10` (so |w| <= 10, step 10/32767).
@@ -14,11 +14,12 @@ Tensor order is Magenta's trainable-variable order (`SketchRNN.magenta_variables
   bias}`;
 * VAE (`.vae.json`, 17 tensors): encoder fw `LSTMCell/{W_xh, W_hh, bias}`, encoder bw (same),
   `ENC_RNN_mu/super_linear_{w,b}`, `ENC_RNN_sigma/super_linear_{w,b}`, `linear/super_linear_{w,b}`
-  (z -> initial decoder state [c, h]), `RNN/output_{w,b}`, decoder `RNN/LSTMCell/{W_xh, W_hh, bias}`.
+  (z -> initial decoder state [c, h]), `RNN/output_{w,b}`, decoder
+  `RNN/LSTMCell/{W_xh, W_hh, bias}`.
 
 The format stores no cell type: it only describes plain LSTM cells (`lstm`). `write_js` also stores
-this package's full `HParams` under `info["hparams"]` (the JS readers ignore unknown info keys), so a
-round trip gives back the same hparams; files without it get hparams inferred from the shapes.
+this package's full `HParams` under `info["hparams"]` (the JS readers ignore unknown info keys), so
+a round trip gives back the same hparams; files without it get hparams inferred from the shapes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from ..atomic import write_text
+from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 
 #: Largest |w| the int16 quantisation represents; the step is QUANT_RANGE / QUANT_MAX.
@@ -45,11 +48,11 @@ _GEN_COUNT = 5
 _VAE_COUNT = 17
 
 
-class JSFormatError(ValueError):
+class JSFormatError(SketchRNNError):
     """A magenta-js model file is unreadable, malformed, or describes an unsupported model."""
 
 
-class JSExportError(ValueError):
+class JSExportError(SketchRNNError):
     """A model cannot be written in the magenta-js format (e.g. it has non-LSTM cells)."""
 
 
@@ -102,8 +105,8 @@ def _decode_tensor(text, shape, index, where) -> np.ndarray:
     size = int(np.prod(shape)) if shape else 1
     if len(raw) != 2 * size:
         raise JSFormatError(
-            f"{where}: weights[{index}] decodes to {len(raw)} bytes ({len(raw) / 2:g} int16 values) "
-            f"but shapes[{index}] = {list(shape)} needs {size} values ({2 * size} bytes)")
+            f"{where}: weights[{index}] decodes to {len(raw)} bytes ({len(raw) / 2:g} int16 "
+            f"values) but shapes[{index}] = {list(shape)} needs {size} values ({2 * size} bytes)")
     q = np.frombuffer(raw, dtype="<i2").reshape(shape)
     return dequantize(q)
 
@@ -169,8 +172,8 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
     Returns `(hparams, scale_factor, {Magenta TF1 name: float32 array})`, the weights in Magenta's
     trainable order. The hparams are inferred from the shapes (cell sizes, num_mixture, z_size,
     conditional from the tensor count, `lstm` cells) and `info["max_seq_len"]`; other values are
-    Magenta's defaults, with `is_training=False` (or `info["hparams"]` when the file was written by
-    `write_js`). Raises `JSFormatError` for anything it cannot read exactly.
+    Magenta's defaults (or `info["hparams"]` when the file was written by `write_js`). Raises
+    `JSFormatError` for anything it cannot read exactly.
     """
     path = os.fspath(path)
     where = path
@@ -199,8 +202,8 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
         conditional = True
     else:
         raise JSFormatError(
-            f"{where}: {count} tensors; the magenta-js format holds {_GEN_COUNT} (decoder-only LSTM, "
-            f".gen.json) or {_VAE_COUNT} (conditional LSTM VAE, .vae.json). Other cell types "
+            f"{where}: {count} tensors; the magenta-js format holds {_GEN_COUNT} (decoder-only "
+            f"LSTM, .gen.json) or {_VAE_COUNT} (conditional LSTM VAE, .vae.json). Other cell types "
             "(layer_norm, hyper) are not supported by this format")
     mode = info.get("mode")
     if mode is not None:
@@ -233,7 +236,7 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
         else:
             name = info.get("name")
             extra = {"data_set": [f"{name}.npz"]} if isinstance(name, str) and name else {}
-            hparams = HParams(is_training=False, **extra, **inferred)
+            hparams = HParams(**extra, **inferred)
     except HParamsError as e:
         raise JSFormatError(f"{where}: inferred hyperparameters are invalid ({e})") from None
 
@@ -250,15 +253,16 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
 
 
 # --------------------------------------------------------------------------- writing
-def write_js(model, path, name: str = "sketch_rnn", mode=None, extra_info: dict | None = None) -> str:
+def write_js(model, path, name: str = "sketch_rnn", mode=None,
+             extra_info: dict | None = None) -> str:
     """Writes a `SketchRNN` as a magenta-js model file; returns `path`.
 
     A decoder-only LSTM model becomes a `.gen.json`-style file (mode 2, loadable by magenta-js
     `@magenta/sketch`), a conditional LSTM model a legacy sketch-rnn-js `.vae.json` file (mode 0 by
     default). Weights are quantised to int16 as round(clip(w/10, -1, 1)*32767): the error is at most
-    half a step (5/32767) for |w| <= 10 and a warning names any weight beyond that range. `info` holds
-    name, mode, version 6, max_seq_len, scale_factor, this package's hparams and `extra_info` (e.g.
-    the `r_loss`, `kl_loss`, `training_size` fields sketch-rnn-js shows).
+    half a step (5/32767) for |w| <= 10 and a warning names any weight beyond that range. `info`
+    holds name, mode, version 6, max_seq_len, scale_factor, this package's hparams and `extra_info`
+    (e.g. the `r_loss`, `kl_loss`, `training_size` fields sketch-rnn-js shows).
     """
     hp = model.hparams
     bad = [f"dec_model={hp.dec_model!r}"] if hp.dec_model != "lstm" else []
@@ -267,8 +271,8 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None, extra_info: dict 
     if bad:
         raise JSExportError(
             f"the magenta-js format only describes plain LSTM cells; this model has "
-            f"{', '.join(bad)}. Export it as a TF1 checkpoint (sketch_rnn_tf.magenta.tf1.save_weights)"
-            " instead")
+            f"{', '.join(bad)}. Export it as a TF1 checkpoint "
+            "(sketch_rnn_tf.magenta.tf1.save_weights) instead")
     variables = model.magenta_variables()
     expected = expected_tensors(hp)
     names = [n for n, _ in expected]
@@ -277,7 +281,8 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None, extra_info: dict 
     if mode is None:
         mode = 0 if hp.conditional else 2
     elif (mode in (2, "gen")) == hp.conditional:
-        raise JSExportError(f"mode {mode!r} does not fit a {'conditional' if hp.conditional else 'decoder-only'} model")
+        kind = "conditional" if hp.conditional else "decoder-only"
+        raise JSExportError(f"mode {mode!r} does not fit a {kind} model")
 
     shapes, blobs, clipped = [], [], []
     for (n, shape) in expected:
@@ -301,14 +306,5 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None, extra_info: dict 
     info["hparams"] = hp.to_dict()
     text = json.dumps([info, shapes, blobs], separators=(",", ":"))
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return write_text(path, text, error=JSExportError, what="magenta-js model")

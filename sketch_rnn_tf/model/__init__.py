@@ -4,10 +4,12 @@ from .cells import HyperLSTMCell, LayerNormLSTMCell, LSTMCell, make_cell
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
 from .linear import SuperLinear
-from .mixture import MixtureParams, distribution, split_params
+from .mixture import (BivariateNormal, MixtureParams, StrokeDistribution, output_distribution,
+                      split_params)
 from .sampler import Sampler
 from .sketch_rnn import ModelInputError, SketchRNN
 
 __all__ = ["HyperLSTMCell", "LayerNormLSTMCell", "LSTMCell", "make_cell", "Decoder", "Encoder",
-           "sample_z", "SuperLinear", "MixtureParams", "distribution", "split_params", "Sampler",
+           "sample_z", "SuperLinear", "BivariateNormal", "MixtureParams", "StrokeDistribution",
+           "output_distribution", "split_params", "Sampler",
            "ModelInputError", "SketchRNN"]

@@ -4,14 +4,14 @@ Each cell is a Keras layer that owns its weights under Magenta's names (`W_xh`, 
 `ln_all/ln_gamma`, ...) and exposes the two halves of one recurrent step so that the time loop
 (`model/rnn.py`) can hoist the input projection out of the loop:
 
-* `project_inputs(x)`: the part of the step that depends only on the input, for all time steps in one
-  matmul (`x·W_xh`, and for HyperLSTM the x-part of the hyper cell's input projection).
+* `project_inputs(x)`: the part of the step that depends only on the input, for all time steps in
+  one matmul (`x·W_xh`, and for HyperLSTM the x-part of the hyper cell's input projection).
 * `step(x_proj, state, dropout_mask)`: one step from the projected input and the flat state.
 
 Gate order is i, j, f, o (input gate, candidate, forget gate, output gate) for all cells, and the
-forget bias 1.0 is added at run time, not stored. Recurrent dropout (Semeniuta et al., 2016), which the
-paper uses for all its models, drops only the candidate tanh(j) with inverted scaling; the mask is a
-step input so that a fresh one is drawn every step.
+forget bias 1.0 is added at run time, not stored. Recurrent dropout (Semeniuta et al., 2016), which
+the paper uses for all its models, drops only the candidate tanh(j) with inverted scaling; the mask
+is a step input so that a fresh one is drawn every step.
 
 State layouts (flat, as Magenta's `state_size`):
   LSTMCell            [c, h]
@@ -24,17 +24,18 @@ alternative decoder cells (Section 3.1); the equations here are those of Magenta
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
+
+from .seeds import stateless_draw
 
 FORGET_BIAS = 1.0
 LAYER_NORM_EPSILON = 1e-3
 
 
 # ----------------------------------------------------------------------------- initialisers
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class OrthogonalPerGate(keras.initializers.Initializer):
     """Magenta's `lstm_ortho_initializer`: each of the 4 gate blocks gets its own orthogonal init.
 
@@ -67,8 +68,11 @@ class OrthogonalPerGate(keras.initializers.Initializer):
 
 
 def layer_norm(x, gamma, beta, num_blocks=1):
-    """Magenta's `layer_norm_all` / `layer_norm`: each of `num_blocks` blocks of the last axis is
-    normalised with its own mean and *biased* variance, epsilon 1e-3 inside the rsqrt."""
+    """Magenta's `layer_norm_all` / `layer_norm`.
+
+    Each of `num_blocks` blocks of the last axis is normalised with its own mean and *biased*
+    variance, epsilon 1e-3 inside the rsqrt.
+    """
     if num_blocks == 1:
         mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
         return (x - mean) * tf.math.rsqrt(var + LAYER_NORM_EPSILON) * gamma + beta
@@ -77,44 +81,6 @@ def layer_norm(x, gamma, beta, num_blocks=1):
     mean, var = tf.nn.moments(blocks, axes=[-1], keepdims=True)
     blocks = (blocks - mean) * tf.math.rsqrt(var + LAYER_NORM_EPSILON)
     return tf.reshape(blocks, shape) * gamma + beta
-
-
-# ----------------------------------------------------------------------------- stateless noise
-class RowSeed(NamedTuple):
-    """A stateless seed whose draws are made for `total` batch rows and sliced at `offset`.
-
-    A replica of a distributed step holds rows [offset, offset + b) of a global batch of `total`
-    rows; drawing the global batch's noise and keeping its rows gives every example the noise it
-    would get in a one-device step on the same global batch.
-    """
-    seed: tf.Tensor    # [2] int64
-    offset: tf.Tensor  # first row of this replica in the global batch (int32)
-    total: tf.Tensor   # rows of the global batch (int32)
-
-    @classmethod
-    def make(cls, seed, offset, total) -> "RowSeed":
-        """A RowSeed of tensors (Keras layers refuse a call argument mixing tensors and ints)."""
-        return cls(tf.convert_to_tensor(seed, tf.int64), tf.cast(offset, tf.int32),
-                   tf.cast(total, tf.int32))
-
-
-def fold_seed(seed, k):
-    """A new stateless seed for sub-stream `k` (a python int or an int tensor); None stays None."""
-    if seed is None:
-        return None
-    if isinstance(seed, RowSeed):
-        return RowSeed(fold_seed(seed.seed, k), seed.offset, seed.total)
-    return tf.random.experimental.stateless_fold_in(seed, tf.cast(k, tf.int32))
-
-
-def stateless_draw(fn, shape, seed):
-    """`fn(shape, seed=...)` (a tf.random.stateless_* op) for a [2] seed or a `RowSeed`."""
-    if isinstance(seed, RowSeed):
-        shape = tf.convert_to_tensor(shape, tf.int32)
-        full = fn(tf.concat([tf.reshape(tf.cast(seed.total, tf.int32), [1]), shape[1:]], 0),
-                  seed=seed.seed)
-        return full[seed.offset:seed.offset + shape[0]]
-    return fn(shape, seed=seed)
 
 
 # ----------------------------------------------------------------------------- base class
@@ -149,7 +115,8 @@ class SketchCell(keras.layers.Layer):
         """The inverted-dropout multiplier for tanh(j), or None when dropout is off.
 
         `seed` (a [2] stateless seed or a `RowSeed`) makes the mask a function of the seed;
-        without it the mask comes from TF's global generator."""
+        without it the mask comes from TF's global generator.
+        """
         if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
             return None
         if seed is None:
@@ -160,8 +127,10 @@ class SketchCell(keras.layers.Layer):
         return keep / self.dropout_keep_prob
 
     def dropout_masks(self, batch, steps, training, seed=None):
-        """Time-major masks [T, B, n] for a whole sequence in one RNG call, or None when dropout is
-        off: the time loop reads step t's mask instead of drawing it inside the loop."""
+        """Time-major masks [T, B, n] for a whole sequence in one RNG call (None: dropout off).
+
+        The time loop reads step t's mask instead of drawing it inside the loop.
+        """
         if not (training and self.use_recurrent_dropout and self.dropout_keep_prob < 1.0):
             return None
         masks = self.dropout_mask([batch, steps, self.num_units], training, seed)
@@ -227,12 +196,13 @@ class SketchCell(keras.layers.Layer):
 
 
 # ----------------------------------------------------------------------------- LSTM
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class LSTMCell(SketchCell):
-    """Magenta's `LSTMCell` (state [c, h]):
+    """Magenta's `LSTMCell` (state [c, h]).
 
-        i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
-        c' = c·σ(f + 1) + σ(i)·drop(tanh j)
-        h' = tanh(c')·σ(o)
+    i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
+    c' = c·σ(f + 1) + σ(i)·drop(tanh j)
+    h' = tanh(c')·σ(o)
     """
 
     magenta_scope = "LSTMCell"
@@ -267,12 +237,13 @@ class LSTMCell(SketchCell):
 
 
 # ----------------------------------------------------------------------------- layer-norm LSTM
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class LayerNormLSTMCell(SketchCell):
-    """Magenta's `LayerNormLSTMCell` (state [h, c], no bias variable):
+    """Magenta's `LayerNormLSTMCell` (state [h, c], no bias variable).
 
-        i, j, f, o = split(LN_all([x, h]·[W_xh; W_hh]))      (each gate block normalised separately)
-        c' = c·σ(f + 1) + σ(i)·drop(tanh j)
-        h' = tanh(LN_c(c'))·σ(o)                             (the stored c' is not normalised)
+    i, j, f, o = split(LN_all([x, h]·[W_xh; W_hh]))      (each gate block normalised separately)
+    c' = c·σ(f + 1) + σ(i)·drop(tanh j)
+    h' = tanh(LN_c(c'))·σ(o)                             (the stored c' is not normalised)
     """
 
     magenta_scope = "LayerNormLSTMCell"
@@ -318,6 +289,7 @@ _X_GATES = ("ix", "jx", "fx", "ox")
 _H_GATES = ("ih", "jh", "fh", "oh")
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class HyperLSTMCell(SketchCell):
     """Magenta's `HyperLSTMCell` (Ha et al., 2016), with layer norm (state [h, ĥ, c, ĉ]).
 
@@ -360,12 +332,14 @@ class HyperLSTMCell(SketchCell):
         for g in _X_GATES + _H_GATES:
             self.zw_w[g] = self.add_weight(shape=(hn, e), initializer="zeros", name=f"{g}_zw_w")
             self.zw_b[g] = self.add_weight(shape=(e,), initializer="ones", name=f"{g}_zw_b")
-            self.alpha_w[g] = self.add_weight(shape=(e, n), initializer=alpha_init, name=f"{g}_alpha")
+            self.alpha_w[g] = self.add_weight(shape=(e, n), initializer=alpha_init,
+                         name=f"{g}_alpha")
             if g in _H_GATES:
                 self.zb_w[g] = self.add_weight(
                     shape=(hn, e), initializer=keras.initializers.RandomNormal(stddev=0.01),
                     name=f"{g}_zb_w")
-                self.beta_w[g] = self.add_weight(shape=(e, n), initializer="zeros", name=f"{g}_beta")
+                self.beta_w[g] = self.add_weight(shape=(e, n), initializer="zeros",
+                            name=f"{g}_beta")
         self.ln_all_gamma = self.add_weight(shape=(4 * n,), initializer="ones", name="ln_all_gamma")
         self.ln_all_beta = self.add_weight(shape=(4 * n,), initializer="zeros", name="ln_all_beta")
         self.ln_c_gamma = self.add_weight(shape=(n,), initializer="ones", name="ln_c_gamma")
@@ -450,7 +424,7 @@ CELLS = {"lstm": LSTMCell, "layer_norm": LayerNormLSTMCell, "hyper": HyperLSTMCe
 
 
 def make_cell(kind, num_units, hparams, name=None):
-    """The cell of type `kind` ('lstm', 'layer_norm', 'hyper') built as Magenta's model.py builds it."""
+    """The cell of type `kind` ('lstm', 'layer_norm', 'hyper'), built as Magenta's model.py does."""
     kwargs = dict(use_recurrent_dropout=hparams.use_recurrent_dropout,
                   dropout_keep_prob=hparams.recurrent_dropout_prob, name=name)
     if kind == "hyper":

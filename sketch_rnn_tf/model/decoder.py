@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
-from .cells import fold_seed, make_cell, stateless_draw
+from ..hparams import HParams
+from .cells import make_cell
 from .linear import SuperLinear
 from .rnn import run_rnn
+from .seeds import fold_seed, stateless_draw
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class Decoder(keras.layers.Layer):
     """The decoder RNN and its output layer.
 
-    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the cell
-    lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z] (Eq. 5).
-    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6) are
-    the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout wrap the
-    decoder only.
+    Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the
+    cell lays out its state (Magenta's `linear` scope), and every step reads x_i = [S_{i−1}; z]
+    (Eq. 5).
+    Decoder-only model: zero initial state, x_i = S_{i−1}. The outputs y_i = W_y h_i + b_y (Eq. 6)
+    are the 6M+3 mixture parameters (`mixture.split_params`). Magenta's input and output dropout
+    wrap the decoder only.
     """
 
     def __init__(self, hparams, **kwargs):
@@ -100,6 +104,16 @@ class Decoder(keras.layers.Layer):
             x_proj = x_proj + offset
         h, state = self.cell.step(x_proj, state, None, weights)
         return self.output_params(h), state
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(HParams.from_dict(config.pop("hparams")), **config)
 
     def magenta_weights(self):
         out = []

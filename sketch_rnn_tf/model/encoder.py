@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
-from .cells import fold_seed, make_cell, stateless_draw
+from ..hparams import HParams
+from .cells import make_cell
 from .linear import SuperLinear
 from .rnn import run_rnns
+from .seeds import fold_seed, stateless_draw
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class Encoder(keras.layers.Layer):
     """Reads a sketch forwards and backwards and gives the latent Gaussian's (μ, σ̂) (Eq. 2).
 
     h = [h→; h←] are the final outputs of the two RNNs over the sketch's real strokes S_1..S_Ns
-    (Magenta reads `input_data[:, 1:]`, without S0, and stops each direction at the sketch's length);
-    μ = W_μ h + b_μ and σ̂ = W_σ h + b_σ, with σ = exp(σ̂ / 2).
+    (Magenta reads `input_data[:, 1:]`, without S0, and stops each direction at the sketch's
+    length); μ = W_μ h + b_μ and σ̂ = W_σ h + b_σ, with σ = exp(σ̂ / 2).
     """
 
     def __init__(self, hparams, **kwargs):
@@ -36,7 +39,8 @@ class Encoder(keras.layers.Layer):
     def call(self, strokes, sequence_length, training=False, seed=None):
         """strokes: [B, T, 5] stroke-5 without S0; sequence_length: [B]. Returns (mu, presig).
 
-        `seed` (stateless, optional) seeds the two RNNs' recurrent dropout."""
+        `seed` (stateless, optional) seeds the two RNNs' recurrent dropout.
+        """
         batch = tf.shape(strokes)[0]
         sequence_length = tf.cast(sequence_length, tf.int32)
         # Both directions advance in one loop (run_rnns): independent ops that run in parallel.
@@ -48,6 +52,16 @@ class Encoder(keras.layers.Layer):
         h = tf.concat([self.cell_fw.output_from_state(state_fw),
                        self.cell_bw.output_from_state(state_bw)], axis=1)
         return self.mu_layer(h), self.presig_layer(h)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(HParams.from_dict(config.pop("hparams")), **config)
 
     def magenta_weights(self):
         out = []

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class SuperLinear(keras.layers.Layer):
     """y = x·w + b with variables `super_linear_w` [in, out] and `super_linear_b` [out].
 

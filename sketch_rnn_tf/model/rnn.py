@@ -1,10 +1,10 @@
 """The time loop that drives a cell over a sequence (Magenta's `dynamic_rnn`).
 
-The input projection of every step is computed before the loop in one matmul (`cell.project_inputs`),
-so the loop body holds only the recurrent matmul and the gate maths. With `sequence_length`, the state
-stops changing after each sequence's last step, so the final state is the state at step `len`
-(as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads each sequence backwards over
-its first `len` steps only (as `bidirectional_dynamic_rnn` does).
+The input projection of every step is computed before the loop in one matmul
+(`cell.project_inputs`), so the loop body holds only the recurrent matmul and the gate maths. With
+`sequence_length`, the state stops changing after each sequence's last step, so the final state is
+the state at step `len` (as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads
+each sequence backwards over its first `len` steps only (as `bidirectional_dynamic_rnn` does).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, r
             return_outputs=True, seed=None, constant=None):
     """Runs `cell` over `inputs` [B, T, D].
 
-    `seed` (a [2] stateless seed or a `cells.RowSeed`): the recurrent-dropout masks of all steps
+    `seed` (a [2] stateless seed or a `seeds.RowSeed`): the recurrent-dropout masks of all steps
     are drawn from it in one call, so training is repeatable; None draws from TF's global generator.
     `constant` [B, C]: features appended to every step's input (the decoder's z), projected once.
 
@@ -29,10 +29,12 @@ def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, r
 
 def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False, reverse=None,
              return_outputs=True, seeds=None, constants=None):
-    """Runs independent cells over inputs of the same length in one loop (the encoder's two
-    directions): their steps are independent ops of one loop body, so TensorFlow runs them in
-    parallel and the loop's per-step overhead is paid once. Arguments are lists, one entry per
-    cell; see `run_rnn`. Returns (list of outputs, or [] without return_outputs; list of states).
+    """Runs independent cells over inputs of the same length in one loop.
+
+    For the encoder's two directions: their steps are independent ops of one loop body, so
+    TensorFlow runs them in parallel and the loop's per-step overhead is paid once. Arguments are
+    lists, one entry per cell; see `run_rnn`. Returns (list of outputs, or [] without
+    return_outputs; list of states).
     """
     count = len(cells)
     reverse = list(reverse) if reverse is not None else [False] * count

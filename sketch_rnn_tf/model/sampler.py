@@ -1,13 +1,16 @@
 """Batched, compiled sampling from the decoder (Section 3.3, Eq. 8).
 
-All `n` sketches are decoded together in one `tf.while_loop` inside a `tf.function` with a fixed input
-signature (so it is traced once per model, and can be exported in a SavedModel). Randomness comes from
-stateless RNG ops keyed on (seed, step), so a seeded call repeats exactly, whatever the batch size.
+All `n` sketches are decoded together in one `tf.while_loop` inside a `tf.function` with a fixed
+input signature (so it is traced once per model, and can be exported in a SavedModel). Randomness
+comes from stateless RNG ops keyed on (seed, step), so a seeded call repeats exactly, whatever the
+batch size.
 
-Temperature τ, as Magenta's `sample()` applies it (`temperature_mode="magenta"`, the default):
+Each step draws from the decoder's `mixture.StrokeDistribution`, tempered (its `tempered` copy) as
+Magenta's `sample()` tempers it (`temperature_mode="magenta"`, the default):
   π̂ → π̂/τ and q̂ → q̂/τ (softmax logits), and σ → σ·τ.
-The paper (Eq. 8) and magenta-js scale the variance by τ instead, σ → σ·√τ: `temperature_mode="paper"`.
-`greedy=True` takes the most likely component, its mean, and the most likely pen state.
+The paper (Eq. 8) and magenta-js scale the variance by τ instead, σ → σ·√τ:
+`temperature_mode="paper"`. `greedy=True` takes the most likely component, its mean, and the most
+likely pen state.
 """
 
 from __future__ import annotations
@@ -16,20 +19,20 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import strokes as stroke_format
+from ..data.errors import ModelInputError
 from . import mixture
 from .rnn import run_rnn
 
-TEMPERATURE_MODES = ("magenta", "paper")
 PAD_ROW = (0.0, 0.0, 0.0, 0.0, 1.0)
 
 
 class Sampler(tf.Module):
     """Compiled batched sampler of a `SketchRNN`.
 
-    `decode(z, state, prev, temperature, greedy, seed, steps, sqrt_temperature)` is the graph function:
-    from decoder state `state` and previous stroke `prev` [n, 5] (normalised units), it draws up to
-    `steps` stroke-5 rows per sketch and stops early once every sketch has drawn its end-of-sketch
-    (p3) row; rows after a sketch's end are padding (0, 0, 0, 0, 1).
+    `decode(z, state, prev, temperature, greedy, seed, steps, sqrt_temperature)` is the graph
+    function: from decoder state `state` and previous stroke `prev` [n, 5] (normalised units), it
+    draws up to `steps` stroke-5 rows per sketch and stops early once every sketch has drawn its
+    end-of-sketch (p3) row; rows after a sketch's end are padding (0, 0, 0, 0, 1).
     """
 
     def __init__(self, model):
@@ -77,39 +80,23 @@ class Sampler(tf.Module):
         dec = self.model.decoder
         m = self.model.hparams.num_mixture
         n = tf.shape(prev)[0]
-        sigma_scale = tf.where(sqrt_temperature, tf.sqrt(temperature), temperature)
         pad = tf.broadcast_to(tf.constant(PAD_ROW, tf.float32), [n, 5])
         # Read once, outside the loop: the weights, and z's share of the input projection.
         projection = dec.input_projection(z if self.model.conditional else None)
         weights = dec.cell.loop_weights()
+        # Greedy decoding may pass any temperature (0 included); the draw it discards uses τ = 1.
+        temperature = tf.where(greedy, 1.0, temperature)
 
         def body(t, prev, state, finished, rows):
             y, state = dec.step(prev, None, state, projection, weights)
-            p = mixture.split_params(y, m)
-            keys = tf.random.experimental.stateless_split(
-                tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64)), 3)
-            # mixture component j ~ softmax(π̂/τ)
-            pi_logits = tf.nn.log_softmax(p.pi_logits) / temperature
-            j = tf.where(greedy, tf.argmax(p.pi_logits, axis=-1, output_type=tf.int32),
-                         tf.random.stateless_categorical(pi_logits, 1, keys[0], tf.int32)[:, 0])
-
-            def pick(v):
-                return tf.gather(v, j, batch_dims=1)
-
-            mu_x, mu_y, rho = pick(p.mu_x), pick(p.mu_y), pick(p.rho)
-            sx, sy = tf.exp(pick(p.presig_x)) * sigma_scale, tf.exp(pick(p.presig_y)) * sigma_scale
-            e = tf.random.stateless_normal([n, 2], keys[1])
-            dx = mu_x + sx * e[:, 0]
-            dy = mu_y + sy * (rho * e[:, 0] + tf.sqrt(1.0 - tf.square(rho)) * e[:, 1])
-            dx = tf.where(greedy, mu_x, dx)
-            dy = tf.where(greedy, mu_y, dy)
-            pen_logits = tf.nn.log_softmax(p.pen_logits) / temperature
-            k = tf.where(greedy, tf.argmax(p.pen_logits, axis=-1, output_type=tf.int32),
-                         tf.random.stateless_categorical(pen_logits, 1, keys[2], tf.int32)[:, 0])
-            row = tf.concat([tf.stack([dx, dy], 1), tf.one_hot(k, 3)], axis=1)
+            dist = mixture.output_distribution(y, m)
+            # Step t's draw: component, offsets and pen from three keys split off (seed, t).
+            drawn = dist.tempered(temperature, sqrt_temperature).sample(
+                seed=tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64)))
+            row = tf.where(greedy, dist.greedy(), drawn)
             row = tf.where(finished[:, None], pad, row)
             rows = rows.write(t, row)
-            return t + 1, row, state, finished | tf.equal(k, 2), rows
+            return t + 1, row, state, finished | tf.equal(row[:, 4], 1.0), rows
 
         rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, 5])
         _, _, _, _, rows = tf.while_loop(
@@ -134,64 +121,30 @@ class Sampler(tf.Module):
           prefix: stroke-3 sketches in pixels (one, or one per sample) that each sketch continues.
         """
         model = self.model
-        hp = model.hparams
-        if temperature_mode not in TEMPERATURE_MODES:
-            raise ValueError(f"temperature_mode must be one of {TEMPERATURE_MODES}, "
-                             f"got {temperature_mode!r}")
-        if not greedy and not (np.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"temperature must be a positive number, got {temperature}")
-        n = int(n)
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        max_len = hp.max_seq_len if max_len is None else int(max_len)
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        rng = np.random.default_rng(seed)
-        z = self._latents(n, z, rng)
+        pre = model.preprocessor  # argument checks, z and post-processing: the numpy front door
+        n, temperature, max_len, seed = pre.sample_args(n, temperature, greedy, temperature_mode,
+                                                        max_len, seed)
+        z = tf.constant(pre.latents(n, z, np.random.default_rng(seed)))
         if prefix is None:
             state = self.initial_state(z)
             prev = tf.constant(np.tile(stroke_format.START_TOKEN, (n, 1)), tf.float32)
             prefix_rows = [np.zeros((0, 5), np.float32)] * n
             steps = max_len
         else:
-            prefixes = [prefix] if isinstance(prefix, np.ndarray) and prefix.ndim == 2 else \
-                list(prefix)
+            prefixes = pre.sketches(prefix, what="prefix")
             if len(prefixes) == 1:
                 prefixes = prefixes * n
             if len(prefixes) != n:
-                raise ValueError(f"got {len(prefixes)} prefixes for n={n} sketches; give one or n")
+                raise ModelInputError(f"got {len(prefixes)} prefixes for n={n} sketches; give one "
+                                      "or n", where="sample()")
             batch, lengths = model.prepare(prefixes)
             state, prev = self.prime(z, batch, lengths)
             prefix_rows = [batch.numpy()[i, 1:lengths[i] + 1] for i in range(n)]
             steps = max_len - int(tf.reduce_min(lengths))
-        rows = self.decode(z, state, prev, tf.constant(float(temperature)), tf.constant(bool(greedy)),
-                           tf.constant([seed % (2 ** 63), 0], tf.int64),
+        rows = self.decode(z, state, prev, tf.constant(temperature), tf.constant(bool(greedy)),
+                           tf.constant([seed, 0], tf.int64),
                            tf.constant(max(steps, 0), tf.int32),
                            tf.constant(temperature_mode == "paper")).numpy()
-        out = []
-        for i in range(n):
-            big = np.concatenate([prefix_rows[i], rows[i]], axis=0)[:max(max_len, len(prefix_rows[i]))]
-            s3 = stroke_format.to_normal_strokes(big).astype(np.float32)
-            s3[:, :2] *= model.scale_factor
-            out.append(s3)
-        return out
-
-    def _latents(self, n, z, rng):
-        hp = self.model.hparams
-        if not hp.conditional:
-            if z is not None:
-                raise ValueError("z given to a decoder-only model (conditional=False), which has no "
-                                 "latent space")
-            return tf.zeros([n, 0], tf.float32)
-        if z is None:
-            return tf.constant(rng.standard_normal((n, hp.z_size)), tf.float32)
-        z = np.asarray(z, np.float32)
-        if z.ndim == 1:
-            z = z[None]
-        if z.shape[0] == 1 and n > 1:
-            z = np.repeat(z, n, axis=0)
-        if z.shape != (n, hp.z_size):
-            raise ValueError(f"z has shape {z.shape}; expected ({hp.z_size},) or ({n}, {hp.z_size})")
-        if not np.all(np.isfinite(z)):
-            raise ValueError("z contains NaN or inf")
-        return tf.constant(z)
+        return pre.postprocess(
+            np.concatenate([prefix_rows[i], rows[i]], axis=0)[:max(max_len, len(prefix_rows[i]))]
+            for i in range(n))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from ..atomic import replace_dir
+from ..atomic import staged_dir, write_text
+from ..data.checks import check_scale_factor
+from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
 from .sketch_rnn import SketchRNN
 
@@ -28,13 +28,15 @@ FORMAT_VERSION = 1
 _CKPT_NAME = "model"
 
 
-class ModelLoadError(ValueError):
-    """A model path does not exist, is none of the supported formats, or its contents are unusable."""
+class ModelLoadError(SketchRNNError):
+    """A model path does not exist, is in none of the supported formats, or is unusable."""
 
 
 def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
-    """Writes `model` as a directory that `load_model` reads: `sketch_rnn_config.json` plus a TF2
-    checkpoint of `tf.train.Checkpoint(model=model)` and its `checkpoint` state file.
+    """Writes `model` as a directory that `load_model` reads.
+
+    The directory holds `sketch_rnn_config.json` plus a TF2 checkpoint of
+    `tf.train.Checkpoint(model=model)` and its `checkpoint` state file.
 
     Everything is written into a temporary sibling directory first and then renamed into place, so
     an existing `directory` is replaced whole or not at all. An existing directory that is not a
@@ -51,38 +53,20 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
             raise ModelLoadError(
                 f"{directory}: exists and is not a save_model directory (no {CONFIG_NAME}); "
                 "refusing to replace it")
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.tmp-", dir=parent)
-    try:
-        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
-                  "hparams": model.hparams.to_dict(), "scale_factor": float(model.scale_factor)}
-        with open(os.path.join(tmp, CONFIG_NAME), "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=1)
-        tf.train.Checkpoint(model=model).write(os.path.join(tmp, _CKPT_NAME))
-        with open(os.path.join(tmp, "checkpoint"), "w", encoding="utf-8") as f:
-            f.write(f'model_checkpoint_path: "{_CKPT_NAME}"\n'
-                    f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n')
-        replace_dir(tmp, directory)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+    config = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+              "hparams": model.hparams.to_dict(), "scale_factor": float(model.scale_factor)}
+    with staged_dir(directory) as staged:
+        write_text(os.path.join(staged, CONFIG_NAME), json.dumps(config, indent=1),
+                   error=ModelLoadError)
+        tf.train.Checkpoint(model=model).write(os.path.join(staged, _CKPT_NAME))
+        write_text(os.path.join(staged, "checkpoint"),
+                   f'model_checkpoint_path: "{_CKPT_NAME}"\n'
+                   f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n', error=ModelLoadError)
     return directory
 
 
-def check_scale_factor(value, where) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ModelLoadError(f"{where}: scale_factor {value!r} is not a number") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ModelLoadError(f"{where}: scale_factor must be a positive number, got {value}")
-    return value
-
-
 def load_model_dir(directory, scale_factor=None):
-    """A `SketchRNN` restored from a directory written by `save_model`; `scale_factor` overrides
-    the stored one."""
+    """A `SketchRNN` restored from a `save_model` directory (`scale_factor` overrides its own)."""
     config_path = os.path.join(directory, CONFIG_NAME)
     try:
         with open(config_path, encoding="utf-8") as f:
@@ -98,7 +82,8 @@ def load_model_dir(directory, scale_factor=None):
         hparams = HParams.from_dict(config["hparams"])
     except HParamsError as e:
         raise ModelLoadError(f"{config_path}: {e}") from None
-    stored_scale = check_scale_factor(config.get("scale_factor"), config_path)
+    stored_scale = check_scale_factor(config.get("scale_factor"), error=ModelLoadError,
+                                      where=config_path)
     prefix = tf.train.latest_checkpoint(directory)
     if prefix is None:
         raise ModelLoadError(f"{directory}: {CONFIG_NAME} is there but no TF checkpoint "
@@ -109,7 +94,15 @@ def load_model_dir(directory, scale_factor=None):
         status = tf.train.Checkpoint(model=model).read(prefix)
         status.expect_partial()
         status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
+    except (IndexError, AssertionError, ValueError, tf.errors.OpError) as e:
+        detail = getattr(e, "message", None) or str(e)
+        # IndexError "Read less bytes than requested": an empty or truncated .data file; a failed
+        # checksum: a corrupt one.
+        if isinstance(e, (IndexError, tf.errors.DataLossError)) or "checksum" in detail.lower():
+            raise ModelLoadError(
+                f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or "
+                f"corrupt and cannot be read ({type(e).__name__}: {detail.splitlines()[0][:200]})"
+            ) from None
         raise ModelLoadError(
             f"{prefix}: the checkpoint does not fit the model described by {CONFIG_NAME} "
             f"({type(e).__name__}: {e})") from None

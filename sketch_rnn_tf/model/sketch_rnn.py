@@ -8,27 +8,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..data import strokes as stroke_format
+from ..data.checks import check_scale_factor
+from ..data.errors import ModelInputError
+from ..data.preprocessor import SketchPreprocessor
 from ..hparams import HParams
-from . import losses
-from .cells import fold_seed
+from . import losses, mixture
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
+from .seeds import fold_seed
 
 MAGENTA_SCOPE = "vector_rnn"
 
 
-class ModelInputError(ValueError):
-    """Strokes given to a model method are unusable (shape, values, length)."""
-
-
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
 class SketchRNN(keras.Model):
     """sketch-rnn: bidirectional RNN encoder → z → autoregressive mixture-density RNN decoder.
 
     Inputs of `call` are Magenta's padded batch: `strokes` [B, N_max+1, 5] (stroke-5, S0 at row 0,
     offsets already divided by the scale factor) and `sequence_length` [B]. The user-level methods
-    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels and
-    apply the model's `scale_factor` themselves.
+    (`encode`, `latent`, `reconstruction_loss`, `sample`) take lists of stroke-3 sketches in pixels
+    and apply the model's `scale_factor` themselves.
 
     Args:
       hparams: an `HParams`; `conditional=False` builds the decoder-only model (no encoder, no z).
@@ -55,8 +54,9 @@ class SketchRNN(keras.Model):
         self.built = True
 
     def get_config(self):
-        return {"hparams": self.hparams.to_dict(), "scale_factor": self.scale_factor,
-                "name": self.name}
+        config = super().get_config()
+        config.update(hparams=self.hparams.to_dict(), scale_factor=self.scale_factor)
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -73,20 +73,32 @@ class SketchRNN(keras.Model):
 
     @scale_factor.setter
     def scale_factor(self, value):
-        value = float(value)
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"scale_factor must be a positive number, got {value}")
-        self._scale_factor.assign(value)
+        self._scale_factor.assign(check_scale_factor(value, error=ModelInputError,
+                                                     where="SketchRNN"))
+
+    @property
+    def preprocessor(self) -> SketchPreprocessor:
+        """The numpy front door of this model (a `data.SketchPreprocessor`).
+
+        It validates, scales, pads and post-processes sketches in pixels with this model's
+        max_seq_len and scale factor, and checks its z.
+        """
+        hp = self.hparams
+        return SketchPreprocessor(hp.max_seq_len, self.scale_factor,
+                                  hp.z_size if hp.conditional else 0)
 
     def call(self, inputs, training=False, z=None, seed=None):
         """Teacher-forced forward pass.
 
         Args:
           inputs: (strokes [B, N_max+1, 5], sequence_length [B]).
+          training: dropout on (training) or off.
           z: optional latent [B, z_size] that replaces the one sampled from the encoder.
-          seed: optional stateless seed ([2] int64, or a `cells.RowSeed`) for z and all dropout;
+          seed: optional stateless seed ([2] int64, or a `seeds.RowSeed`) for z and all dropout;
             without it they come from TF's global generator.
-        Returns a dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
+
+        Returns:
+          A dict with `y` [B, N_max, 6M+3] and, for a conditional model, `mu`, `presig`, `z`.
         """
         strokes, sequence_length = inputs
         strokes = tf.convert_to_tensor(strokes, tf.float32)
@@ -117,7 +129,7 @@ class SketchRNN(keras.Model):
         result = {"r_cost": r.total, "offset": r.offset, "pen": r.pen}
         if self.conditional:
             result["kl_raw"] = losses.kl_divergence(out["mu"], out["presig"])
-            result["kl"] = tf.maximum(result["kl_raw"], self.hparams.kl_tolerance)
+            result["kl"] = losses.kl_floor(result["kl_raw"], self.hparams.kl_tolerance)
         else:
             result["kl"] = result["kl_raw"] = tf.constant(0.0)
         return result
@@ -126,35 +138,17 @@ class SketchRNN(keras.Model):
     def prepare(self, strokes: Sequence[np.ndarray]):
         """Stroke-3 sketches in pixels → (padded stroke-5 batch [B, N_max+1, 5], lengths [B]).
 
-        The offsets are divided by the model's scale factor; each sketch must fit N_max = max_seq_len.
+        The offsets are divided by the model's scale factor; each sketch must fit N_max =
+        max_seq_len. The checks are those of `preprocessor` (`data.checks.check_stroke3`): bad input
+        raises `ModelInputError` naming the sketch.
         """
-        if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
-            strokes = [strokes]
-        if len(strokes) == 0:
-            raise ModelInputError("no sketches given")
-        normalised = []
-        for i, s in enumerate(strokes):
-            s = np.asarray(s)
-            if s.ndim != 2 or s.shape[1] != 3:
-                raise ModelInputError(f"sketch {i} has shape {s.shape}; expected (n, 3) stroke-3 rows")
-            if len(s) == 0:
-                raise ModelInputError(f"sketch {i} is empty")
-            if not np.all(np.isfinite(s)):
-                raise ModelInputError(f"sketch {i} contains NaN or inf")
-            if len(s) > self.hparams.max_seq_len:
-                raise ModelInputError(
-                    f"sketch {i} has {len(s)} points, more than this model's max_seq_len "
-                    f"{self.hparams.max_seq_len}")
-            s = s.astype(np.float32)
-            s[:, :2] /= self.scale_factor
-            normalised.append(s)
-        batch, lengths = stroke_format.pad_batch(normalised, self.hparams.max_seq_len)
+        batch, lengths = self.preprocessor.pad(strokes)
         return tf.constant(batch, tf.float32), tf.constant(lengths, tf.int32)
 
     def _require_encoder(self, what):
         if not self.conditional:
-            raise ValueError(f"{what} needs a conditional model; this one is decoder-only "
-                             "(conditional=False) and has no encoder")
+            raise ModelInputError("needs a conditional model; this one is decoder-only "
+                                  "(conditional=False) and has no encoder", where=what)
 
     def latent(self, strokes):
         """(μ, σ̂) of the latent Gaussian for each sketch (Eq. 2), as numpy arrays [B, z_size]."""
@@ -176,38 +170,75 @@ class SketchRNN(keras.Model):
         return self.encoder(batch[:, 1:], lengths, training=False)
 
     def reconstruction_loss(self, strokes, z=None):
-        """Magenta's evaluation L_R over these sketches as one batch (pen loss masked after the end,
-        both terms divided by N_max = max_seq_len). For a conditional model z defaults to μ."""
+        """Magenta's evaluation L_R over these sketches as one batch.
+
+        The pen loss is masked after the end, both terms are divided by N_max = max_seq_len. For a
+        conditional model z defaults to μ.
+        """
         batch, lengths = self.prepare(strokes)
-        if self.conditional and z is not None:
-            z = tf.convert_to_tensor(z, tf.float32)
-            if z.shape.rank == 1:
-                z = tf.tile(z[None], [batch.shape[0], 1])
-            if z.shape != (batch.shape[0], self.hparams.z_size):
-                raise ModelInputError(f"z has shape {tuple(z.shape)}; expected "
-                                      f"({batch.shape[0]}, {self.hparams.z_size})")
-        else:
-            z = None  # the encoder mean, or no latent (decoder-only)
-        return float(self._eval_r_cost(batch, lengths, z))
+        return float(self._eval_r_cost(batch, lengths, self._batch_latent(z, batch.shape[0])))
+
+    def predictive_distribution(self, strokes, z=None):
+        """The decoder's predictive distribution of every next stroke of these sketches (Eqs. 3-7).
+
+        The sketches are read teacher-forced as one padded batch (`prepare`): step i of sketch b is
+        p(S_{i+1} | S_0..S_i, z), a `mixture.StrokeDistribution` over stroke-5 rows with (Δx, Δy)
+        in model units (pixels / `scale_factor`). For a conditional model z defaults to the
+        encoder's mean μ of each sketch (as in `reconstruction_loss`).
+
+        Args:
+          strokes: stroke-3 sketches in pixels (one array, or a list).
+          z: optional latent [z_size] or [B, z_size] (conditional models only).
+
+        Returns:
+          A `StrokeDistribution` with batch shape [B, N_max] (N_max = max_seq_len): `.offsets` is
+          the (Δx, Δy) mixture, `.pen` the pen-state categorical. Steps past a sketch's length
+          continue from the padding rows (0, 0, 0, 0, 1).
+
+        Example:
+
+        ```python
+        dist = model.predictive_distribution([sketch])
+        batch, lengths = model.prepare([sketch])
+        log_p = dist.log_prob(batch[:, 1:])        # [1, N_max]: log p of each actual next row
+        after = dist[0, len(sketch)]               # what the model draws after the whole sketch
+        p_end = after.pen.probs_parameter()[2]     # its probability that the sketch ends there
+        row = after.tempered(0.5).sample(seed=[0, 1])  # one stroke-5 row, model units
+        ```
+        """
+        batch, lengths = self.prepare(strokes)
+        y = self._eval_outputs(batch, lengths, self._batch_latent(z, batch.shape[0]))
+        return mixture.output_distribution(y, self.hparams.num_mixture)
+
+    def _batch_latent(self, z, batch_size):
+        """A user's z ([z_size] for all sketches, or [B, z_size]) as a [B, z_size] tensor, or None
+        (z = μ); the preprocessor checks it, and refuses a z for a decoder-only model."""
+        if z is None:
+            return None
+        return tf.constant(self.preprocessor.latents(int(batch_size), z))
+
+    @tf.function(reduce_retracing=True)
+    def _eval_outputs(self, batch, lengths, z=None):
+        """Decoder outputs y [B, N_max, 6M+3] in evaluation mode; z None means z = μ (conditional)
+        or no z (decoder-only). The encoder runs once (for μ) or not at all (z given)."""
+        if self.conditional and z is None:
+            z, _ = self.encoder(batch[:, 1:], lengths, training=False)
+        y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)
+        return y
 
     @tf.function(reduce_retracing=True)
     def _eval_r_cost(self, batch, lengths, z=None):
-        """Evaluation L_R; z None means z = μ (conditional) or no z (decoder-only).
-
-        Only what L_R needs runs: the encoder once (for μ) or not at all (z given), no KL.
-        """
-        targets = batch[:, 1:]
-        if self.conditional and z is None:
-            z, _ = self.encoder(targets, lengths, training=False)
-        y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)
-        return losses.reconstruction_loss(y, targets, self.hparams.num_mixture, mask_pen=True).total
+        """Evaluation L_R (no KL): the decoder outputs' loss on the batch's targets."""
+        y = self._eval_outputs(batch, lengths, z)
+        return losses.reconstruction_loss(y, batch[:, 1:], self.hparams.num_mixture,
+                                          mask_pen=True).total
 
     def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
                temperature_mode="magenta", max_len=None, prefix=None):
         """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
 
-        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that each
-        sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
+        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that
+        each sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
         """
         from .sampler import Sampler  # same package: the sampler is part of the model
         if self._sampler is None:

@@ -1,14 +1,16 @@
 """Evaluating a trained model on a split: the paper's L_R and L_KL (Table 1), Magenta's way.
 
-L_R is Magenta's evaluation reconstruction loss (pen loss masked after the end, both terms divided by
-N_max) with z = μ for a conditional model; L_KL is the KL of Eq. 10 before the floor. Both are averaged
-over batches of `batch_size` sketches (the last, partial batch included and weighted by its size).
+L_R is Magenta's evaluation reconstruction loss (pen loss masked after the end, both terms divided
+by N_max) with z = μ for a conditional model; L_KL is the KL of Eq. 10 before the floor. Both are
+averaged over batches of `batch_size` sketches (the last, partial batch included and weighted by its
+size).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..data.errors import ModelInputError
 from ..data.geometry import reconstruction_ratio
 from ..model.losses import kl_divergence
 
@@ -17,7 +19,8 @@ def evaluate_split(model, strokes, batch_size=100):
     """{"r_cost": L_R, "kl": L_KL (0 for decoder-only), "count": n} over stroke-3 pixel sketches."""
     strokes = [s for s in strokes if len(s) <= model.hparams.max_seq_len]
     if not strokes:
-        raise ValueError(f"no sketch fits this model's max_seq_len {model.hparams.max_seq_len}")
+        raise ModelInputError(f"no sketch fits this model's max_seq_len "
+                              f"{model.hparams.max_seq_len}", where="evaluate")
     r_total, kl_total = 0.0, 0.0
     for start in range(0, len(strokes), batch_size):
         batch = strokes[start:start + batch_size]
@@ -41,7 +44,7 @@ def derangement(n, seed=0):
     """
     n = int(n)
     if n < 2:
-        raise ValueError(f"a derangement needs at least 2 elements, got {n}")
+        raise ModelInputError(f"a derangement needs at least 2 elements, got {n}")
     order = np.random.default_rng(seed).permutation(n)
     perm = np.empty(n, dtype=np.int64)
     perm[order] = np.roll(order, -1)
@@ -50,7 +53,7 @@ def derangement(n, seed=0):
 
 def _check_conditional(model):
     if not getattr(model, "conditional", False):
-        raise ValueError("the latent diagnostic needs a conditional model (a VAE with an encoder); "
+        raise ModelInputError("the latent diagnostic needs a conditional model (a VAE with an encoder); "
                          "this one is decoder-only (conditional=False): it has no z to encode a "
                          "sketch into, so there is nothing to compare")
 
@@ -126,18 +129,18 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
       dict of r_cost_own, r_cost_shuffled, ratio, chamfer_own, chamfer_other (mean distances in
       pixels), count, temperature, seed.
     Raises:
-      ValueError: a decoder-only model, or fewer than 2 sketches that fit max_seq_len.
+      ModelInputError: a decoder-only model, or fewer than 2 sketches that fit max_seq_len.
     """
     _check_conditional(model)
     if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a positive number, got {temperature}")
+        raise ModelInputError(f"temperature must be a positive number, got {temperature}")
     if count is not None and int(count) < 2:
-        raise ValueError(f"count must be at least 2 (sketches are compared with each other), "
+        raise ModelInputError(f"count must be at least 2 (sketches are compared with each other), "
                          f"got {count}")
     fitting = [s for s in sketches if len(s) <= model.hparams.max_seq_len]
     sketches = fitting if count is None else fitting[:int(count)]
     if len(sketches) < 2:
-        raise ValueError(f"the latent diagnostic needs at least 2 sketches that fit this model's "
+        raise ModelInputError(f"the latent diagnostic needs at least 2 sketches that fit this model's "
                          f"max_seq_len {model.hparams.max_seq_len}; got {len(sketches)}")
     seed = int(seed)
     own, shuffled = latent_r_costs(model, sketches, seed=seed, batch_size=batch_size)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
 from absl import logging
 
 from ..data.loader import DataLoader
 from ..data.npz import load_dataset
 from ..hparams import HParams
 from ..model import SketchRNN
-from .trainer import Trainer
+from .trainer import Trainer, make_log_root
 
 
 def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile=False,
                   progress=True, strategy=None):
-    """(Trainer, SketchDataset) for `hparams.data_set` in `data_dir`, resumed if log_root holds a run."""
+    """(Trainer, SketchDataset) of `hparams.data_set` in `data_dir`, resumed from log_root."""
     dataset = load_dataset(data_dir, hparams.data_set, hparams.max_seq_len)
     scale = dataset.scale_factor
     train_loader = DataLoader(dataset.train, hparams.batch_size, hparams.max_seq_len, scale,
@@ -39,7 +37,7 @@ def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile
 def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_compile=False,
           progress=True):
     """Trains (or resumes) a model on `hparams.data_set`; the best model lands in log_root/best."""
-    os.makedirs(log_root, exist_ok=True)
+    make_log_root(log_root)
     trainer, _ = build_trainer(data_dir, hparams, log_root, seed, jit_compile, progress)
     trainer.train(num_steps)
     return trainer

@@ -1,19 +1,19 @@
 """Training sketch-rnn as Magenta does (`sketch_rnn_train.py`), under `tf.function`.
 
-One step: read the step, set lr and w_KL from it (training/schedules.py), L = L_R + w_KL·max(L_KL, tol)
-(Eq. 11 with the supplementary's KL floor), Adam (β1 0.9, β2 0.999, ε 1e-8 as TF1's Adam), gradients
-clipped element-wise to ±grad_clip, as Magenta's `tf.clip_by_value`. A step whose loss or gradients are
-not finite is skipped (counted in `nonfinite_steps`): the weights and Adam's moments are left as they
-were.
+One step: read the step, set lr and w_KL from it (training/schedules.py),
+L = L_R + w_KL·max(L_KL, tol) (Eq. 11 with the supplementary's KL floor), Adam (β1 0.9, β2 0.999,
+ε 1e-8 as TF1's Adam), gradients clipped element-wise to ±grad_clip, as Magenta's
+`tf.clip_by_value`. A step whose loss or gradients are not finite is skipped (counted in
+`nonfinite_steps`): the weights and Adam's moments are left as they were.
 
 Every `save_every` steps the valid split is evaluated as Magenta's eval model does (dropout off, pen
-loss unmasked, z sampled, its KL weight at kl_weight_start); when the valid cost improves, the model is
-saved to `<log_root>/best` (this package's model format) and the test split is evaluated. The last
-training state (`<log_root>/train`: weights, Adam state, step) is saved by a `tf.train.CheckpointManager`
-at the same time and at the end; a run restarted with the same `log_root` resumes from it with the same
-step, optimiser state, schedules and data order (batches are a function of (seed, step)); z and the
-dropout masks are drawn from stateless seeds derived from (seed, step), so the resumed run repeats the
-uninterrupted one exactly.
+loss unmasked, z sampled, its KL weight at kl_weight_start); when the valid cost improves, the model
+is saved to `<log_root>/best` (this package's model format) and the test split is evaluated. The
+last training state (`<log_root>/train`: weights, Adam state, step) is saved by a
+`tf.train.CheckpointManager` at the same time and at the end; a run restarted with the same
+`log_root` resumes from it with the same step, optimiser state, schedules and data order (batches
+are a function of (seed, step)); z and the dropout masks are drawn from stateless seeds derived from
+(seed, step), so the resumed run repeats the uninterrupted one exactly.
 
 Under a `tf.distribute` strategy (argument `strategy`, or a strategy scope around the Trainer) each
 replica trains on a contiguous slice of the global batch and the step equals the one-device step on
@@ -32,9 +32,11 @@ import tensorflow as tf
 from absl import logging
 
 from ..data.loader import DataLoader
+from ..errors import SketchRNNError
 from ..hparams import HParams
-from ..model.cells import RowSeed
+from ..model.losses import kl_floor
 from ..model.saving import save_model
+from ..model.seeds import RowSeed
 from . import schedules
 from .evaluate import latent_diagnostic
 
@@ -43,8 +45,17 @@ BEST_DIR = "best"
 METRICS_FILE = "metrics.jsonl"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(SketchRNNError, RuntimeError):
     """Training cannot start or continue (e.g. a log_root of another config)."""
+
+
+def make_log_root(log_root) -> None:
+    """Creates the run directory `log_root`, or raises TrainingError if it cannot be one."""
+    try:
+        os.makedirs(log_root, exist_ok=True)
+    except OSError as e:
+        raise TrainingError(f"cannot use log_root {os.fspath(log_root)!r}: {e.strerror or e} (it "
+                            "must be a directory or a path where one can be made)") from None
 
 
 def make_optimizer(hparams):
@@ -104,7 +115,7 @@ class Trainer:
         self.manager = None
         self.writer = None
         if log_root:
-            os.makedirs(log_root, exist_ok=True)
+            make_log_root(log_root)
             self._check_config()
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2)
@@ -139,8 +150,11 @@ class Trainer:
             return False
         try:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
-            raise TrainingError(f"cannot resume from {self.manager.latest_checkpoint}: {e}") from None
+        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as e:
+            # IndexError "Read less bytes than requested": an empty or truncated .data file.
+            raise TrainingError(f"cannot resume from {self.manager.latest_checkpoint} (empty, "
+                                f"truncated or mismatched checkpoint): {type(e).__name__}: {e}"
+                                ) from None
         logging.info("resumed from %s at step %d", self.manager.latest_checkpoint,
                      int(self.step.numpy()))
         return True
@@ -155,8 +169,7 @@ class Trainer:
         return lr, klw, tf.stack([tf.constant(self.seed, tf.int64), step])
 
     def _finish_step(self, grads, variables, cost, lr, klw, losses):
-        """Clips element-wise, applies Adam unless the cost or a gradient is non-finite (then counts
-        the skip), and advances the step."""
+        """Clips element-wise, applies Adam (or counts a non-finite step) and advances the step."""
         clip = self.hparams.grad_clip
         grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
         finite = tf.math.is_finite(cost)
@@ -184,8 +197,8 @@ class Trainer:
     def _distributed_step_fn(self, x, seq_len):
         """`_step_fn` under `self.strategy`, equal to it on the same global batch (up to rounding).
 
-        Every replica receives the global batch (a pure function of (seed, step), so each worker of a
-        multi-worker strategy builds the same one) and keeps its contiguous slice of B/R rows. Its
+        Every replica receives the global batch (a pure function of (seed, step), so each worker of
+        a multi-worker strategy builds the same one) and keeps its contiguous slice of B/R rows. Its
         random draws (z, dropout) are those of its rows in the one-device step (`RowSeed`). The KL
         floor max(L_KL, tol) is taken on the global-batch mean, as one device takes it. Gradients of
         the per-replica cost / R are summed across replicas (all-reduce); clipping, the finiteness
@@ -209,9 +222,8 @@ class Trainer:
                     x_r, len_r, training=True, seed=RowSeed.make(seed, offset, total))
                 global_kl = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
                                            tf.stop_gradient(losses["kl_raw"]))
-                kl_term = tf.where(global_kl > hp.kl_tolerance, losses["kl_raw"],
-                                   tf.cast(hp.kl_tolerance, tf.float32)) if hp.conditional \
-                    else losses["kl"]
+                kl_term = kl_floor(losses["kl_raw"], hp.kl_tolerance, decided_by=global_kl) \
+                    if hp.conditional else losses["kl"]
                 cost = (losses["r_cost"] + klw * kl_term) / replicas
             grads = tape.gradient(cost, variables)
             grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
@@ -227,7 +239,7 @@ class Trainer:
             lambda v: strategy.experimental_local_results(v)[0],
             strategy.run(replica_fn, args=(x, seq_len)))
         if hp.conditional:
-            losses["kl"] = tf.maximum(losses["kl_raw"], hp.kl_tolerance)
+            losses["kl"] = kl_floor(losses["kl_raw"], hp.kl_tolerance)
         else:
             losses["kl"] = losses["kl_raw"] = tf.constant(0.0)
         cost = losses["r_cost"] + klw * losses["kl"]
@@ -245,7 +257,7 @@ class Trainer:
         return {k: float(v) for k, v in out.items()}
 
     def evaluate(self, data: DataLoader):
-        """Mean cost, r_cost, kl over the sequential batches of a split (Magenta's evaluate_model)."""
+        """Mean cost, r_cost, kl over a split's sequential batches (Magenta's evaluate_model)."""
         totals = {"cost": 0.0, "r_cost": 0.0, "kl": 0.0}
         batches = data.eval_batches()
         for i, (x, seq_len) in enumerate(batches):
@@ -256,8 +268,11 @@ class Trainer:
         return {k: v / max(len(batches), 1) for k, v in totals.items()}
 
     def train(self, num_steps: int | None = None, log_every: int = 20):
-        """Trains until the step reaches `num_steps` (default hparams.num_steps). Returns the last
-        logged metrics."""
+        """Trains until the step reaches `num_steps` (default hparams.num_steps).
+
+        Returns:
+          The last logged metrics.
+        """
         hp = self.hparams
         num_steps = hp.num_steps if num_steps is None else int(num_steps)
         start = int(self.step.numpy())

@@ -1,4 +1,4 @@
-"""One entry point for trained models: `load_model(path)` and `save_model(model, directory)`.
+"""Models in and out: `load_model(path)` reads every format, `save_model(model, dir)` writes ours.
 
 `load_model` reads, by what `path` is:
 
@@ -8,9 +8,13 @@
 * a Magenta TF1 model directory (`model_config.json`, `checkpoint`, `vector*.index` and
   `vector*.data-*`), or a checkpoint prefix / `.index` file inside one. Adam slots, schedule scalars
   and `vector_rnn_1/*` are ignored. The scale factor is not stored by Magenta: it comes from the
-  `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found in
-  `data_dir` or next to the checkpoint;
-* a magenta-js `.gen.json` / `.vae.json` file.
+  `scale_factor` argument, else from the train split of the config's `data_set` `.npz` files found
+  in `data_dir` or next to the checkpoint;
+* a magenta-js `.gen.json` / `.vae.json` file;
+* a Keras `.keras` file written by `model.save("m.keras")` (the model, its layers and cells are
+  registered as Keras serializable under the package name `sketch_rnn_tf`);
+* a model name (`presets`): a bundled model (`"sheep"`) or one of Magenta's hosted models
+  (`"magenta/cat.gen"`), downloaded once into the cache. A path that exists wins over a name.
 
 Every weight comes from the file; anything missing, misshapen or unreadable raises `ModelLoadError`.
 """
@@ -19,12 +23,13 @@ from __future__ import annotations
 
 import os
 
-
+from . import presets
+from .data.checks import check_scale_factor
 from .hparams import HParams, HParamsError
 from .magenta import js as js_format
 from .magenta import tf1
 from .model import SketchRNN
-from .model.saving import CONFIG_NAME, ModelLoadError, check_scale_factor, load_model_dir, save_model
+from .model.saving import CONFIG_NAME, ModelLoadError, load_model_dir, save_model
 
 MAGENTA_CONFIG = "model_config.json"
 
@@ -36,8 +41,10 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
     """Loads a trained sketch-rnn from any supported format (see the module docstring).
 
     Args:
-      path: a `save_model` directory, a Magenta TF1 model directory (or checkpoint prefix), or a
-        magenta-js `.gen.json` / `.vae.json` file.
+      path: a `save_model` directory, a Magenta TF1 model directory (or checkpoint prefix), a
+        magenta-js `.gen.json` / `.vae.json` file, a `.keras` file, a bundled model's name
+        (`"sheep"`) or a name in Magenta's catalogue (`"magenta/cat.gen"`, `"magenta/cat.vae"`:
+        downloaded once into the cache, see `sketch_rnn_tf.presets`).
       scale_factor: pixels per model unit. Needed for Magenta TF1 checkpoints unless `data_dir` (or
         the checkpoint directory) holds the training `.npz`; for the other formats it overrides the
         stored value.
@@ -46,9 +53,13 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
     """
     if path is None:
         raise ModelLoadError("load_model: path is None; give a model directory or a .json file")
-    path = os.fspath(path)
+    try:  # a bundled model's name, or a Magenta catalogue name (downloaded once into the cache)
+        path = presets.resolve(path)
+    except (presets.ModelNameError, presets.DownloadError) as e:
+        raise ModelLoadError(str(e)) from None
     if scale_factor is not None:
-        scale_factor = check_scale_factor(scale_factor, "scale_factor argument")
+        scale_factor = check_scale_factor(scale_factor, error=ModelLoadError,
+                                          where="load_model")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, CONFIG_NAME)):
             return load_model_dir(path, scale_factor)
@@ -60,6 +71,8 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
             f"nor {MAGENTA_CONFIG} (a Magenta checkpoint directory); it holds "
             f"{found[:10] if found else 'nothing'}")
     if os.path.isfile(path):
+        if path.endswith(".keras"):
+            return _load_keras(path, scale_factor)
         if path.endswith(".index") or ".data-" in os.path.basename(path):
             prefix = path[:-len(".index")] if path.endswith(".index") else path.split(".data-")[0]
             return _load_tf1(os.path.dirname(os.path.abspath(path)), prefix, scale_factor, data_dir)
@@ -71,17 +84,32 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
         return _load_js(path, scale_factor)
     if os.path.exists(path + ".index"):
         return _load_tf1(os.path.dirname(os.path.abspath(path)), path, scale_factor, data_dir)
-    raise ModelLoadError(f"{path}: no such file or directory")
+    raise ModelLoadError(f"{path}: no such file or directory; {presets.unknown_name_hint()}")
 
 
 # --------------------------------------------------------------------------- formats
+def _load_keras(path, scale_factor):
+    import keras  # with TensorFlow, already loaded by .model
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # a damaged zip, a foreign class, missing weights: all named here
+        raise ModelLoadError(f"{path}: not a readable .keras file of a SketchRNN: "
+                             f"{type(e).__name__}: {e}") from None
+    if not isinstance(model, SketchRNN):
+        raise ModelLoadError(f"{path}: holds a {type(model).__name__}, not a SketchRNN")
+    if scale_factor is not None:
+        model.scale_factor = scale_factor
+    return model
+
+
 def _load_tf1(directory, path, scale_factor, data_dir):
     config_path = os.path.join(directory, MAGENTA_CONFIG)
     if not os.path.exists(config_path):
         raise ModelLoadError(f"{path}: a TF1 checkpoint needs {MAGENTA_CONFIG} beside it "
                              f"({config_path} is missing)")
     try:
-        hparams = HParams.from_json(config_path).replace(is_training=False)
+        hparams = HParams.from_json(config_path)
         prefix = tf1.find_checkpoint_prefix(path)
     except (HParamsError, tf1.CheckpointError) as e:
         raise ModelLoadError(str(e)) from None
@@ -116,7 +144,8 @@ def _scale_from_data(hparams, directory, data_dir):
         raise ModelLoadError(
             f"{directory}: a Magenta checkpoint does not store its scale factor (pixels per model "
             f"unit). Pass scale_factor=<the training set's normalizing_scale_factor>, or "
-            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute it "
+            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute "
+            f"it "
             f"from the train split (looked for {', '.join(missing or names)} in "
             f"{', '.join(places)})")
     try:

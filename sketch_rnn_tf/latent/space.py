@@ -6,8 +6,8 @@ Vector maths (numpy only):
   `grid`: a rows x cols grid interpolated between four corner vectors;
   `analogy`: z_a - z_b + z_c ("sheep with a head" - "head" + "no head" ...).
 
-Model helpers (they encode stroke-3 sketches in pixels with the model's encoder mean μ, decode with the
-batched sampler and return stroke-3 sketches in pixels):
+Model helpers (they encode stroke-3 sketches in pixels with the model's encoder mean μ, decode with
+the batched sampler and return stroke-3 sketches in pixels):
   `reconstruct`, `interpolation_row`, `interpolation_grid`, `analogy_sketches`.
 
 Wherever a model helper takes a sketch, a latent vector of shape [z_size] may be given instead.
@@ -20,6 +20,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from ..data.errors import ModelInputError
 
 METHODS = ("slerp", "lerp")
 # sin(ω) below this (in float64) means the two directions are parallel or antipodal.
@@ -32,18 +33,18 @@ DEFAULT_CORNER_COLORS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127
 def _vector(z, name):
     z = np.asarray(z)
     if z.ndim != 1 or z.shape[0] < 1:
-        raise ValueError(f"{name} must be a 1-D latent vector, got shape {z.shape}")
+        raise ModelInputError(f"{name} must be a 1-D latent vector, got shape {z.shape}")
     if z.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {z.dtype}")
+        raise ModelInputError(f"{name} must be numeric, got dtype {z.dtype}")
     if not np.all(np.isfinite(z)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise ModelInputError(f"{name} contains NaN or inf")
     return z
 
 
 def _pair(z0, z1):
     z0, z1 = _vector(z0, "z0"), _vector(z1, "z1")
     if z0.shape != z1.shape:
-        raise ValueError(f"z0 and z1 differ in shape: {z0.shape} and {z1.shape}")
+        raise ModelInputError(f"z0 and z1 differ in shape: {z0.shape} and {z1.shape}")
     dtype = np.result_type(z0.dtype, z1.dtype)
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
@@ -54,9 +55,9 @@ def _times(t):
     """t as a float64 array (scalar or 1-D) and whether it was a scalar."""
     t_arr = np.asarray(t, dtype=np.float64)
     if t_arr.ndim > 1:
-        raise ValueError(f"t must be a number or a 1-D array, got shape {t_arr.shape}")
+        raise ModelInputError(f"t must be a number or a 1-D array, got shape {t_arr.shape}")
     if not np.all(np.isfinite(t_arr)):
-        raise ValueError("t contains NaN or inf")
+        raise ModelInputError("t contains NaN or inf")
     return np.atleast_1d(t_arr), t_arr.ndim == 0
 
 
@@ -76,7 +77,8 @@ def lerp(z0, z1, t):
 
 
 def slerp(z0, z1, t):
-    """Spherical interpolation (Shoemake), as in sketch-rnn's notebook:
+    """Spherical interpolation (Shoemake), as in sketch-rnn's notebook.
+
     sin((1-t)ω)/sin ω · z0 + sin(tω)/sin ω · z1, with ω the angle between z0 and z1.
 
     For unit vectors the path stays on the unit sphere; for vectors of other lengths the norm moves
@@ -85,7 +87,8 @@ def slerp(z0, z1, t):
       * antipodal directions (ω ≈ π, the great circle is not unique): the path turns through a fixed
         direction orthogonal to z0 (chosen deterministically), while the norm moves linearly from
         |z0| to |z1|, so it never passes through the origin as `lerp` would.
-    `t` is a number (returns [z]) or a 1-D array (returns [k, z]); t = 0 and 1 give z0 and z1 exactly.
+    `t` is a number (returns [z]) or a 1-D array (returns [k, z]); t = 0 and 1 give z0 and z1
+    exactly.
     """
     z0, z1, dtype = _pair(z0, z1)
     t_arr, scalar = _times(t)
@@ -114,9 +117,11 @@ def slerp(z0, z1, t):
 
 
 def _orthogonal_unit(u):
-    """A unit vector orthogonal to unit vector u, chosen deterministically (Gram-Schmidt on the
-    basis vector along u's smallest component). In one dimension none exists: returns 0, so the
-    path degenerates to the straight line through the origin."""
+    """A unit vector orthogonal to unit vector u, chosen deterministically.
+
+    Gram-Schmidt on the basis vector along u's smallest component. In one dimension none exists:
+    returns 0, so the path degenerates to the straight line through the origin.
+    """
     if u.shape[0] == 1:
         return np.zeros_like(u)
     e = np.zeros_like(u)
@@ -127,13 +132,13 @@ def _orthogonal_unit(u):
 
 def _check_method(method):
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ModelInputError(f"method must be one of {METHODS}, got {method!r}")
     return slerp if method == "slerp" else lerp
 
 
 def _count(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ModelInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -170,14 +175,15 @@ def analogy(z_a, z_b, z_c):
     """Latent vector arithmetic z_a - z_b + z_c (Section 4.3: "a is to b as ? is to c")."""
     z_a, z_b, z_c = _vector(z_a, "z_a"), _vector(z_b, "z_b"), _vector(z_c, "z_c")
     if not z_a.shape == z_b.shape == z_c.shape:
-        raise ValueError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, {z_c.shape}")
+        raise ModelInputError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, "
+                              f"{z_c.shape}")
     return z_a - z_b + z_c
 
 
 # --------------------------------------------------------------------------- model helpers
 def _require_conditional(model, what):
     if not model.conditional:
-        raise ValueError(f"{what} needs a conditional model (with an encoder); this one is "
+        raise ModelInputError(f"{what} needs a conditional model (with an encoder); this one is "
                          "decoder-only (conditional=False) and has no latent space")
 
 
@@ -218,8 +224,11 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
       temperatures: the temperatures τ to decode at (one batched call of all sketches per τ).
       seed: int for repeatable draws (temperature j uses seed + j).
       sample_z: decode from z = μ + σ·ε (seeded by `seed`) instead of the mean μ.
-      greedy, temperature_mode: as in `SketchRNN.sample`.
-    Returns a list with one row per sketch: the row holds its reconstructions, one per temperature.
+      greedy: as in `SketchRNN.sample`.
+      temperature_mode: as in `SketchRNN.sample`.
+
+    Returns:
+      A list with one row per sketch: the row holds its reconstructions, one per temperature.
     """
     _require_conditional(model, "reconstruct")
     if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
@@ -227,7 +236,7 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
     strokes = list(strokes)
     temperatures = list(np.atleast_1d(temperatures))
     if not temperatures:
-        raise ValueError("temperatures is empty")
+        raise ModelInputError("temperatures is empty")
     z = model.encode(strokes, sample=sample_z, seed=seed)
     columns = [model.sample(n=len(strokes), temperature=float(tau), z=z, seed=_seed(seed, j),
                             greedy=greedy, temperature_mode=temperature_mode)
@@ -237,8 +246,10 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
 
 def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None, method="slerp",
                       greedy=False, temperature_mode="magenta"):
-    """n sketches decoded from the latent path between two sketches (or latent vectors), ends
-    included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels."""
+    """n sketches decoded from the latent path between two sketches (or latent vectors).
+
+    Ends included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels.
+    """
     _require_conditional(model, "interpolation_row")
     n = _count(n, "n")
     z_a, z_b = _latents(model, [sketch_a, sketch_b])
@@ -248,8 +259,11 @@ def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None
 
 
 class InterpolationGrid(NamedTuple):
-    """`sketches`: rows x cols stroke-3 sketches (a list of rows); `colors`: [rows, cols, 3] RGB
-    colours interpolated between the corner colours (pass both to `rendering.render_grid`)."""
+    """The sketches of an interpolation grid and their colours.
+
+    `sketches`: rows x cols stroke-3 sketches (a list of rows); `colors`: [rows, cols, 3] RGB
+    colours interpolated between the corner colours (pass both to `rendering.render_grid`).
+    """
 
     sketches: list
     colors: np.ndarray
@@ -258,18 +272,20 @@ class InterpolationGrid(NamedTuple):
 def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1, seed=None,
                        method="slerp", corner_colors=DEFAULT_CORNER_COLORS, greedy=False,
                        temperature_mode="magenta"):
-    """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors),
-    given as (top_left, top_right, bottom_left, bottom_right) — all cells in one batched call.
+    """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors).
+
+    The corners are given as (top_left, top_right, bottom_left, bottom_right) — all cells in one
+    batched call.
 
     Returns an `InterpolationGrid(sketches, colors)`; the colours ([rows, cols, 3], 0..255) mix the
-    four (r, g, b) `corner_colors` bilinearly in the same layout (the paper's colour-coded grids), so
-    each cell's colour tells how much of each corner it holds. Pass both to `render_grid`.
+    four (r, g, b) `corner_colors` bilinearly in the same layout (the paper's colour-coded grids),
+    so each cell's colour tells how much of each corner it holds. Pass both to `render_grid`.
     """
     _require_conditional(model, "interpolation_grid")
     corners = list(corners)
     if len(corners) != 4:
-        raise ValueError("corners must hold 4 sketches or latent vectors (top_left, top_right, "
-                         f"bottom_left, bottom_right), got {len(corners)}")
+        raise ModelInputError("corners must hold 4 sketches or latent vectors (top_left, "
+                              f"top_right, bottom_left, bottom_right), got {len(corners)}")
     rows, cols = _count(rows, "rows"), _count(cols, "cols")
     z = grid(*_latents(model, corners), rows, cols, method)
     flat = model.sample(n=rows * cols, temperature=temperature, z=z.reshape(rows * cols, -1),
@@ -277,7 +293,7 @@ def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1
     sketches = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
     rgb = np.asarray(corner_colors, dtype=np.float64)
     if rgb.shape != (4, 3):
-        raise ValueError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
+        raise ModelInputError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
     return InterpolationGrid(sketches, grid(*rgb, rows, cols, method="lerp"))
 
 

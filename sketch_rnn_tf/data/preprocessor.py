@@ -1,0 +1,208 @@
+"""`SketchPreprocessor`: the numpy front door between stroke-3 sketches in pixels and a model.
+
+Everything that hands sketches to a sketch-rnn, or gets sketches back from one, goes through it: the
+Keras model (`SketchRNN.prepare`, `encode`, `reconstruction_loss`), its sampler (argument checks and
+post-processing), completion, and the numpy client of an exported SavedModel. It does, in numpy
+only (no TensorFlow):
+
+* validate: the one rule of `data.checks.check_stroke3` (numeric, finite, shape (n, 3), pen values
+  0 or 1, not empty), plus the model's limit n <= N_max (`max_seq_len`);
+* scale: pixels -> model units by dividing dx, dy by `scale_factor` (the train set's normalising
+  scale factor, paper appendix), and back;
+* pad: stroke-3 -> Magenta's padded stroke-5 batch (S0 = (0, 0, 1, 0, 0) at row 0, rows after the
+  end (0, 0, 0, 0, 1); paper Section 3.3) and the lengths;
+* post-process: the sampler's stroke-5 rows -> stroke-3 sketches in pixels, cut at the first
+  end-of-sketch row;
+* z: check a given latent (shape [z_size] for all sketches or [n, z_size], finite), broadcast it, or
+  draw z ~ N(0, I);
+* sampling arguments: n, temperature, temperature mode, max_len, seed.
+
+Bad input raises `ModelInputError` (a `DataError`, hence a `SketchRNNError` and a `ValueError`)
+naming the sketch or argument.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
+from sketch_rnn_tf.data.errors import ModelInputError
+from sketch_rnn_tf.data.strokes import pad_batch, to_normal_strokes
+
+#: "magenta": σ → σ·τ (Magenta's sample()); "paper": σ → σ·√τ (Eq. 8, magenta-js).
+TEMPERATURE_MODES = ("magenta", "paper")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_row(item) -> bool:
+    """Whether `item` is one stroke-3 row (so its container is one sketch, not a list of them)."""
+    try:
+        return np.ndim(item) == 1
+    except ValueError:  # ragged: a sketch whose rows differ in length
+        return False
+
+
+class SketchPreprocessor:
+    """Validates, scales, pads and post-processes sketches for one model, and handles its z.
+
+    Args:
+      max_seq_len: N_max, the most points a sketch may have.
+      scale_factor: pixels per model unit (the train set's normalising scale factor).
+      z_size: size of the latent vector of a conditional model; 0 for a decoder-only one.
+
+    Example:
+      >>> pre = SketchPreprocessor(max_seq_len=250, scale_factor=18.5, z_size=128)
+      >>> batch, lengths = pre(sketches)        # [B, 251, 5] float32, [B] int32
+      >>> sketches = pre.postprocess(rows)      # stroke-5 rows in model units -> pixels
+    """
+
+    def __init__(self, max_seq_len: int, scale_factor: float = 1.0, z_size: int = 0):
+        if not _is_int(max_seq_len) or max_seq_len < 1:
+            raise ModelInputError(f"max_seq_len must be an integer >= 1, got {max_seq_len!r}",
+                                  where="SketchPreprocessor")
+        if not _is_int(z_size) or z_size < 0:
+            raise ModelInputError(f"z_size must be an integer >= 0, got {z_size!r}",
+                                  where="SketchPreprocessor")
+        self.max_seq_len = int(max_seq_len)
+        self.scale_factor = check_scale_factor(scale_factor, error=ModelInputError,
+                                               where="SketchPreprocessor")
+        self.z_size = int(z_size)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the model has a latent space (z_size > 0)."""
+        return self.z_size > 0
+
+    # ----------------------------------------------------------------- sketches
+    def sketches(self, strokes, what: str = "sketch") -> List[np.ndarray]:
+        """Checks stroke-3 sketches in pixels; returns them as a list of float32 arrays.
+
+        Args:
+          strokes: one `(n, 3)` sketch or a sequence of them.
+          what: the name of one sketch in messages ("sketch", "prefix", ...).
+
+        Raises:
+          ModelInputError: no sketch, or a sketch that breaks the rule of `check_stroke3` or has
+            more than `max_seq_len` points.
+        """
+        if strokes is None:
+            raise ModelInputError("no sketches given (None)", where=what)
+        if isinstance(strokes, np.ndarray) and strokes.dtype != object and strokes.ndim != 3:
+            strokes = [strokes]  # one sketch (a wrong shape is reported by the check)
+        elif not isinstance(strokes, np.ndarray) and len(strokes) and _is_row(strokes[0]):
+            strokes = [strokes]  # one sketch as a nested list of rows
+        if len(strokes) == 0:
+            raise ModelInputError("no sketches given", where=what)
+        out = []
+        for i, s in enumerate(strokes):
+            s = check_stroke3(s, error=ModelInputError, where=f"{what} {i}")
+            if len(s) > self.max_seq_len:
+                raise ModelInputError(f"has {len(s)} points, more than this model's max_seq_len "
+                                      f"{self.max_seq_len}", where=f"{what} {i}")
+            out.append(s.astype(np.float32))
+        return out
+
+    def scale(self, sketch: np.ndarray) -> np.ndarray:
+        """Pixels -> model units: a float32 copy with dx, dy divided by `scale_factor`."""
+        s = np.array(sketch, dtype=np.float32)
+        s[:, :2] /= self.scale_factor
+        return s
+
+    def unscale(self, sketch: np.ndarray) -> np.ndarray:
+        """Model units -> pixels: a float32 copy with dx, dy multiplied by `scale_factor`."""
+        s = np.array(sketch, dtype=np.float32)
+        s[:, :2] *= self.scale_factor
+        return s
+
+    def pad(self, strokes, what: str = "sketch") -> Tuple[np.ndarray, np.ndarray]:
+        """Stroke-3 sketches in pixels -> (padded stroke-5 batch [B, N_max + 1, 5], lengths [B]).
+
+        The offsets are divided by `scale_factor`; row 0 is S0, rows after a sketch's end are
+        (0, 0, 0, 0, 1) (Magenta's `pad_batch`). Returns float32 and int32 numpy arrays.
+        """
+        return pad_batch([self.scale(s) for s in self.sketches(strokes, what)], self.max_seq_len)
+
+    __call__ = pad
+
+    def postprocess(self, rows: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """Stroke-5 rows in model units (one [T, 5] array per sketch) -> stroke-3 float32 in pixels.
+
+        Each sketch is cut at its first end-of-sketch row (Magenta's `to_normal_strokes`) and its
+        offsets are multiplied by `scale_factor`.
+        """
+        return [self.unscale(to_normal_strokes(r).astype(np.float32)) for r in rows]
+
+    # ----------------------------------------------------------------------- z
+    def latents(self, n: int, z=None, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        """The float32 latent vectors [n, z_size] of n sketches ([n, 0] for a decoder-only model).
+
+        Args:
+          n: number of sketches.
+          z: None to draw z ~ N(0, I) from `rng`; or one latent [z_size] (or [1, z_size]) for all
+            n sketches; or [n, z_size].
+          rng: a `numpy.random.Generator`, needed when z is None for a conditional model.
+
+        Raises:
+          ModelInputError: z given to a decoder-only model, a z of another shape, or NaN/inf in z.
+        """
+        if not self.conditional:
+            if z is not None:
+                raise ModelInputError("z given to a decoder-only model (conditional=False), which "
+                                      "has no latent space")
+            return np.zeros((n, 0), np.float32)
+        if z is None:
+            if rng is None:
+                raise ModelInputError("no z and no random generator to draw one", where="z")
+            return rng.standard_normal((n, self.z_size)).astype(np.float32)
+        try:
+            z = np.asarray(z, np.float32)
+        except (TypeError, ValueError) as e:
+            raise ModelInputError(f"not a numeric array ({e})", where="z") from None
+        given = z.shape
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim == 2 and z.shape[0] == 1 and n > 1:
+            z = np.repeat(z, n, axis=0)
+        if z.shape != (n, self.z_size):
+            raise ModelInputError(f"has shape {given}; expected ({self.z_size},) or "
+                                  f"({n}, {self.z_size})", where="z")
+        if not np.all(np.isfinite(z)):
+            raise ModelInputError("contains NaN or inf", where="z")
+        return z
+
+    # ---------------------------------------------------------------- sampling
+    def sample_args(self, n=1, temperature=1.0, greedy=False, temperature_mode="magenta",
+                    max_len=None, seed=None) -> Tuple[int, float, int, int]:
+        """Checks the arguments of `sample`; returns (n, temperature, max_len, seed).
+
+        `max_len` defaults to `max_seq_len`; a None `seed` becomes a fresh random one.
+
+        Raises:
+          ModelInputError: n or max_len not an integer >= 1, a temperature that is not a positive
+            finite number (unless greedy), an unknown temperature mode, a seed that is not an int.
+        """
+        where = "sample()"
+        if temperature_mode not in TEMPERATURE_MODES:
+            raise ModelInputError(f"temperature_mode must be one of {TEMPERATURE_MODES}, got "
+                                  f"{temperature_mode!r}", where=where)
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or (
+                not greedy and not (np.isfinite(temperature) and temperature > 0)):
+            raise ModelInputError(f"temperature must be a positive number, got {temperature!r}",
+                                  where=where)
+        if not _is_int(n) or n < 1:
+            raise ModelInputError(f"n must be an integer >= 1, got {n!r}", where=where)
+        max_len = self.max_seq_len if max_len is None else max_len
+        if not _is_int(max_len) or max_len < 1:
+            raise ModelInputError(f"max_len must be an integer >= 1 (the most points per "
+                                  f"sketch), got {max_len!r}", where=where)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        elif not _is_int(seed):
+            raise ModelInputError(f"seed must be an int or None, got {seed!r}", where=where)
+        return int(n), float(temperature), int(max_len), int(seed) % (2 ** 63)

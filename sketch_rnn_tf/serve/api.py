@@ -1,0 +1,190 @@
+"""The drawing page's JSON API, without the HTTP: checks a request body and answers it.
+
+Every function takes the parsed JSON body and returns the JSON reply (a dict), or raises
+`RequestError(status, message)`; the server turns that into `{"error": message}` with that status.
+
+Requests (all fields but `strokes` optional):
+
+    POST /api/complete     {"strokes": [[dx, dy, pen_lifted], ...], "n": 4, "temperature": 0.3,
+                            "seed": 1, "model": "sheep"}
+        -> {"model": "sheep", "sketches": [[[dx, dy, pen_lifted], ...], ...]}
+    POST /api/reconstruct  same fields; conditional models only
+    POST /api/model        {"model": "sheep"} -> what the page needs to know about the model
+
+`strokes` is a stroke-3 sketch in the model's pixels: row i moves the pen by (dx, dy) from point i-1
+(row 0 from the drawing's start) and `pen_lifted = 1` lifts the pen after point i.
+
+`/api/complete` returns n whole sketches: the given rows exactly as sent, then the model's
+continuation, at most the model's `max_seq_len` rows in all (`completion.complete`). For a conditional
+model the decoder's z is the encoder's mean μ of the partial drawing (Eq. 2): the model guesses the
+whole sketch from the part it sees, and the n endings differ only by the sampling of Eq. 8.
+
+`/api/reconstruct` encodes the drawing to μ and decodes it n times from scratch (the paper's
+reconstructions, Section 4): n new sketches, none of which starts with the given rows.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+#: Largest request body in bytes (1 MiB); a longer one is refused with 413 unread.
+MAX_BODY_BYTES = 1 << 20
+#: Most sketches one request may ask for.
+MAX_N = 16
+#: Most rows a request's `strokes` may have, whatever the model (each model also has its own limit).
+MAX_POINTS = 1000
+#: Largest |dx| or |dy| in pixels (the bundled models draw sketches under about 1000 pixels wide).
+MAX_OFFSET = 10000.0
+#: Temperatures allowed: (0, MAX_TEMPERATURE].
+MAX_TEMPERATURE = 2.0
+MAX_SEED = 2 ** 63 - 1
+
+DEFAULTS = {"n": 4, "temperature": 0.3}
+_FIELDS = {"strokes", "n", "temperature", "seed", "model"}
+
+
+class RequestError(Exception):
+    """A request the API refuses: `status` is the HTTP status, `message` says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# --------------------------------------------------------------------------- checks
+def _is_number(x):
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def check_strokes(strokes, max_points=MAX_POINTS) -> np.ndarray:
+    """`strokes` from JSON → a float32 array (m, 3), or `RequestError(400)` naming what is wrong."""
+    if not isinstance(strokes, list):
+        raise RequestError(400, f"'strokes' must be a list of [dx, dy, pen_lifted] rows, got "
+                                f"{type(strokes).__name__}")
+    if not strokes:
+        raise RequestError(400, "'strokes' is empty: draw something first")
+    if len(strokes) > max_points:
+        raise RequestError(400, f"'strokes' has {len(strokes)} rows; at most {max_points} are "
+                                "accepted")
+    for i, row in enumerate(strokes):
+        if not isinstance(row, list) or len(row) != 3:
+            raise RequestError(400, f"strokes[{i}] must be a list [dx, dy, pen_lifted] of 3 "
+                                    f"numbers, got {_short(row)}")
+        for j, v in enumerate(row):
+            if not _is_number(v):
+                raise RequestError(400, f"strokes[{i}][{j}] must be a number, got {_short(v)}")
+            if not math.isfinite(v):
+                raise RequestError(400, f"strokes[{i}][{j}] is not finite ({v})")
+        if abs(row[0]) > MAX_OFFSET or abs(row[1]) > MAX_OFFSET:
+            raise RequestError(400, f"strokes[{i}] moves the pen by ({row[0]}, {row[1]}) pixels; "
+                                    f"offsets must lie within ±{MAX_OFFSET:g}")
+        if row[2] not in (0, 1):
+            raise RequestError(400, f"strokes[{i}][2] (pen_lifted) must be 0 or 1, got {row[2]}")
+    return np.asarray(strokes, np.float32)
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_request(body) -> dict:
+    """The common fields of /api/complete and /api/reconstruct, checked and with defaults."""
+    if not isinstance(body, dict):
+        raise RequestError(400, f"the request body must be a JSON object, got "
+                                f"{type(body).__name__}")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise RequestError(400, f"unknown field(s) {unknown}; the fields are {sorted(_FIELDS)}")
+    if "strokes" not in body:
+        raise RequestError(400, "missing 'strokes': [[dx, dy, pen_lifted], ...]")
+    out = {"strokes": check_strokes(body["strokes"])}
+    n = body.get("n", DEFAULTS["n"])
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_N:
+        raise RequestError(400, f"'n' must be an integer from 1 to {MAX_N}, got {_short(n)}")
+    out["n"] = n
+    t = body.get("temperature", DEFAULTS["temperature"])
+    if not _is_number(t) or not math.isfinite(t) or not 0 < t <= MAX_TEMPERATURE:
+        raise RequestError(400, f"'temperature' must be a number in (0, {MAX_TEMPERATURE:g}], got "
+                                f"{_short(t)}")
+    out["temperature"] = float(t)
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)
+                             or not 0 <= seed <= MAX_SEED):
+        raise RequestError(400, f"'seed' must be an integer from 0 to 2**63-1 (or absent), got "
+                                f"{_short(seed)}")
+    out["seed"] = seed
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise RequestError(400, f"'model' must be a model name (a string), got {_short(model)}")
+    out["model"] = model
+    return out
+
+
+def _rows(sketch) -> list:
+    """A stroke-3 array → JSON rows [dx, dy, pen_lifted] (offsets to 1/1000 pixel)."""
+    s = np.asarray(sketch, np.float64)
+    return [[round(float(dx), 3), round(float(dy), 3), int(p)] for dx, dy, p in s]
+
+
+# --------------------------------------------------------------------------- answers
+def complete(entry, request) -> dict:
+    """n whole sketches: `request['strokes']` exactly as given, then the model's continuation."""
+    from .. import completion
+
+    model = entry.model
+    strokes = request["strokes"]
+    limit = model.hparams.max_seq_len
+    if len(strokes) >= limit:
+        raise RequestError(400, f"the drawing has {len(strokes)} points; model '{entry.name}' "
+                                f"draws at most {limit} (max_seq_len) in all, so it can finish "
+                                f"drawings of at most {limit - 1}. Undo or clear, or draw with "
+                                "fewer points.")
+    with entry.lock:
+        sketches = completion.complete(model, strokes, n=request["n"],
+                                     temperature=request["temperature"], seed=request["seed"])
+    given = _rows(strokes)
+    out = []
+    for s in sketches:
+        rows = _rows(s)
+        if len(rows) < len(given):  # cannot happen: the sampler keeps every prefix row
+            raise RuntimeError(f"the model returned {len(rows)} rows for a {len(given)}-row prefix")
+        out.append(given + rows[len(given):])
+    return {"model": entry.name, "sketches": out}
+
+
+def reconstruct(entry, request) -> dict:
+    """Encodes the drawing to μ and decodes n sketches from it (conditional models only)."""
+    model = entry.model
+    if not model.hparams.conditional:
+        raise RequestError(400, f"model '{entry.name}' is decoder-only (conditional=False): it has "
+                                "no encoder, so it cannot reconstruct a drawing; pick a "
+                                "conditional (VAE) model, or use /api/complete")
+    strokes = request["strokes"]
+    limit = model.hparams.max_seq_len
+    if len(strokes) > limit:
+        raise RequestError(400, f"the drawing has {len(strokes)} points; model '{entry.name}' "
+                                f"encodes at most {limit} (max_seq_len)")
+    with entry.lock:
+        mu = model.encode([strokes])
+        sketches = model.sample(request["n"], temperature=request["temperature"],
+                                z=np.repeat(mu, request["n"], axis=0), seed=request["seed"])
+    return {"model": entry.name, "sketches": [_rows(s) for s in sketches]}
+
+
+def check_model_request(body) -> str | None:
+    """The model name of a POST /api/model body (None: the server's default)."""
+    if not isinstance(body, dict):
+        raise RequestError(400, f"the request body must be a JSON object, got "
+                                f"{type(body).__name__}")
+    unknown = sorted(set(body) - {"model"})
+    if unknown:
+        raise RequestError(400, f"unknown field(s) {unknown}; the only field is 'model'")
+    name = body.get("model")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(400, f"'model' must be a model name (a string), got {_short(name)}")
+    return name
