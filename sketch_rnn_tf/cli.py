@@ -120,18 +120,20 @@ def cmd_evaluate(args):
 
     from .atomic import write_text
     from .data.npz import load_dataset
-    from .training.evaluate import evaluate_dataset
+    from .data.errors import ModelInputError
+    from .training.evaluate import evaluate_dataset, latent_diagnostic
+
     model = _load(args)
     if args.latent and not model.conditional:
-        raise CLIError(f"--latent needs a conditional model (a VAE with an encoder); {args.checkpoint} "
-                       "is decoder-only (conditional=False) and has no latent space")
+        raise ModelInputError(f"--latent needs a conditional model (a VAE with an encoder); "
+                              f"{args.checkpoint} is decoder-only (conditional=False) and has no "
+                              "latent space")
     names = [d for d in (args.dataset or ",".join(model.hparams.data_set)).split(",") if d]
     dataset = load_dataset(args.data_dir, names, model.hparams.max_seq_len)
     results = evaluate_dataset(model, dataset, splits=args.splits.split(","))
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")
-        if args.latent:  # issue 11: does z carry the sketch?
-            from .training.evaluate import latent_diagnostic
+        if args.latent:  # does z carry the sketch?
             r["latent"] = d = latent_diagnostic(model, dataset.split(split), args.temperature,
                                                 args.seed, args.count)
             print(f"  latent (first {d['count']}, temperature {d['temperature']:g}, seed {d['seed']}): "
