@@ -4,7 +4,8 @@ sample  draw sketches from a model (this package's directory, a Magenta TF1 dire
         magenta-js .gen.json/.vae.json file) into one SVG grid
 train   train (or resume) a model on Magenta .npz files
 export  write a SavedModel (and optionally magenta-js JSON) from a model
-evaluate L_R and L_KL of a model on the valid/test splits of .npz files
+evaluate L_R and L_KL of a model on the valid/test splits of .npz files (--latent: does z
+        carry the sketch? L_R with own vs other sketches' z, reconstruction Chamfer ratio)
 convert write any model that load_model reads in this package's own format
 info    print a model's hparams and parameter count
 models  list the model names --checkpoint accepts (bundled, cached, Magenta's catalogue)
@@ -145,13 +146,26 @@ def cmd_evaluate(args):
 
     from .atomic import write_text
     from .data.npz import load_dataset
-    from .training.evaluate import evaluate_dataset
+    from .data.errors import ModelInputError
+    from .training.evaluate import evaluate_dataset, latent_diagnostic
+
     model = _load(args)
+    if args.latent and not model.conditional:
+        raise ModelInputError(f"--latent needs a conditional model (a VAE with an encoder); "
+                              f"{args.checkpoint} is decoder-only (conditional=False) and has no "
+                              "latent space")
     names = [d for d in (args.dataset or ",".join(model.hparams.data_set)).split(",") if d]
     dataset = load_dataset(args.data_dir, names, model.hparams.max_seq_len)
     results = evaluate_dataset(model, dataset, splits=args.splits.split(","))
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")
+        if args.latent:  # does z carry the sketch?
+            r["latent"] = d = latent_diagnostic(model, dataset.split(split), args.temperature,
+                                                args.seed, args.count)
+            print(f"  latent (first {d['count']}, temperature {d['temperature']:g}, seed {d['seed']}): "
+                  f"L_R own z {d['r_cost_own']:.4f}, other sketches' z {d['r_cost_shuffled']:.4f}; "
+                  f"reconstruction Chamfer ratio {d['ratio']:.3f} ({d['chamfer_own']:.2f} px to "
+                  f"its own / {d['chamfer_other']:.2f} px to others' reconstructions; 1 = z ignored)")
     if args.json:
         write_text(args.json, json.dumps(results, indent=1), what="JSON")
 
@@ -233,6 +247,12 @@ def build_parser():
     p.add_argument("--dataset", default=None, help="a.npz[,b.npz] (default: the model's data_set)")
     p.add_argument("--splits", default="valid,test")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.add_argument("--latent", action="store_true",
+                   help="also L_R with own vs other sketches' z and the reconstruction Chamfer "
+                        "ratio (conditional models; see training.evaluate.latent_diagnostic)")
+    p.add_argument("--temperature", type=float, default=0.1, help="--latent: decoding temperature")
+    p.add_argument("--seed", type=int, default=0, help="--latent: seed of decoding and shuffling")
+    p.add_argument("--count", type=int, default=64, help="--latent: first COUNT sketches per split")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("convert",

@@ -38,6 +38,7 @@ from ..model.losses import kl_floor
 from ..model.saving import save_model
 from ..model.seeds import RowSeed
 from . import schedules
+from .evaluate import latent_diagnostic
 
 TRAIN_DIR = "train"
 BEST_DIR = "best"
@@ -66,6 +67,10 @@ def make_optimizer(hparams):
 class Trainer:
     """Trains a `SketchRNN` with Magenta's loop.
 
+    At each validation of a conditional model with a log_root, the latent diagnostic
+    (`training.evaluate.latent_diagnostic`) also runs on the first `latent_count` valid sketches
+    (attribute, default 16; 0 turns it off) with seed `latent_seed`.
+
     Args:
       model: the `SketchRNN` to train (its hparams are the run's hparams).
       train: a `DataLoader` of the train split (augmentation on, as Magenta's).
@@ -75,6 +80,9 @@ class Trainer:
       jit_compile: compile the training step with XLA.
       progress: show a progress bar (tqdm) with step/s and the loss terms.
     """
+
+    latent_count = 16
+    latent_seed = 0
 
     def __init__(self, model, train: DataLoader, valid: DataLoader | None = None,
                  test: DataLoader | None = None, log_root: str | None = None, seed: int = 0,
@@ -309,6 +317,7 @@ class Trainer:
         if self.valid_data is not None:
             valid = self.evaluate(self.valid_data)
             self._log("valid", step, valid)
+            self._log_latent(step)
             if valid["cost"] < float(self.best_valid_cost.numpy()):
                 self.best_valid_cost.assign(valid["cost"])
                 if self.log_root:
@@ -317,6 +326,34 @@ class Trainer:
                     self._log("test", step, self.evaluate(self.test_data))
         if self.manager is not None:
             self.manager.save(checkpoint_number=step)
+
+    def _log_latent(self, step):
+        """Issue 11: `latent_diagnostic` of a conditional model on a fixed subset of the valid split
+        (its first `latent_count` sketches in file order, seed `latent_seed`, τ 0.1), logged to
+        TensorBoard and metrics.jsonl (split "valid_latent") when the run has a log_root."""
+        if not (self.hparams.conditional and self.log_root and self.latent_count >= 2):
+            return
+        data = self.valid_data
+        first = np.argsort(data.order, kind="stable")[:self.latent_count]
+        scale = np.array([data.scale_factor, data.scale_factor, 1.0], np.float32)
+        sketches = [data.strokes[k] * scale for k in first]
+        if len(sketches) < 2:
+            return
+        d = latent_diagnostic(self.model, sketches, temperature=0.1, seed=self.latent_seed,
+                              count=None)
+        record = {"split": "valid_latent", "step": int(step), "time": time.time(),
+                  **{k: float(d[k]) for k in ("r_cost_own", "r_cost_shuffled", "ratio",
+                                                "chamfer_own", "chamfer_other", "count")}}
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("Valid_Latent_Reconstr_Cost_Own_z", record["r_cost_own"])
+            tf.summary.scalar("Valid_Latent_Reconstr_Cost_Shuffled_z", record["r_cost_shuffled"])
+            tf.summary.scalar("Valid_Latent_Chamfer_Ratio", record["ratio"])
+        self.writer.flush()
+        with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        logging.info("valid latent step %d (%d sketches): L_R own z %.4f, shuffled z %.4f, "
+                     "Chamfer ratio %.3f", step, d["count"], d["r_cost_own"],
+                     d["r_cost_shuffled"], d["ratio"])
 
     def _log(self, split, step, values):
         record = {"split": split, "step": int(step), "time": time.time()}
