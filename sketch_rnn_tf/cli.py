@@ -145,8 +145,8 @@ def cmd_evaluate(args):
     import json
 
     from .atomic import write_text
-    from .data.npz import load_dataset
     from .data.errors import ModelInputError
+    from .data.npz import load_dataset
     from .training.evaluate import evaluate_dataset, latent_diagnostic
 
     model = _load(args)

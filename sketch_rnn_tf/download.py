@@ -61,6 +61,7 @@ def fetch(url: str, path: str, validate: Optional[Callable[[str], None]] = None,
       force: download again even if `path` exists. The existing file stays in place until the new
         one has arrived and passed `validate`.
       timeout: seconds to wait for the connection and for each read.
+
     Raises:
       DownloadError: no network, an HTTP error, a truncated transfer or a failed validation. The
         message names the URL and the destination, so the file can be placed there by hand.

@@ -71,7 +71,8 @@ class ModelNameError(SketchRNNError):
 # --------------------------------------------------------------------------- bundled models
 def bundled_dir() -> Optional[str]:
     """The folder of the bundled models: `sketch_rnn_tf/checkpoints` in an installed wheel, the
-    repository's `checkpoints/` in a source checkout (an editable install); None if neither."""
+    repository's `checkpoints/` in a source checkout (an editable install); None if neither.
+    """
     installed = os.path.join(_PACKAGE_DIR, "checkpoints")
     if os.path.isdir(installed):
         return installed
@@ -162,7 +163,8 @@ def _validator(kind: str):
 
 def fetch_magenta(name: str, progress: bool = True, force: bool = False) -> str:
     """Path of the cached file of catalogue model `name` (`magenta/<category>.<gen|vae>`),
-    downloading and validating it first if it is not cached (or if `force`)."""
+    downloading and validating it first if it is not cached (or if `force`).
+    """
     category, kind = _parse_magenta(name)
     filename = f"{category}.{kind}.json"
     path = os.path.join(magenta_cache_dir(), filename)

@@ -63,6 +63,7 @@ def download_quickdraw(categories: Union[str, Sequence[str]],
       force: download again even if a file exists; the old file is kept until the new one passed
         validation.
     Returns the paths, in the order of `categories`, ready for `load_dataset(data_dir, names, ...)`.
+
     Raises:
       DataError: a name that is not a category name.
       DownloadError: no network, an HTTP error (e.g. an unknown category), a truncated transfer or

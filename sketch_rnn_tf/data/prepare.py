@@ -113,6 +113,7 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
       max_seq_len: drop sketches with more points than this (None keeps all).
     Returns `{"train": n, "valid": n, "test": n, "skipped": n, "dropped": n}` (skipped: drawings of
       fewer than 2 points; dropped: longer than `max_seq_len`).
+
     Raises:
       DataError: a file that cannot be read, a malformed record (naming file and line), a bad
         `split`, or too few records to give every split at least one sketch.

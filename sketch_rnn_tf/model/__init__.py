@@ -4,8 +4,13 @@ from .cells import HyperLSTMCell, LayerNormLSTMCell, LSTMCell, make_cell
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
 from .linear import SuperLinear
-from .mixture import (BivariateNormal, MixtureParams, StrokeDistribution, output_distribution,
-                      split_params)
+from .mixture import (
+                      BivariateNormal,
+                      MixtureParams,
+                      StrokeDistribution,
+                      output_distribution,
+                      split_params,
+)
 from .sampler import Sampler
 from .sketch_rnn import ModelInputError, SketchRNN
 

@@ -95,7 +95,6 @@ class BivariateNormal(tfd.Distribution):
     multiplies both scales (the sampler's temperature): σx = exp(log_sigma_x)·sigma_scale.
 
     Example:
-
     ```python
     d = BivariateNormal(0.0, 1.0, sigma_x=2.0, sigma_y=0.5, rho_xy=0.3)
     d.log_prob([1.0, 1.0])      # a scalar tensor
@@ -252,7 +251,8 @@ class BivariateNormal(tfd.Distribution):
 
 def _stateless_seed(seed):
     """A [2] seed for tf.random.stateless_* ops: a given tensor/pair as it is (int32 or int64,
-    so the sampler's int64 seeds are not truncated), an int or None through tfp's sanitiser."""
+    so the sampler's int64 seeds are not truncated), an int or None through tfp's sanitiser.
+    """
     if seed is None or isinstance(seed, (int, np.integer)):
         return tfp.random.sanitize_seed(None if seed is None else int(seed))
     seed = tf.convert_to_tensor(seed)
@@ -367,7 +367,8 @@ class StrokeDistribution(tfd.Distribution):
 
     def greedy(self):
         """Magenta's greedy row [..., 5]: the most likely component's mean and the most likely
-        pen state (`sample(greedy_mode=True)`)."""
+        pen state (`sample(greedy_mode=True)`).
+        """
         j = tf.argmax(self.mixture_logits, axis=-1, output_type=tf.int32)
         c = self.components
         shape = tf.shape(self.mixture_logits)

@@ -196,7 +196,6 @@ class SketchRNN(keras.Model):
           continue from the padding rows (0, 0, 0, 0, 1).
 
         Example:
-
         ```python
         dist = model.predictive_distribution([sketch])
         batch, lengths = model.prepare([sketch])
@@ -212,7 +211,8 @@ class SketchRNN(keras.Model):
 
     def _batch_latent(self, z, batch_size):
         """A user's z ([z_size] for all sketches, or [B, z_size]) as a [B, z_size] tensor, or None
-        (z = μ); the preprocessor checks it, and refuses a z for a decoder-only model."""
+        (z = μ); the preprocessor checks it, and refuses a z for a decoder-only model.
+        """
         if z is None:
             return None
         return tf.constant(self.preprocessor.latents(int(batch_size), z))
@@ -220,7 +220,8 @@ class SketchRNN(keras.Model):
     @tf.function(reduce_retracing=True)
     def _eval_outputs(self, batch, lengths, z=None):
         """Decoder outputs y [B, N_max, 6M+3] in evaluation mode; z None means z = μ (conditional)
-        or no z (decoder-only). The encoder runs once (for μ) or not at all (z given)."""
+        or no z (decoder-only). The encoder runs once (for μ) or not at all (z given).
+        """
         if self.conditional and z is None:
             z, _ = self.encoder(batch[:, 1:], lengths, training=False)
         y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)

@@ -55,7 +55,8 @@ class LoadedModel:
 
     def info(self) -> dict:
         """What the page needs to know about the model; `pad_size` is the side of the drawing pad
-        in the model's pixels (see `PAD_SCALE_FACTORS`)."""
+        in the model's pixels (see `PAD_SCALE_FACTORS`).
+        """
         hp = self.model.hparams
         return {"name": self.name, "conditional": bool(hp.conditional),
                 "max_seq_len": int(hp.max_seq_len), "scale_factor": float(self.model.scale_factor),
@@ -90,7 +91,8 @@ class ModelCache:
 
     def get(self, name) -> LoadedModel:
         """The loaded model called `name`, loading it first if needed (once, even when several
-        threads ask at the same time; other models stay usable meanwhile)."""
+        threads ask at the same time; other models stay usable meanwhile).
+        """
         if name not in self.models:
             raise UnknownModelError(name)
         with self._lock:

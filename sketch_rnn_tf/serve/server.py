@@ -25,7 +25,6 @@ import os
 import socket
 import sys
 import threading
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -203,7 +202,8 @@ class Handler(BaseHTTPRequestHandler):
     def _discard_refused_body(self):
         """After the 413 reply: reads and drops up to `_DRAIN_LIMIT` bytes of the refused body
         (waiting at most `_DRAIN_SECONDS` for each piece), so that a client still sending it is not
-        cut off before it reads the reply; then the connection is closed."""
+        cut off before it reads the reply; then the connection is closed.
+        """
         left, self._refused = self._refused, 0
         self.close_connection = True
         try:
@@ -295,7 +295,8 @@ def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True
 
 def start_in_thread(server: SketchServer) -> threading.Thread:
     """Serves in a daemon thread (for tests and notebooks); stop with `server.shutdown()` then
-    `server.server_close()`."""
+    `server.server_close()`.
+    """
     thread = threading.Thread(target=server.serve_forever, name="sketch_rnn_tf-serve", daemon=True)
     thread.start()
     return thread

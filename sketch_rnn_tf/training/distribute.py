@@ -171,7 +171,8 @@ class _PrefixFormatter(logging.Formatter):
 
 def prefix_log_lines(prefix: str):
     """Puts `prefix` (e.g. `WorkerInfo.tag`) before every line the Python/absl logging handlers
-    write, so that the logs of several workers can be told apart (and interleaved)."""
+    write, so that the logs of several workers can be told apart (and interleaved).
+    """
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig()

@@ -125,9 +125,11 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
       seed: seeds the decoding and the derangement, so the figures repeat exactly.
       count: how many sketches (None: all).
       batch_size: sketches per encoder/decoder batch.
+
     Returns:
       dict of r_cost_own, r_cost_shuffled, ratio, chamfer_own, chamfer_other (mean distances in
       pixels), count, temperature, seed.
+
     Raises:
       ModelInputError: a decoder-only model, or fewer than 2 sketches that fit max_seq_len.
     """

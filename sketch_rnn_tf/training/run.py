@@ -6,8 +6,8 @@ import os
 import shutil
 import tempfile
 
-from absl import logging
 import tensorflow as tf
+from absl import logging
 
 from ..data.loader import DataLoader
 from ..data.npz import load_dataset
@@ -77,7 +77,8 @@ def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_comp
 
 def _check_same_step(trainer, worker):
     """Raises `TrainingError` on every worker unless all replicas hold the same step (a worker that
-    did not find the chief's checkpoint would otherwise train another model, or hang)."""
+    did not find the chief's checkpoint would otherwise train another model, or hang).
+    """
     if worker is None or worker.count == 1:
         return
     strategy = trainer.strategy

@@ -146,7 +146,8 @@ class Trainer:
 
     def restore(self, checkpoint: str | None = None) -> bool:
         """Resumes from `checkpoint` (a checkpoint prefix), by default the last training checkpoint
-        in log_root; False when there is none."""
+        in log_root; False when there is none.
+        """
         if checkpoint is None:
             if self.manager is None or self.manager.latest_checkpoint is None:
                 return False
@@ -330,7 +331,8 @@ class Trainer:
     def _log_latent(self, step):
         """Issue 11: `latent_diagnostic` of a conditional model on a fixed subset of the valid split
         (its first `latent_count` sketches in file order, seed `latent_seed`, τ 0.1), logged to
-        TensorBoard and metrics.jsonl (split "valid_latent") when the run has a log_root."""
+        TensorBoard and metrics.jsonl (split "valid_latent") when the run has a log_root.
+        """
         if not (self.hparams.conditional and self.log_root and self.latent_count >= 2):
             return
         data = self.valid_data
