@@ -286,6 +286,20 @@ def test_scale_factor_over_several_files_with_drops(tmp_path, monkeypatch):
         for x, y in zip(got.split(split), ref.split(split)):
             np.testing.assert_array_equal(x, y)
     assert got.class_names == ["a", "b"] and os.path.isfile(a) and os.path.isfile(b)
+    # The factor is remembered for these sources and N_max, and recomputed when the memo is damaged.
+    memo = glob.glob(str(tmp_path / "cache" / "scale-*.json"))
+    assert len(memo) == 1
+    real = packed.scale_factor
+    monkeypatch.setattr(packed, "scale_factor", lambda *a: pytest.fail("recomputed"))
+    assert load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache")).scale_factor \
+        == ref.scale_factor
+    with open(memo[0], "w") as f:
+        f.write('{"inputs": ')
+    monkeypatch.setattr(packed, "scale_factor", real)
+    assert load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache")).scale_factor \
+        == ref.scale_factor
+    assert load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 41, cache_dir=str(tmp_path / "cache")).scale_factor \
+        == load_dataset(tmp_path, ["a.npz", "b.npz"], 41).scale_factor
 
 
 @needs_sheep

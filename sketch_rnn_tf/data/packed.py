@@ -628,6 +628,42 @@ def open_packed_npz(path: Union[str, os.PathLike], cache_dir: Optional[str] = No
     return {split: PackedSplit([parts[split]]) for split in SPLITS}
 
 
+def _memo_scale_factor(train: PackedSplit, max_seq_len: int, keys: list, cache_dir: Optional[str]) -> float:
+    """:func:`scale_factor` of ``train``, remembered in the cache folder for the same sources and N_max.
+
+    Streaming the factor reads the whole train split; a later run on unchanged
+    files reads it from ``scale-<hash>.json`` (written atomically; an
+    unreadable or mismatching memo is recomputed).
+    """
+    inputs = {"version": FORMAT_VERSION, "sources": keys, "max_seq_len": int(max_seq_len), "limit": LIMIT}
+    blob = json.dumps(inputs, sort_keys=True)
+    path = os.path.join(cache_dir or default_cache_dir(),
+                        f"scale-{hashlib.sha256(blob.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            memo = json.load(f)
+        if memo.get("inputs") == json.loads(blob):
+            value = float(memo["scale_factor"])
+            if np.isfinite(value) and value > 0:
+                return value
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    value = scale_factor(train, max_seq_len)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".scale-", suffix=".tmp", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"inputs": json.loads(blob), "scale_factor": value}, f)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        logging.info("cannot remember the scale factor in %s (%s)", path, exc)
+    return value
+
+
 def load_packed_dataset(
     data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int,
     cache_dir: Optional[str] = None, verify: bool = True,
@@ -647,10 +683,11 @@ def load_packed_dataset(
         raise DataError(f"max_seq_len must be >= 2, got {max_seq_len}")
     parts: Dict[str, List[_Part]] = {k: [] for k in SPLITS}
     keep: Dict[str, List[np.ndarray]] = {k: [] for k in SPLITS}
-    class_names = []
+    class_names, keys = [], []
     for label, name in enumerate(data_set):
         path = os.path.join(os.fspath(data_dir), os.fspath(name))
         splits = open_packed_npz(path, cache_dir=cache_dir, verify=verify)
+        keys.append([os.path.abspath(path), source_key(path)])
         class_names.append(os.path.splitext(os.path.basename(os.fspath(name)))[0])
         counts = []
         for split in SPLITS:
@@ -687,7 +724,7 @@ def load_packed_dataset(
         "Dataset combined: %d (%d/%d/%d), avg len %d",
         n_all, len(result["train"]), len(result["valid"]), len(result["test"]), int(points / n_all),
     )
-    scale = scale_factor(result["train"], max_seq_len)
+    scale = _memo_scale_factor(result["train"], max_seq_len, keys, cache_dir)
     logging.info("normalizing_scale_factor %4.4f", scale)
     return SketchDataset(
         train=result["train"],
