@@ -118,11 +118,11 @@ def cmd_evaluate(args):
     import json
 
     from .atomic import write_text
-    from .data.npz import load_dataset
+    from .data.packed import load_packed_dataset
     from .training.evaluate import evaluate_dataset
     model = _load(args)
     names = [d for d in (args.dataset or ",".join(model.hparams.data_set)).split(",") if d]
-    dataset = load_dataset(args.data_dir, names, model.hparams.max_seq_len)
+    dataset = load_packed_dataset(args.data_dir, names, model.hparams.max_seq_len)
     results = evaluate_dataset(model, dataset, splits=args.splits.split(","))
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")

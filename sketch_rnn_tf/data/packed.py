@@ -251,21 +251,22 @@ class PackedSplit(collections.abc.Sequence):
                 if len(part):
                     yield part, int(part.offsets[0]), int(part.offsets[-1])
             return
-        # Merge consecutive sketches of the same part into one run.
+        if len(self.index) == 0:
+            return
+        # Row ranges of every sketch, then consecutive sketches of the same part merged into runs.
         parts = np.searchsorted(self._starts, self.index, side="right") - 1
-        run = None
-        for p, g in zip(parts.tolist(), self.index.tolist()):
-            part = self.parts[p]
-            local = g - int(self._starts[p])
-            r0, r1 = int(part.offsets[local]), int(part.offsets[local + 1])
-            if run is not None and run[0] is part and run[2] == r0:
-                run[2] = r1
-            else:
-                if run is not None:
-                    yield tuple(run)
-                run = [part, r0, r1]
-        if run is not None:
-            yield tuple(run)
+        r0 = np.empty(len(self.index), np.int64)
+        r1 = np.empty(len(self.index), np.int64)
+        for p, part in enumerate(self.parts):
+            mine = parts == p
+            local = self.index[mine] - self._starts[p]
+            r0[mine] = part.offsets[local]
+            r1[mine] = part.offsets[local + 1]
+        breaks = np.flatnonzero((parts[1:] != parts[:-1]) | (r0[1:] != r1[:-1])) + 1
+        first = np.concatenate([[0], breaks])
+        last = np.concatenate([breaks, [len(self.index)]]) - 1
+        for a, b in zip(first.tolist(), last.tolist()):
+            yield self.parts[int(parts[a])], int(r0[a]), int(r1[b])
 
 
 def _segment_reader(split: PackedSplit):
