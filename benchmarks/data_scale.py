@@ -58,8 +58,23 @@ def status():
                 values[key] = int(rest.split()[0]) / 1024.0
     return values
 
+def mapped():
+    # Resident MB per mapped file at exit: how much of the packed caches (*.pack) is in RSS.
+    sizes, name = {{}}, None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and ":" not in head[0]:
+                name = head[5] if len(head) > 5 else "[anon]"
+            elif head and head[0] == "Rss:":
+                sizes[name] = sizes.get(name, 0) + int(head[1]) / 1024.0
+    pack = sum(v for k, v in sizes.items() if k.endswith(".pack"))
+    top = sorted(sizes.items(), key=lambda kv: -kv[1])[:6]
+    return {{"pack_rss_mb": pack, "top_mappings_mb": top}}
+
 def finish():
     record = dict(status(), **marks)
+    record.update(mapped())
     record["total_s"] = time.perf_counter() - T0
     with open(out, "w") as f:
         json.dump(record, f)
