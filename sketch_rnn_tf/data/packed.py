@@ -8,7 +8,9 @@ A loaded split is three arrays instead of one Python object per sketch:
 * the class label of each sketch (the position of its file in ``data_set``).
 
 Each source ``.npz`` is validated once and written to a cache file (see
-:func:`open_packed_npz`); later runs memory-map that file, so memory grows
+:func:`open_packed_npz`); later runs memory-map that file (the offsets are
+used in place) and read the rows of the sketches a batch takes with
+``pread`` (see :class:`_Part` for why not through the map), so memory grows
 with the sketches a step touches, not with the data set.  Batches are still a
 pure function of ``(seed, step)`` and equal, bit for bit, those built from
 :func:`~sketch_rnn_tf.data.npz.load_npz`'s lists
