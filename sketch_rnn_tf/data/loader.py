@@ -174,14 +174,15 @@ class DataLoader:
 
 
 class _PreprocessedStrokes(collections.abc.Sequence):
-    """``strokes[order[k]]`` clamped, float32 and normalised, made when indexed (Magenta's preprocess).
+    """`strokes[order[k]]` clamped, cast to float32 and normalised when indexed (Magenta's).
 
     Nothing is copied up front, so a memory-mapped split stays on disk until a
     batch touches it; each access returns a new array, equal bit for bit to
     what preprocessing the whole split at once gives.
     """
 
-    def __init__(self, strokes: Sequence[np.ndarray], order: np.ndarray, limit: float, scale_factor: float):
+    def __init__(self, strokes: Sequence[np.ndarray], order: np.ndarray, limit: float,
+                 scale_factor: float):
         self._source = strokes
         self._order = order
         self._limit = limit

@@ -2,22 +2,22 @@
 
 A loaded split is three arrays instead of one Python object per sketch:
 
-* ``points``: every stroke-3 row ``(dx, dy, pen_lifted)`` of the split, one
-  after the other, ``[rows, 3]`` (int16 for Quick, Draw! files);
-* ``offsets``: int64 ``[n + 1]``, sketch ``i`` is ``points[offsets[i]:offsets[i + 1]]``;
-* the class label of each sketch (the position of its file in ``data_set``).
+* `points`: every stroke-3 row `(dx, dy, pen_lifted)` of the split, one
+  after the other, `[rows, 3]` (int16 for Quick, Draw! files);
+* `offsets`: int64 `[n + 1]`, sketch `i` is `points[offsets[i]:offsets[i + 1]]`;
+* the class label of each sketch (the position of its file in `data_set`).
 
-Each source ``.npz`` is validated once and written to a cache file (see
-:func:`open_packed_npz`); later runs memory-map that file (the offsets are
+Each source `.npz` is validated once and written to a cache file (see
+`open_packed_npz`); later runs memory-map that file (the offsets are
 used in place) and read the rows of the sketches a batch takes with
-``pread`` (see :class:`_Part` for why not through the map), so memory grows
+`pread` (see `_Part` for why not through the map), so memory grows
 with the sketches a step touches, not with the data set.  Batches are still a
-pure function of ``(seed, step)`` and equal, bit for bit, those built from
-:func:`~sketch_rnn_tf.data.npz.load_npz`'s lists
-(:class:`~sketch_rnn_tf.data.loader.DataLoader` accepts both).
+pure function of `(seed, step)` and equal, bit for bit, those built from
+`load_npz`'s lists
+(`DataLoader` accepts both).
 
-The cache lives in ``$SKETCH_RNN_TF_HOME/data`` (default
-``~/.cache/sketch_rnn_tf/data``), never beside the source, so a read-only or
+The cache lives in `$SKETCH_RNN_TF_HOME/data` (default
+`~/.cache/sketch_rnn_tf/data`), never beside the source, so a read-only or
 shared data folder is never written to.  A cache file is named after the
 absolute path of its source and records the source's size, modification time
 and the CRC-32 of each of its zip members; when any of these change the cache
@@ -34,10 +34,10 @@ File layout (little endian)::
     footer: JSON (format version, source key, dtype, per split: count, rows, positions, crc32)
     trailer: footer length (uint64) + b"SRTPACK1"
 
-The normalising scale factor (:func:`scale_factor`) streams over the packed
-points in chunks and reproduces ``np.std`` of the float32 values exactly (same
+The normalising scale factor (`scale_factor`) streams over the packed
+points in chunks and reproduces `np.std` of the float32 values exactly (same
 pairwise summation tree as numpy), so the factor -- and hence every batch --
-is the one the in-memory path gives: 18.5198 for ``aaron_sheep.npz``.
+is the one the in-memory path gives: 18.5198 for `aaron_sheep.npz`.
 """
 
 from __future__ import annotations
@@ -65,25 +65,25 @@ _ALIGN = 64
 _TRAILER = struct.Struct("<Q8s")
 #: Sketches packed per chunk while building a cache (bounds the build's extra memory).
 _CHUNK_SKETCHES = 1 << 16
-#: Values per leaf of the streamed pairwise sums of :func:`scale_factor` (4 MiB of float32); must be
+#: Values per leaf of the streamed pairwise sums of `scale_factor` (4 MiB of float32); must be
 #: >= 128, numpy's pairwise block size, below which numpy no longer splits.
 _LEAF_VALUES = 1 << 20
 
 
 # --------------------------------------------------------------------------- where the cache lives
 def cache_home() -> str:
-    """``$SKETCH_RNN_TF_HOME``, or ``~/.cache/sketch_rnn_tf`` when it is unset."""
+    """`$SKETCH_RNN_TF_HOME`, or `~/.cache/sketch_rnn_tf` when it is unset."""
     home = os.environ.get("SKETCH_RNN_TF_HOME")
     return home if home else os.path.join(os.path.expanduser("~"), ".cache", "sketch_rnn_tf")
 
 
 def default_cache_dir() -> str:
-    """Where packed caches are written: ``<cache_home()>/data``."""
+    """Where packed caches are written: `<cache_home()>/data`."""
     return os.path.join(cache_home(), "data")
 
 
 def cache_path(source: Union[str, os.PathLike], cache_dir: Optional[str] = None) -> str:
-    """The cache file of ``source``: ``<cache_dir>/<stem>-<hash of its absolute path>.pack``."""
+    """The cache file of `source`: `<cache_dir>/<stem>-<hash of its absolute path>.pack`."""
     source = os.path.abspath(os.fspath(source))
     digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     stem = os.path.splitext(os.path.basename(source))[0]
@@ -99,7 +99,7 @@ def _check_source(path: str) -> None:
 
 
 def source_key(path: Union[str, os.PathLike]) -> dict:
-    """What identifies a version of ``path``: size, mtime and each zip member's name, CRC-32 and size.
+    """What identifies a version of `path`: size, mtime and each zip member's name, CRC-32 and size.
 
     The members' CRC-32s come from the zip directory (no need to read the data),
     so a rewritten file is noticed even when its size and mtime happen to match.
@@ -117,7 +117,7 @@ def source_key(path: Union[str, os.PathLike]) -> dict:
 
 # --------------------------------------------------------------------------- the packed split
 class _Reader:
-    """An open cache file that rows are read from with ``pread`` (closed when no part uses it)."""
+    """An open cache file that rows are read from with `pread` (closed when no part uses it)."""
 
     def __init__(self, fd: int, path: str):
         self.fd = fd
@@ -131,11 +131,13 @@ class _Reader:
                 n = os.preadv(self.fd, [view[got:]], position + got)
             else:  # pragma: no cover - platforms without preadv
                 data = os.pread(self.fd, len(view) - got, position + got)
-                view[got:got + len(data)] = data
+                view[got : got + len(data)] = data
                 n = len(data)
             if n == 0:
-                raise DataError("packed cache file is shorter than its index (changed while in use?)",
-                                where=self.path)
+                raise DataError(
+                    "packed cache file is shorter than its index (changed while in use?)",
+                    where=self.path,
+                )
             got += n
 
     def __del__(self):
@@ -148,17 +150,24 @@ class _Reader:
 class _Part:
     """The packed sketches of one split of one file.
 
-    ``points`` and ``offsets`` are read-only views of the cache file's memory
+    `points` and `offsets` are read-only views of the cache file's memory
     map (or in-memory arrays for the fallback).  Rows are *read* with
-    ``pread`` (:meth:`read`) rather than through the map: touching a mapped
+    `pread` (`read`) rather than through the map: touching a mapped
     page maps its whole page-cache folio into the process (with 8 MiB
     read-ahead, one training step of 100 random sketches mapped 31 of 41 MB of
-    a cache in a test), while ``pread`` copies just the bytes asked for; the
+    a cache in a test), while `pread` copies just the bytes asked for; the
     page cache keeps the rest, shared and reclaimable.
     """
 
-    def __init__(self, points: np.ndarray, offsets: np.ndarray, path: Optional[str], split: Optional[str],
-                 reader: Optional[_Reader] = None, points_at: int = 0):
+    def __init__(
+        self,
+        points: np.ndarray,
+        offsets: np.ndarray,
+        path: Optional[str],
+        split: Optional[str],
+        reader: Optional[_Reader] = None,
+        points_at: int = 0,
+    ):
         self.points = points
         self.offsets = offsets
         self.path = path
@@ -170,7 +179,7 @@ class _Part:
         return len(self.offsets) - 1
 
     def read(self, row0: int, row1: int) -> np.ndarray:
-        """A new array holding rows ``[row0, row1)`` of ``points``."""
+        """A new array holding rows `[row0, row1)` of `points`."""
         if self._reader is None:
             return np.array(self.points[row0:row1])
         out = np.empty((row1 - row0, 3), self.points.dtype)
@@ -183,8 +192,8 @@ class PackedSplit(collections.abc.Sequence):
 
     Indexing gives the sketch (a new array, int16 for Quick, Draw! data,
     read from the cache file), as the lists of
-    :func:`~sketch_rnn_tf.data.npz.load_npz` do; a slice gives a list.  Several files' parts are concatenated in order, and
-    an optional ``index`` selects (and orders) a subset without copying points.
+    `load_npz` do; a slice gives a list.  Several files' parts are concatenated in order, and
+    an optional `index` selects (and orders) a subset without copying points.
 
     Args:
       parts: the packed parts (one per source file), in order.
@@ -192,8 +201,12 @@ class PackedSplit(collections.abc.Sequence):
       index: positions, in the concatenation of the parts, of this split's sketches.
     """
 
-    def __init__(self, parts: Sequence[_Part], part_labels: Optional[Sequence[int]] = None,
-                 index: Optional[np.ndarray] = None):
+    def __init__(
+        self,
+        parts: Sequence[_Part],
+        part_labels: Optional[Sequence[int]] = None,
+        index: Optional[np.ndarray] = None,
+    ):
         self.parts = list(parts)
         self.part_labels = list(range(len(self.parts)) if part_labels is None else part_labels)
         if len(self.part_labels) != len(self.parts):
@@ -211,20 +224,24 @@ class PackedSplit(collections.abc.Sequence):
         return np.concatenate([np.diff(p.offsets) for p in self.parts]).astype(np.int64, copy=False)
 
     def lengths(self) -> np.ndarray:
-        """int64 ``[len(self)]``: the number of points of each sketch."""
+        """int64 `[len(self)]`: the number of points of each sketch."""
         lengths = self._all_lengths()
         return lengths if self.index is None else lengths[self.index]
 
     @property
     def labels(self) -> np.ndarray:
-        """int32 ``[len(self)]``: each sketch's class label."""
+        """int32 `[len(self)]`: each sketch's class label."""
         counts = np.diff(self._starts)
         labels = np.repeat(np.asarray(self.part_labels, np.int32), counts)
         return labels if self.index is None else labels[self.index]
 
     @property
     def dtype(self) -> np.dtype:
-        return np.result_type(*[p.points.dtype for p in self.parts]) if self.parts else np.dtype(np.int16)
+        return (
+            np.result_type(*[p.points.dtype for p in self.parts])
+            if self.parts
+            else np.dtype(np.int16)
+        )
 
     @property
     def num_points(self) -> int:
@@ -255,19 +272,19 @@ class PackedSplit(collections.abc.Sequence):
             yield self[k]
 
     def where(self, i: int) -> str:
-        """The file, split and sketch (index in its file's split) of sketch ``i``, for messages."""
+        """The file, split and sketch (index in its file's split) of sketch `i`, for messages."""
         part, local = self._locate(self._global(i))
         return format_where(part.path, part.split, local)
 
     def take(self, indices) -> "PackedSplit":
-        """A view of the sketches at ``indices`` (positions in this split), sharing the points."""
+        """A view of the sketches at `indices` (positions in this split), sharing the points."""
         indices = np.asarray(indices, dtype=np.int64)
         base = indices if self.index is None else self.index[indices]
         return PackedSplit(self.parts, self.part_labels, base)
 
     # -- streaming
     def _row_ranges(self):
-        """``(part, row0, row1)`` runs of consecutive rows holding this split's sketches, in order."""
+        """`(part, row0, row1)` runs of consecutive rows holding this split's sketches, in order."""
         if self.index is None:
             for part in self.parts:
                 if len(part):
@@ -292,7 +309,7 @@ class PackedSplit(collections.abc.Sequence):
 
 
 def _segment_reader(split: PackedSplit):
-    """``read(r0, r1)`` -> rows ``[r0, r1)`` of the split's sketches laid end to end (a copy)."""
+    """`read(r0, r1)` -> rows `[r0, r1)` of the split's sketches laid end to end (a copy)."""
     runs = list(split._row_ranges())
     ends = np.cumsum([0] + [r1 - r0 for _, r0, r1 in runs]).astype(np.int64)
 
@@ -312,12 +329,12 @@ def _segment_reader(split: PackedSplit):
 
 
 def _pairwise(get, lo: int, n: int) -> np.float32:
-    """numpy's pairwise float32 sum of the virtual array ``values[lo:lo + n]``, ``get(lo, hi)`` reading it.
+    """numpy's pairwise float32 sum of the virtual array `values[lo:lo + n]`, read by `get(lo, hi)`.
 
-    numpy sums a contiguous float32 array by splitting it at ``n2 = n // 2``
+    numpy sums a contiguous float32 array by splitting it at `n2 = n // 2`
     rounded down to a multiple of 8 until blocks are small; any block it
-    reaches is summed by ``np.add.reduce`` the same way, so splitting down to
-    leaves of :data:`_LEAF_VALUES` gives the very same float32 result.
+    reaches is summed by `np.add.reduce` the same way, so splitting down to
+    leaves of `_LEAF_VALUES` gives the very same float32 result.
     """
     if n <= _LEAF_VALUES:
         return np.add.reduce(get(lo, lo + n), initial=np.float32(0))
@@ -327,16 +344,18 @@ def _pairwise(get, lo: int, n: int) -> np.float32:
 
 
 def scale_factor(split: PackedSplit, max_seq_len: int, limit: float = LIMIT) -> float:
-    """:func:`~sketch_rnn_tf.data.npz.normalizing_scale_factor` of a packed split, streamed in chunks.
+    """`normalizing_scale_factor` of a packed split, streamed in chunks.
 
-    The population standard deviation of all ``dx, dy`` of the sketches with
-    ``len <= max_seq_len``, clamped to ``[-limit, limit]`` and cast to float32,
-    equal bit for bit to ``np.std`` over their concatenation (which the
+    The population standard deviation of all `dx, dy` of the sketches with
+    `len <= max_seq_len`, clamped to `[-limit, limit]` and cast to float32,
+    equal bit for bit to `np.std` over their concatenation (which the
     in-memory path computes) while holding only a few MiB at a time.
     """
     kept = np.flatnonzero(split.lengths() <= max_seq_len)
     if len(kept) == 0:
-        raise DataError(f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale factor")
+        raise DataError(
+            f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale factor"
+        )
     view = split if len(kept) == len(split) else split.take(kept)
     read_rows, rows = _segment_reader(view)
 
@@ -344,7 +363,7 @@ def scale_factor(split: PackedSplit, max_seq_len: int, limit: float = LIMIT) -> 
         block = read_rows(lo // 2, (hi + 1) // 2)
         flat = np.clip(block, -limit, limit).astype(np.float32)[:, 0:2].reshape(-1)
         start = lo - (lo // 2) * 2
-        return flat[start:start + hi - lo]
+        return flat[start : start + hi - lo]
 
     # As numpy's _var: the count is an intp, so both divisions run in float64 and round to float32.
     n = np.intp(2 * rows)
@@ -370,15 +389,20 @@ def _pad_to(f, align: int = _ALIGN) -> int:
 def _structural_pass(data, path: str, split: str):
     """Per-sketch shape/dtype checks (cheap); returns (sketches, lengths, out dtype) or raises.
 
-    Sketches that are not plain numeric ``(len, 3)`` arrays go through
-    :func:`_check_sketch` (which converts or raises with the file, split and index).
+    Sketches that are not plain numeric `(len, 3)` arrays go through
+    `_check_sketch` (which converts or raises with the file, split and index).
     """
     sketches = list(data)
     lengths = np.empty(len(sketches), np.int64)
     dtypes = set()
     for i, s in enumerate(sketches):
-        if not (type(s) is np.ndarray and s.ndim == 2 and s.shape[1] == 3 and s.shape[0] >= 2
-                and s.dtype.kind in "iuf"):
+        if not (
+            type(s) is np.ndarray
+            and s.ndim == 2
+            and s.shape[1] == 3
+            and s.shape[0] >= 2
+            and s.dtype.kind in "iuf"
+        ):
             try:
                 s = _check_sketch(s, path=path, split=split, index=i)
             except DataError:
@@ -409,8 +433,10 @@ def _out_dtype(sketches, dtypes) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _value_check(chunk: np.ndarray, sketches, first: int, chunk_offsets: np.ndarray, path, split) -> None:
-    """Bulk pen/finite checks of packed rows; a flagged sketch is re-checked alone for the message."""
+def _value_check(
+    chunk: np.ndarray, sketches, first: int, chunk_offsets: np.ndarray, path, split
+) -> None:
+    """Bulk pen/finite checks of packed rows; a flagged sketch is re-checked alone (message)."""
     bad = (chunk[:, 2] != 0) & (chunk[:, 2] != 1)
     if chunk.dtype.kind == "f":
         bad |= ~np.isfinite(chunk).all(axis=1)
@@ -433,15 +459,25 @@ def _write_split(f, data, path: str, split: str, crc: int):
     crc = zlib.crc32(raw, crc)
     points_at = _pad_to(f)
     for first in range(0, len(sketches), _CHUNK_SKETCHES):
-        block = sketches[first:first + _CHUNK_SKETCHES]
+        block = sketches[first : first + _CHUNK_SKETCHES]
         chunk = np.concatenate(block).astype(dtype, copy=False)
-        _value_check(chunk, sketches, first, offsets[first:first + len(block) + 1] - offsets[first],
-                     path, split)
+        _value_check(
+            chunk,
+            sketches,
+            first,
+            offsets[first : first + len(block) + 1] - offsets[first],
+            path,
+            split,
+        )
         raw = chunk.astype(dtype.newbyteorder("<"), copy=False).tobytes()
         f.write(raw)
         crc = zlib.crc32(raw, crc)
-    entry = {"count": len(sketches), "rows": int(offsets[-1]), "offsets_at": offsets_at,
-             "points_at": points_at}
+    entry = {
+        "count": len(sketches),
+        "rows": int(offsets[-1]),
+        "offsets_at": offsets_at,
+        "points_at": points_at,
+    }
     return entry, dtype, crc
 
 
@@ -449,18 +485,24 @@ def _read_npz_split(npz, path: str, split: str):
     try:
         data = npz[split]
     except Exception as exc:
-        raise DataError(f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split) from exc
+        raise DataError(
+            f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
+        ) from exc
     if data.ndim == 0:
-        raise DataError(f"expected a sequence of sketches, got a scalar of dtype {data.dtype}", path=path, split=split)
+        raise DataError(
+            f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
+            path=path,
+            split=split,
+        )
     return data
 
 
 def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict] = None) -> None:
-    """Validates ``source`` (as :func:`~sketch_rnn_tf.data.npz.load_npz` does) and writes its packed cache.
+    """Validates `source` (as `load_npz` does) and writes its packed cache.
 
     One split is held in memory at a time.  The file is written beside
-    ``target`` under a temporary name and renamed onto it once complete, so
-    ``target`` is never half-written.  Raises :class:`DataError` for bad data
+    `target` under a temporary name and renamed onto it once complete, so
+    `target` is never half-written.  Raises `DataError` for bad data
     (naming the file, split and sketch); nothing is left behind then.
     """
     source = os.fspath(source)
@@ -468,7 +510,9 @@ def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict
     try:
         npz = np.load(source, allow_pickle=True, encoding="latin1")
     except Exception as exc:
-        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source) from exc
+        raise DataError(
+            f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source
+        ) from exc
     directory = os.path.dirname(os.path.abspath(target))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
@@ -476,8 +520,11 @@ def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict
         with npz, os.fdopen(fd, "wb") as f:
             missing = [k for k in SPLITS if k not in npz.files]
             if missing:
-                raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
-                                path=source)
+                raise DataError(
+                    f"missing key(s) {missing}; found {sorted(npz.files)};"
+                    " expected train/valid/test",
+                    path=source,
+                )
             f.write(MAGIC)
             splits, crc, dtypes = {}, 0, []
             for split in SPLITS:
@@ -487,8 +534,13 @@ def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict
                 dtypes.append(dtype)
                 del data
             # One dtype per file keeps the reader simple; widen the splits' if they differ.
-            footer = {"version": FORMAT_VERSION, "source": os.path.abspath(source), "key": key,
-                      "dtypes": {s: d.str for s, d in zip(SPLITS, dtypes)}, "splits": splits}
+            footer = {
+                "version": FORMAT_VERSION,
+                "source": os.path.abspath(source),
+                "key": key,
+                "dtypes": {s: d.str for s, d in zip(SPLITS, dtypes)},
+                "splits": splits,
+            }
             _pad_to(f)
             raw = json.dumps(footer, sort_keys=True).encode("utf-8")
             f.write(raw)
@@ -560,8 +612,9 @@ def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
             end = points_at + rows * 3 * dtype.itemsize
             if offsets_at + 8 * (count + 1) > points_at or end > size:
                 raise CacheError("bad layout (truncated?)")
-            if verify and _crc_of(fd, points_at, end, _crc_of(fd, offsets_at, offsets_at + 8 * (count + 1))) \
-                    != int(entry["crc32"]):
+            if verify and _crc_of(
+                fd, points_at, end, _crc_of(fd, offsets_at, offsets_at + 8 * (count + 1))
+            ) != int(entry["crc32"]):
                 raise CacheError(f"checksum mismatch in split {split!r}")
             layout[split] = (dtype, count, rows, offsets_at, points_at)
         mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
@@ -579,54 +632,71 @@ def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
     source = footer.get("source")
     for split, (dtype, count, rows, offsets_at, points_at) in layout.items():
         offsets = np.frombuffer(mapping, dtype="<i8", count=count + 1, offset=offsets_at)
-        if offsets[0] != 0 or offsets[-1] != rows or (count and np.diff(offsets).min() < 2):
+        if offsets[0] != 0 or offsets[-1] != rows or (count and np.diff(offsets).min() < 1):
             raise CacheError(f"bad offsets in split {split!r}")
-        points = np.frombuffer(mapping, dtype=dtype.newbyteorder("<"), count=rows * 3,
-                               offset=points_at).reshape(rows, 3)
+        points = np.frombuffer(
+            mapping, dtype=dtype.newbyteorder("<"), count=rows * 3, offset=points_at
+        ).reshape(rows, 3)
         parts[split] = _Part(points, offsets, source, split, reader, points_at)
     return parts
 
 
 def _pack_in_memory(source: str) -> Dict[str, _Part]:
-    """Packs ``source`` into anonymous memory (the fallback when no cache can be written)."""
+    """Packs `source` into anonymous memory (the fallback when no cache can be written)."""
     parts = {}
     try:
         npz = np.load(source, allow_pickle=True, encoding="latin1")
     except Exception as exc:
-        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source) from exc
+        raise DataError(
+            f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source
+        ) from exc
     with npz:
         missing = [k for k in SPLITS if k not in npz.files]
         if missing:
-            raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
-                            path=source)
+            raise DataError(
+                f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
+                path=source,
+            )
         for split in SPLITS:
-            sketches, lengths, dtypes = _structural_pass(_read_npz_split(npz, source, split), source, split)
+            sketches, lengths, dtypes = _structural_pass(
+                _read_npz_split(npz, source, split), source, split
+            )
             dtype = _out_dtype(sketches, dtypes)
             offsets = np.zeros(len(sketches) + 1, np.int64)
             np.cumsum(lengths, out=offsets[1:])
-            points = (np.concatenate(sketches).astype(dtype, copy=False) if sketches
-                      else np.zeros((0, 3), dtype))
+            points = (
+                np.concatenate(sketches).astype(dtype, copy=False)
+                if sketches
+                else np.zeros((0, 3), dtype)
+            )
             for first in range(0, len(sketches), _CHUNK_SKETCHES):
                 stop = min(first + _CHUNK_SKETCHES, len(sketches))
-                _value_check(points[offsets[first]:offsets[stop]], sketches, first,
-                             offsets[first:stop + 1] - offsets[first], source, split)
+                _value_check(
+                    points[offsets[first] : offsets[stop]],
+                    sketches,
+                    first,
+                    offsets[first : stop + 1] - offsets[first],
+                    source,
+                    split,
+                )
             parts[split] = _Part(points, offsets, os.path.abspath(source), split)
     return parts
 
 
-def open_packed_npz(path: Union[str, os.PathLike], cache_dir: Optional[str] = None,
-                    verify: bool = True) -> Dict[str, PackedSplit]:
-    """The train/valid/test splits of a sketch-rnn ``.npz`` as memory-mapped :class:`PackedSplit`\\ s.
+def open_packed_npz(
+    path: Union[str, os.PathLike], cache_dir: Optional[str] = None, verify: bool = True
+) -> Dict[str, PackedSplit]:
+    """The train/valid/test splits of a sketch-rnn `.npz` as memory-mapped `PackedSplit`s.
 
     The first call validates the file and writes its cache (see the module
     docstring); later calls map the cache, after checking it still matches
-    the source (size, mtime, zip CRCs) and, with ``verify``, its own CRC-32.
+    the source (size, mtime, zip CRCs) and, with `verify`, its own CRC-32.
     A missing, stale or damaged cache is (re)built; bad data raises
-    :class:`DataError` naming the file, split and sketch.
+    `DataError` naming the file, split and sketch.
 
     Args:
-      path: the ``.npz`` file.
-      cache_dir: where caches live (default :func:`default_cache_dir`).
+      path: the `.npz` file.
+      cache_dir: where caches live (default `default_cache_dir`).
       verify: check the cache's CRC-32 on opening (reads it once, ~2 GB/s).
     """
     path = os.fspath(path)
@@ -636,35 +706,51 @@ def open_packed_npz(path: Union[str, os.PathLike], cache_dir: Optional[str] = No
         parts = _open_cache(target, key, verify)
     except CacheError as why:
         if str(why) != "absent":
-            logging.warning("packed cache %s of %s is unusable (%s); rebuilding it", target, path, why)
+            logging.warning(
+                "packed cache %s of %s is unusable (%s); rebuilding it", target, path, why
+            )
         else:
             logging.info("packing %s into %s (once; later runs map it)", path, target)
         try:
             write_cache(path, target, key)
         except OSError as exc:
-            logging.warning("cannot write the packed cache %s (%s); packing %s in memory", target, exc, path)
+            logging.warning(
+                "cannot write the packed cache %s (%s); packing %s in memory", target, exc, path
+            )
             parts = _pack_in_memory(path)
         else:
             try:
                 parts = _open_cache(target, key, verify=False)
             except CacheError as exc:  # pragma: no cover - only if the file changes under us
-                logging.warning("packed cache %s unreadable right after writing (%s); packing in memory",
-                                target, exc)
+                logging.warning(
+                    "packed cache %s unreadable right after writing (%s); packing in memory",
+                    target,
+                    exc,
+                )
                 parts = _pack_in_memory(path)
     return {split: PackedSplit([parts[split]]) for split in SPLITS}
 
 
-def _memo_scale_factor(train: PackedSplit, max_seq_len: int, keys: list, cache_dir: Optional[str]) -> float:
-    """:func:`scale_factor` of ``train``, remembered in the cache folder for the same sources and N_max.
+def _memo_scale_factor(
+    train: PackedSplit, max_seq_len: int, keys: list, cache_dir: Optional[str]
+) -> float:
+    """`scale_factor` of `train`, remembered in the cache folder for the same sources and N_max.
 
     Streaming the factor reads the whole train split; a later run on unchanged
-    files reads it from ``scale-<hash>.json`` (written atomically; an
+    files reads it from `scale-<hash>.json` (written atomically; an
     unreadable or mismatching memo is recomputed).
     """
-    inputs = {"version": FORMAT_VERSION, "sources": keys, "max_seq_len": int(max_seq_len), "limit": LIMIT}
+    inputs = {
+        "version": FORMAT_VERSION,
+        "sources": keys,
+        "max_seq_len": int(max_seq_len),
+        "limit": LIMIT,
+    }
     blob = json.dumps(inputs, sort_keys=True)
-    path = os.path.join(cache_dir or default_cache_dir(),
-                        f"scale-{hashlib.sha256(blob.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}.json")
+    path = os.path.join(
+        cache_dir or default_cache_dir(),
+        f"scale-{hashlib.sha256(blob.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}.json",
+    )
     try:
         with open(path, encoding="utf-8") as f:
             memo = json.load(f)
@@ -691,14 +777,17 @@ def _memo_scale_factor(train: PackedSplit, max_seq_len: int, keys: list, cache_d
 
 
 def load_packed_dataset(
-    data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int,
-    cache_dir: Optional[str] = None, verify: bool = True,
+    data_dir: Union[str, os.PathLike],
+    data_set: Union[str, Sequence[str]],
+    max_seq_len: int,
+    cache_dir: Optional[str] = None,
+    verify: bool = True,
 ) -> SketchDataset:
-    """:func:`~sketch_rnn_tf.data.npz.load_dataset` with packed, memory-mapped splits.
+    """`load_dataset` with packed, memory-mapped splits.
 
-    Same files, order, dropping of sketches longer than ``max_seq_len`` (and
-    its log lines and errors), labels and scale factor; ``train``, ``valid``
-    and ``test`` are :class:`PackedSplit`\\ s instead of lists, so a data set
+    Same files, order, dropping of sketches longer than `max_seq_len` (and
+    its log lines and errors), labels and scale factor; `train`, `valid`
+    and `test` are `PackedSplit`s instead of lists, so a data set
     larger than memory loads in little memory.
     """
     if isinstance(data_set, (str, os.PathLike)):
@@ -710,7 +799,7 @@ def load_packed_dataset(
     parts: Dict[str, List[_Part]] = {k: [] for k in SPLITS}
     keep: Dict[str, List[np.ndarray]] = {k: [] for k in SPLITS}
     class_names, keys = [], []
-    for label, name in enumerate(data_set):
+    for name in data_set:
         path = os.path.join(os.fspath(data_dir), os.fspath(name))
         splits = open_packed_npz(path, cache_dir=cache_dir, verify=verify)
         keys.append([os.path.abspath(path), source_key(path)])
@@ -724,12 +813,16 @@ def load_packed_dataset(
             if dropped:
                 logging.info(
                     "%s: dropped %d of %d sketches longer than max_seq_len=%d",
-                    format_where(path, split), dropped, len(lengths), max_seq_len,
+                    format_where(path, split),
+                    dropped,
+                    len(lengths),
+                    max_seq_len,
                 )
             if not n_kept:
                 longest = int(lengths.max()) if len(lengths) else 0
                 raise DataError(
-                    f"all {len(lengths)} sketches dropped: none has len <= max_seq_len={max_seq_len}"
+                    f"all {len(lengths)} sketches dropped:"
+                    f" none has len <= max_seq_len={max_seq_len}"
                     f" (longest {longest})",
                     path=path,
                     split=split,
@@ -748,7 +841,11 @@ def load_packed_dataset(
     points = sum(v.num_points for v in result.values())
     logging.info(
         "Dataset combined: %d (%d/%d/%d), avg len %d",
-        n_all, len(result["train"]), len(result["valid"]), len(result["test"]), int(points / n_all),
+        n_all,
+        len(result["train"]),
+        len(result["valid"]),
+        len(result["test"]),
+        int(points / n_all),
     )
     scale = _memo_scale_factor(result["train"], max_seq_len, keys, cache_dir)
     logging.info("normalizing_scale_factor %4.4f", scale)
