@@ -58,6 +58,7 @@ from absl import logging
 
 from sketch_rnn_tf.data.errors import DataError, format_where
 from sketch_rnn_tf.data.npz import LIMIT, SPLITS, SketchDataset, _check_sketch
+from sketch_rnn_tf.download import cache_home
 
 FORMAT_VERSION = 1
 MAGIC = b"SRTPACK1"
@@ -71,12 +72,6 @@ _LEAF_VALUES = 1 << 20
 
 
 # --------------------------------------------------------------------------- where the cache lives
-def cache_home() -> str:
-    """`$SKETCH_RNN_TF_HOME`, or `~/.cache/sketch_rnn_tf` when it is unset."""
-    home = os.environ.get("SKETCH_RNN_TF_HOME")
-    return home if home else os.path.join(os.path.expanduser("~"), ".cache", "sketch_rnn_tf")
-
-
 def default_cache_dir() -> str:
     """Where packed caches are written: `<cache_home()>/data`."""
     return os.path.join(cache_home(), "data")
