@@ -146,7 +146,7 @@ def cmd_evaluate(args):
 
     from .atomic import write_text
     from .data.errors import ModelInputError
-    from .data.npz import load_dataset
+    from .data.packed import load_packed_dataset
     from .training.evaluate import evaluate_dataset, latent_diagnostic
 
     model = _load(args)
@@ -155,7 +155,7 @@ def cmd_evaluate(args):
                               f"{args.checkpoint} is decoder-only (conditional=False) and has no "
                               "latent space")
     names = [d for d in (args.dataset or ",".join(model.hparams.data_set)).split(",") if d]
-    dataset = load_dataset(args.data_dir, names, model.hparams.max_seq_len)
+    dataset = load_packed_dataset(args.data_dir, names, model.hparams.max_seq_len)
     results = evaluate_dataset(model, dataset, splits=args.splits.split(","))
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")

@@ -23,3 +23,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rsplit(".", 1)[-1] in FLOAT_SENSITIVE:
             item.add_marker(pytest.mark.float_sensitive)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory):
+    """Caches (packed data, downloads) go to a temporary $SKETCH_RNN_TF_HOME, not the user's.
+
+    Subprocesses started by tests inherit it; tests that set their own still may (monkeypatch).
+    """
+    import os
+
+    old = os.environ.get("SKETCH_RNN_TF_HOME")
+    os.environ["SKETCH_RNN_TF_HOME"] = str(tmp_path_factory.mktemp("sketch_rnn_tf_home"))
+    yield
+    if old is None:
+        os.environ.pop("SKETCH_RNN_TF_HOME", None)
+    else:
+        os.environ["SKETCH_RNN_TF_HOME"] = old

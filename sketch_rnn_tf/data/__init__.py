@@ -22,6 +22,7 @@ from sketch_rnn_tf.data.npz import (
     normalizing_scale_factor,
     validate_sketch,
 )
+from sketch_rnn_tf.data.packed import PackedSplit, load_packed_dataset, open_packed_npz
 from sketch_rnn_tf.data.prepare import prepare_ndjson
 from sketch_rnn_tf.data.preprocessor import SketchPreprocessor
 from sketch_rnn_tf.data.quickdraw import (
@@ -51,6 +52,7 @@ __all__ = [
     "DataLoader",
     "ModelInputError",
     "PAD_TOKEN",
+    "PackedSplit",
     "SPLITS",
     "START_TOKEN",
     "SketchDataset",
@@ -68,8 +70,10 @@ __all__ = [
     "load_ndjson_raw",
     "load_ndjson_simplified",
     "load_npz",
+    "load_packed_dataset",
     "normalize",
     "normalizing_scale_factor",
+    "open_packed_npz",
     "pad_batch",
     "prepare_ndjson",
     "random_scale",

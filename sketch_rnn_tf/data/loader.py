@@ -21,6 +21,7 @@ starting with S0 = (0,0,1,0,0) and padded with (0,0,0,0,1) (paper section
 
 from __future__ import annotations
 
+import collections.abc
 from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
@@ -37,9 +38,14 @@ Batch = Tuple[np.ndarray, np.ndarray]
 class DataLoader:
     """Magenta-style loader with step-seeded, resumable random batches.
 
+    `strokes` may be a list of arrays or a `sketch_rnn_tf.data.packed.PackedSplit`
+    (memory-mapped): sketches are preprocessed when a batch takes them, so the loader holds
+    only an index of the split, and the batches are the same either way.
+
     Attributes:
       strokes: the preprocessed (clamped, float32, normalised) stroke-3
-        sketches, sorted by length (stable sort).
+        sketches, sorted by length (stable sort); a sequence whose items are
+        made when indexed.
       order: `order[k]` is the index, in the `strokes` argument, of
         `self.strokes[k]` (to map back to labels).
       num_batches: `len(strokes) // batch_size` (Magenta drops the rest).
@@ -77,21 +83,18 @@ class DataLoader:
         self._preprocess(strokes)
 
     def _preprocess(self, strokes: Sequence[np.ndarray]) -> None:
-        kept, index = [], []
-        for i, data in enumerate(strokes):
-            if len(data) > self.max_seq_len:
-                continue
-            arr = np.maximum(np.minimum(np.asarray(data), self.limit), -self.limit)
-            arr = np.array(arr, dtype=np.float32)
-            arr[:, 0:2] /= np.float32(self.scale_factor)
-            kept.append(arr)
-            index.append(i)
+        # A PackedSplit knows its lengths without touching its points; a list is asked one by one.
+        if hasattr(strokes, "lengths"):
+            lengths = np.asarray(strokes.lengths(), dtype=np.int64)
+        else:
+            lengths = np.fromiter((len(s) for s in strokes), dtype=np.int64, count=len(strokes))
+        index = np.flatnonzero(lengths <= self.max_seq_len)
         # Magenta sorts by length with np.argsort; a stable sort makes ties deterministic.
-        lengths = np.array([len(s) for s in kept], dtype=np.int64)
-        perm = np.argsort(lengths, kind="stable")
-        self.strokes: List[np.ndarray] = [kept[k] for k in perm]
-        self.order = np.asarray(index, dtype=np.int64)[perm]
-        self.num_dropped = len(strokes) - len(kept)
+        perm = np.argsort(lengths[index], kind="stable")
+        self.order = index[perm]
+        self.strokes: Sequence[np.ndarray] = _PreprocessedStrokes(
+            strokes, self.order, self.limit, self.scale_factor)
+        self.num_dropped = len(lengths) - len(index)
         self.num_batches = len(self.strokes) // self.batch_size
 
     def __len__(self) -> int:
@@ -135,17 +138,15 @@ class DataLoader:
         start = idx * self.batch_size
         return self._pad(self.strokes[start : start + self.batch_size])
 
-    def eval_batches(self, drop_remainder: bool = True) -> List[Batch]:
+    def eval_batches(self, drop_remainder: bool = True) -> Sequence[Batch]:
         """The whole split as padded batches, in order, for evaluation (no augmentation).
 
         With `drop_remainder=True` (Magenta's `evaluate_model`) there are
         `num_batches` full batches; otherwise a last, smaller batch holds the rest.
+        The batches are built when indexed or iterated (a sequence, not a
+        list), so evaluating a large split holds one batch at a time.
         """
-        batches = [self.get_batch(i) for i in range(self.num_batches)]
-        rest = self.strokes[self.num_batches * self.batch_size :]
-        if rest and not drop_remainder:
-            batches.append(self._pad(rest))
-        return batches
+        return _EvalBatches(self, drop_remainder)
 
     def steps(self, start_step: int = 0) -> Iterator[Batch]:
         """Endless iterator over `batch_for_step(s)` for s = start_step, start_step + 1, ..."""
@@ -172,13 +173,66 @@ class DataLoader:
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+class _PreprocessedStrokes(collections.abc.Sequence):
+    """`strokes[order[k]]` clamped, cast to float32 and normalised when indexed (Magenta's).
+
+    Nothing is copied up front, so a memory-mapped split stays on disk until a
+    batch touches it; each access returns a new array, equal bit for bit to
+    what preprocessing the whole split at once gives.
+    """
+
+    def __init__(self, strokes: Sequence[np.ndarray], order: np.ndarray, limit: float,
+                 scale_factor: float):
+        self._source = strokes
+        self._order = order
+        self._limit = limit
+        self._scale = np.float32(scale_factor)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        data = self._source[int(self._order[k])]
+        arr = np.maximum(np.minimum(np.asarray(data), self._limit), -self._limit)
+        arr = np.array(arr, dtype=np.float32)
+        arr[:, 0:2] /= self._scale
+        return arr
+
+
+class _EvalBatches(collections.abc.Sequence):
+    """The sequential batches of a :class:`DataLoader`, padded when indexed."""
+
+    def __init__(self, loader: "DataLoader", drop_remainder: bool):
+        self._loader = loader
+        rest = len(loader.strokes) - loader.num_batches * loader.batch_size
+        self._len = loader.num_batches + (1 if rest and not drop_remainder else 0)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(f"batch index {i} out of range for {self._len} batches")
+        loader = self._loader
+        if i < loader.num_batches:
+            return loader.get_batch(i)
+        return loader._pad(loader.strokes[loader.num_batches * loader.batch_size :])
+
+
 def eval_batches(
     strokes: Sequence[np.ndarray],
     batch_size: int,
     max_seq_len: int,
     scale_factor: float,
     drop_remainder: bool = True,
-) -> List[Batch]:
+) -> Sequence[Batch]:
     """A valid/test split as padded, normalised evaluation batches (`DataLoader.eval_batches`)."""
     loader = DataLoader(strokes, batch_size, max_seq_len, scale_factor)
     return loader.eval_batches(drop_remainder=drop_remainder)

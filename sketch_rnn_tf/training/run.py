@@ -10,7 +10,7 @@ import tensorflow as tf
 from absl import logging
 
 from ..data.loader import DataLoader
-from ..data.npz import load_dataset
+from ..data.packed import load_packed_dataset
 from ..hparams import HParams
 from ..model import SketchRNN
 from .trainer import TRAIN_DIR, Trainer, TrainingError, make_log_root
@@ -18,8 +18,12 @@ from .trainer import TRAIN_DIR, Trainer, TrainingError, make_log_root
 
 def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile=False,
                   progress=True, strategy=None):
-    """(Trainer, SketchDataset) of `hparams.data_set` in `data_dir`, resumed from log_root."""
-    dataset = load_dataset(data_dir, hparams.data_set, hparams.max_seq_len)
+    """(Trainer, SketchDataset) of `hparams.data_set` in `data_dir`, resumed from log_root.
+
+    The splits are packed and memory-mapped (data/packed.py): each .npz is validated and cached
+    once, and memory grows with the sketches a step touches, not with the data set.
+    """
+    dataset = load_packed_dataset(data_dir, hparams.data_set, hparams.max_seq_len)
     scale = dataset.scale_factor
     train_loader = DataLoader(dataset.train, hparams.batch_size, hparams.max_seq_len, scale,
                               random_scale_factor=hparams.random_scale_factor,

@@ -1,0 +1,857 @@
+"""Splits stored packed and memory-mapped, so that data sets larger than memory train.
+
+A loaded split is three arrays instead of one Python object per sketch:
+
+* `points`: every stroke-3 row `(dx, dy, pen_lifted)` of the split, one
+  after the other, `[rows, 3]` (int16 for Quick, Draw! files);
+* `offsets`: int64 `[n + 1]`, sketch `i` is `points[offsets[i]:offsets[i + 1]]`;
+* the class label of each sketch (the position of its file in `data_set`).
+
+Each source `.npz` is validated once and written to a cache file (see
+`open_packed_npz`); later runs memory-map that file (the offsets are
+used in place) and read the rows of the sketches a batch takes with
+`pread` (see `_Part` for why not through the map), so memory grows
+with the sketches a step touches, not with the data set.  Batches are still a
+pure function of `(seed, step)` and equal, bit for bit, those built from
+`load_npz`'s lists
+(`DataLoader` accepts both).
+
+The cache lives in `$SKETCH_RNN_TF_HOME/data` (default
+`~/.cache/sketch_rnn_tf/data`), never beside the source, so a read-only or
+shared data folder is never written to.  A cache file is named after the
+absolute path of its source and records the source's size, modification time
+and the CRC-32 of each of its zip members; when any of these change the cache
+is rebuilt.  It is written to a temporary file and renamed into place, so it
+is either whole or absent; on opening, its layout and a CRC-32 of its
+contents are checked, and a damaged file is rebuilt (the source is only ever
+read).  If the cache folder cannot be written, the split is packed in memory
+instead.
+
+File layout (little endian)::
+
+    b"SRTPACK1" + padding to 64 bytes
+    per split: offsets (int64, n + 1), points (dtype, [rows, 3]), each 64-byte aligned
+    footer: JSON (format version, source key, dtype, per split: count, rows, positions, crc32)
+    trailer: footer length (uint64) + b"SRTPACK1"
+
+The normalising scale factor (`scale_factor`) streams over the packed
+points in chunks and reproduces `np.std` of the float32 values exactly (same
+pairwise summation tree as numpy), so the factor -- and hence every batch --
+is the one the in-memory path gives: 18.5198 for `aaron_sheep.npz`.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import hashlib
+import json
+import mmap
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from absl import logging
+
+from sketch_rnn_tf.data.errors import DataError, format_where
+from sketch_rnn_tf.data.npz import LIMIT, SPLITS, SketchDataset, _check_sketch
+from sketch_rnn_tf.download import cache_home
+
+FORMAT_VERSION = 1
+MAGIC = b"SRTPACK1"
+_ALIGN = 64
+_TRAILER = struct.Struct("<Q8s")
+#: Sketches packed per chunk while building a cache (bounds the build's extra memory).
+_CHUNK_SKETCHES = 1 << 16
+#: Values per leaf of the streamed pairwise sums of `scale_factor` (4 MiB of float32); must be
+#: >= 128, numpy's pairwise block size, below which numpy no longer splits.
+_LEAF_VALUES = 1 << 20
+
+
+# --------------------------------------------------------------------------- where the cache lives
+def default_cache_dir() -> str:
+    """Where packed caches are written: `<cache_home()>/data`."""
+    return os.path.join(cache_home(), "data")
+
+
+def cache_path(source: Union[str, os.PathLike], cache_dir: Optional[str] = None) -> str:
+    """The cache file of `source`: `<cache_dir>/<stem>-<hash of its absolute path>.pack`."""
+    source = os.path.abspath(os.fspath(source))
+    digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    stem = os.path.splitext(os.path.basename(source))[0]
+    return os.path.join(cache_dir or default_cache_dir(), f"{stem}-{digest}.pack")
+
+
+def _check_source(path: str) -> None:
+    if not os.path.isfile(path):
+        raise DataError("file not found", path=path)
+    if not zipfile.is_zipfile(path):
+        # Checked first so np.load never falls back to unpickling an arbitrary file.
+        raise DataError("not an npz (zip) file", path=path)
+
+
+def source_key(path: Union[str, os.PathLike]) -> dict:
+    """What identifies a version of `path`: size, mtime and each zip member's name, CRC-32 and size.
+
+    The members' CRC-32s come from the zip directory (no need to read the data),
+    so a rewritten file is noticed even when its size and mtime happen to match.
+    """
+    path = os.fspath(path)
+    _check_source(path)
+    stat = os.stat(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [[info.filename, info.CRC, info.file_size] for info in archive.infolist()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=path) from exc
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "members": members}
+
+
+# --------------------------------------------------------------------------- the packed split
+class _Reader:
+    """An open cache file that rows are read from with `pread` (closed when no part uses it)."""
+
+    def __init__(self, fd: int, path: str):
+        self.fd = fd
+        self.path = path
+
+    def read_into(self, out: np.ndarray, position: int) -> None:
+        view = memoryview(out).cast("B")
+        got = 0
+        while got < len(view):
+            if hasattr(os, "preadv"):
+                n = os.preadv(self.fd, [view[got:]], position + got)
+            else:  # pragma: no cover - platforms without preadv
+                data = os.pread(self.fd, len(view) - got, position + got)
+                view[got : got + len(data)] = data
+                n = len(data)
+            if n == 0:
+                raise DataError(
+                    "packed cache file is shorter than its index (changed while in use?)",
+                    where=self.path,
+                )
+            got += n
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except OSError:  # pragma: no cover
+            pass
+
+
+class _Part:
+    """The packed sketches of one split of one file.
+
+    `points` and `offsets` are read-only views of the cache file's memory
+    map (or in-memory arrays for the fallback).  Rows are *read* with
+    `pread` (`read`) rather than through the map: touching a mapped
+    page maps its whole page-cache folio into the process (with 8 MiB
+    read-ahead, one training step of 100 random sketches mapped 31 of 41 MB of
+    a cache in a test), while `pread` copies just the bytes asked for; the
+    page cache keeps the rest, shared and reclaimable.
+    """
+
+    def __init__(
+        self,
+        points: np.ndarray,
+        offsets: np.ndarray,
+        path: Optional[str],
+        split: Optional[str],
+        reader: Optional[_Reader] = None,
+        points_at: int = 0,
+    ):
+        self.points = points
+        self.offsets = offsets
+        self.path = path
+        self.split = split
+        self._reader = reader
+        self._points_at = points_at
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def read(self, row0: int, row1: int) -> np.ndarray:
+        """A new array holding rows `[row0, row1)` of `points`."""
+        if self._reader is None:
+            return np.array(self.points[row0:row1])
+        out = np.empty((row1 - row0, 3), self.points.dtype)
+        self._reader.read_into(out, self._points_at + row0 * self.points.strides[0])
+        return out
+
+
+class PackedSplit(collections.abc.Sequence):
+    """A split as a read-only sequence of stroke-3 sketches backed by packed arrays.
+
+    Indexing gives the sketch (a new array, int16 for Quick, Draw! data,
+    read from the cache file), as the lists of
+    `load_npz` do; a slice gives a list.  Several files' parts are concatenated in order, and
+    an optional `index` selects (and orders) a subset without copying points.
+
+    Args:
+      parts: the packed parts (one per source file), in order.
+      part_labels: the class label of each part's sketches (default 0, 1, ...).
+      index: positions, in the concatenation of the parts, of this split's sketches.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[_Part],
+        part_labels: Optional[Sequence[int]] = None,
+        index: Optional[np.ndarray] = None,
+    ):
+        self.parts = list(parts)
+        self.part_labels = list(range(len(self.parts)) if part_labels is None else part_labels)
+        if len(self.part_labels) != len(self.parts):
+            raise DataError("one label per part is needed", where="PackedSplit")
+        self._starts = np.cumsum([0] + [len(p) for p in self.parts]).astype(np.int64)
+        self.index = None if index is None else np.asarray(index, dtype=np.int64)
+
+    # -- size and lengths
+    def __len__(self) -> int:
+        return int(self._starts[-1]) if self.index is None else len(self.index)
+
+    def _all_lengths(self) -> np.ndarray:
+        if not self.parts:
+            return np.zeros(0, np.int64)
+        return np.concatenate([np.diff(p.offsets) for p in self.parts]).astype(np.int64, copy=False)
+
+    def lengths(self) -> np.ndarray:
+        """int64 `[len(self)]`: the number of points of each sketch."""
+        lengths = self._all_lengths()
+        return lengths if self.index is None else lengths[self.index]
+
+    @property
+    def labels(self) -> np.ndarray:
+        """int32 `[len(self)]`: each sketch's class label."""
+        counts = np.diff(self._starts)
+        labels = np.repeat(np.asarray(self.part_labels, np.int32), counts)
+        return labels if self.index is None else labels[self.index]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return (
+            np.result_type(*[p.points.dtype for p in self.parts])
+            if self.parts
+            else np.dtype(np.int16)
+        )
+
+    @property
+    def num_points(self) -> int:
+        return int(self.lengths().sum())
+
+    # -- access
+    def _locate(self, g: int):
+        part = int(np.searchsorted(self._starts, g, side="right")) - 1
+        return self.parts[part], g - int(self._starts[part])
+
+    def _global(self, i) -> int:
+        n = len(self)
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"sketch index {i} out of range for a split of {n}")
+        return i if self.index is None else int(self.index[i])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        part, local = self._locate(self._global(i))
+        return part.read(int(part.offsets[local]), int(part.offsets[local + 1]))
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def where(self, i: int) -> str:
+        """The file, split and sketch (index in its file's split) of sketch `i`, for messages."""
+        part, local = self._locate(self._global(i))
+        return format_where(part.path, part.split, local)
+
+    def take(self, indices) -> "PackedSplit":
+        """A view of the sketches at `indices` (positions in this split), sharing the points."""
+        indices = np.asarray(indices, dtype=np.int64)
+        base = indices if self.index is None else self.index[indices]
+        return PackedSplit(self.parts, self.part_labels, base)
+
+    # -- streaming
+    def _row_ranges(self):
+        """`(part, row0, row1)` runs of consecutive rows holding this split's sketches, in order."""
+        if self.index is None:
+            for part in self.parts:
+                if len(part):
+                    yield part, int(part.offsets[0]), int(part.offsets[-1])
+            return
+        if len(self.index) == 0:
+            return
+        # Row ranges of every sketch, then consecutive sketches of the same part merged into runs.
+        parts = np.searchsorted(self._starts, self.index, side="right") - 1
+        r0 = np.empty(len(self.index), np.int64)
+        r1 = np.empty(len(self.index), np.int64)
+        for p, part in enumerate(self.parts):
+            mine = parts == p
+            local = self.index[mine] - self._starts[p]
+            r0[mine] = part.offsets[local]
+            r1[mine] = part.offsets[local + 1]
+        breaks = np.flatnonzero((parts[1:] != parts[:-1]) | (r0[1:] != r1[:-1])) + 1
+        first = np.concatenate([[0], breaks])
+        last = np.concatenate([breaks, [len(self.index)]]) - 1
+        for a, b in zip(first.tolist(), last.tolist()):
+            yield self.parts[int(parts[a])], int(r0[a]), int(r1[b])
+
+
+def _segment_reader(split: PackedSplit):
+    """`read(r0, r1)` -> rows `[r0, r1)` of the split's sketches laid end to end (a copy)."""
+    runs = list(split._row_ranges())
+    ends = np.cumsum([0] + [r1 - r0 for _, r0, r1 in runs]).astype(np.int64)
+
+    def read(r0: int, r1: int) -> np.ndarray:
+        first = int(np.searchsorted(ends, r0, side="right")) - 1
+        pieces = []
+        k = first
+        while k < len(runs) and ends[k] < r1:
+            part, a, _ = runs[k]
+            lo = a + max(r0 - int(ends[k]), 0)
+            hi = a + min(r1, int(ends[k + 1])) - int(ends[k])
+            pieces.append(part.read(lo, hi))
+            k += 1
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    return read, int(ends[-1])
+
+
+def _pairwise(get, lo: int, n: int) -> np.float32:
+    """numpy's pairwise float32 sum of the virtual array `values[lo:lo + n]`, read by `get(lo, hi)`.
+
+    numpy sums a contiguous float32 array by splitting it at `n2 = n // 2`
+    rounded down to a multiple of 8 until blocks are small; any block it
+    reaches is summed by `np.add.reduce` the same way, so splitting down to
+    leaves of `_LEAF_VALUES` gives the very same float32 result.
+    """
+    if n <= _LEAF_VALUES:
+        return np.add.reduce(get(lo, lo + n), initial=np.float32(0))
+    n2 = n // 2
+    n2 -= n2 % 8
+    return np.float32(_pairwise(get, lo, n2) + _pairwise(get, lo + n2, n - n2))
+
+
+def scale_factor(split: PackedSplit, max_seq_len: int, limit: float = LIMIT) -> float:
+    """`normalizing_scale_factor` of a packed split, streamed in chunks.
+
+    The population standard deviation of all `dx, dy` of the sketches with
+    `len <= max_seq_len`, clamped to `[-limit, limit]` and cast to float32,
+    equal bit for bit to `np.std` over their concatenation (which the
+    in-memory path computes) while holding only a few MiB at a time.
+    """
+    kept = np.flatnonzero(split.lengths() <= max_seq_len)
+    if len(kept) == 0:
+        raise DataError(
+            f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale factor"
+        )
+    view = split if len(kept) == len(split) else split.take(kept)
+    read_rows, rows = _segment_reader(view)
+
+    def values(lo: int, hi: int) -> np.ndarray:  # flattened (dx, dy) of kept rows
+        block = read_rows(lo // 2, (hi + 1) // 2)
+        flat = np.clip(block, -limit, limit).astype(np.float32)[:, 0:2].reshape(-1)
+        start = lo - (lo // 2) * 2
+        return flat[start : start + hi - lo]
+
+    # As numpy's _var: the count is an intp, so both divisions run in float64 and round to float32.
+    n = np.intp(2 * rows)
+    mean = np.asarray([np.float64(_pairwise(values, 0, int(n))) / n], np.float32)
+
+    def squares(lo: int, hi: int) -> np.ndarray:
+        x = values(lo, hi) - mean
+        return np.square(x, out=x)
+
+    variance = np.float32(np.float64(_pairwise(squares, 0, int(n))) / n)
+    return float(np.sqrt(variance))
+
+
+# --------------------------------------------------------------------------- building a cache
+def _pad_to(f, align: int = _ALIGN) -> int:
+    pos = f.tell()
+    pad = (-pos) % align
+    if pad:
+        f.write(b"\0" * pad)
+    return pos + pad
+
+
+def _structural_pass(data, path: str, split: str):
+    """Per-sketch shape/dtype checks (cheap); returns (sketches, lengths, out dtype) or raises.
+
+    Sketches that are not plain numeric `(len, 3)` arrays go through
+    `_check_sketch` (which converts or raises with the file, split and index).
+    """
+    sketches = list(data)
+    lengths = np.empty(len(sketches), np.int64)
+    dtypes = set()
+    for i, s in enumerate(sketches):
+        if not (
+            type(s) is np.ndarray
+            and s.ndim == 2
+            and s.shape[1] == 3
+            and s.shape[0] >= 2
+            and s.dtype.kind in "iuf"
+        ):
+            try:
+                s = _check_sketch(s, path=path, split=split, index=i)
+            except DataError:
+                # Report the first bad sketch in order, as checking one by one would.
+                for k in range(i):
+                    _check_sketch(sketches[k], path=path, split=split, index=k)
+                raise
+            sketches[i] = s
+        lengths[i] = s.shape[0]
+        dtypes.add(s.dtype)
+    return sketches, lengths, dtypes
+
+
+def _out_dtype(sketches, dtypes) -> np.dtype:
+    if not dtypes:
+        return np.dtype(np.int16)
+    if any(d.kind == "f" for d in dtypes):
+        return np.dtype(np.float32)  # what validation makes of floating sketches
+    common = np.result_type(*dtypes)
+    if common.itemsize <= 2 and np.can_cast(common, np.int16):
+        return np.dtype(np.int16)
+    lo = min(int(s.min()) for s in sketches)
+    hi = max(int(s.max()) for s in sketches)
+    for candidate in (np.int16, np.int32, np.int64):
+        info = np.iinfo(candidate)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(candidate)
+    return np.dtype(np.float64)
+
+
+def _value_check(
+    chunk: np.ndarray, sketches, first: int, chunk_offsets: np.ndarray, path, split
+) -> None:
+    """Bulk pen/finite checks of packed rows; a flagged sketch is re-checked alone (message)."""
+    bad = (chunk[:, 2] != 0) & (chunk[:, 2] != 1)
+    if chunk.dtype.kind == "f":
+        bad |= ~np.isfinite(chunk).all(axis=1)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad)
+    flagged = np.unique(np.searchsorted(chunk_offsets, rows, side="right") - 1)
+    for k in flagged.tolist():
+        _check_sketch(sketches[first + k], path=path, split=split, index=first + k)
+
+
+def _write_split(f, data, path: str, split: str, crc: int):
+    sketches, lengths, dtypes = _structural_pass(data, path, split)
+    dtype = _out_dtype(sketches, dtypes)
+    offsets = np.zeros(len(sketches) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    offsets_at = _pad_to(f)
+    raw = offsets.astype("<i8").tobytes()
+    f.write(raw)
+    crc = zlib.crc32(raw, crc)
+    points_at = _pad_to(f)
+    for first in range(0, len(sketches), _CHUNK_SKETCHES):
+        block = sketches[first : first + _CHUNK_SKETCHES]
+        chunk = np.concatenate(block).astype(dtype, copy=False)
+        _value_check(
+            chunk,
+            sketches,
+            first,
+            offsets[first : first + len(block) + 1] - offsets[first],
+            path,
+            split,
+        )
+        raw = chunk.astype(dtype.newbyteorder("<"), copy=False).tobytes()
+        f.write(raw)
+        crc = zlib.crc32(raw, crc)
+    entry = {
+        "count": len(sketches),
+        "rows": int(offsets[-1]),
+        "offsets_at": offsets_at,
+        "points_at": points_at,
+    }
+    return entry, dtype, crc
+
+
+def _read_npz_split(npz, path: str, split: str):
+    try:
+        data = npz[split]
+    except Exception as exc:
+        raise DataError(
+            f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
+        ) from exc
+    if data.ndim == 0:
+        raise DataError(
+            f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
+            path=path,
+            split=split,
+        )
+    return data
+
+
+def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict] = None) -> None:
+    """Validates `source` (as `load_npz` does) and writes its packed cache.
+
+    One split is held in memory at a time.  The file is written beside
+    `target` under a temporary name and renamed onto it once complete, so
+    `target` is never half-written.  Raises `DataError` for bad data
+    (naming the file, split and sketch); nothing is left behind then.
+    """
+    source = os.fspath(source)
+    key = source_key(source) if key is None else key
+    try:
+        npz = np.load(source, allow_pickle=True, encoding="latin1")
+    except Exception as exc:
+        raise DataError(
+            f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source
+        ) from exc
+    directory = os.path.dirname(os.path.abspath(target))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    try:
+        with npz, os.fdopen(fd, "wb") as f:
+            missing = [k for k in SPLITS if k not in npz.files]
+            if missing:
+                raise DataError(
+                    f"missing key(s) {missing}; found {sorted(npz.files)};"
+                    " expected train/valid/test",
+                    path=source,
+                )
+            f.write(MAGIC)
+            splits, crc, dtypes = {}, 0, []
+            for split in SPLITS:
+                data = _read_npz_split(npz, source, split)
+                splits[split], dtype, crc = _write_split(f, data, source, split, 0)
+                splits[split]["crc32"] = crc
+                dtypes.append(dtype)
+                del data
+            # One dtype per file keeps the reader simple; widen the splits' if they differ.
+            footer = {
+                "version": FORMAT_VERSION,
+                "source": os.path.abspath(source),
+                "key": key,
+                "dtypes": {s: d.str for s, d in zip(SPLITS, dtypes)},
+                "splits": splits,
+            }
+            _pad_to(f)
+            raw = json.dumps(footer, sort_keys=True).encode("utf-8")
+            f.write(raw)
+            f.write(_TRAILER.pack(len(raw), MAGIC))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class CacheError(Exception):
+    """A cache file that is missing, stale or damaged (internal: the cache is then rebuilt)."""
+
+
+def _read_footer(fd: int, size: int) -> dict:
+    if size < len(MAGIC) + _TRAILER.size:
+        raise CacheError("too short")
+    if os.pread(fd, len(MAGIC), 0) != MAGIC:
+        raise CacheError("bad magic")
+    length, magic = _TRAILER.unpack(os.pread(fd, _TRAILER.size, size - _TRAILER.size))
+    if magic != MAGIC or length > size - _TRAILER.size - len(MAGIC):
+        raise CacheError("bad trailer (truncated?)")
+    try:
+        footer = json.loads(os.pread(fd, length, size - _TRAILER.size - length).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CacheError(f"bad footer ({exc})") from None
+    if not isinstance(footer, dict) or footer.get("version") != FORMAT_VERSION:
+        raise CacheError("other format version")
+    return footer
+
+
+def _crc_of(fd: int, start: int, stop: int, crc: int = 0) -> int:
+    block = 1 << 24
+    pos = start
+    while pos < stop:
+        data = os.pread(fd, min(block, stop - pos), pos)
+        if not data:
+            raise CacheError("truncated")
+        crc = zlib.crc32(data, crc)
+        pos += len(data)
+    return crc
+
+
+def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
+    try:
+        fd = os.open(target, os.O_RDONLY)
+    except FileNotFoundError:
+        raise CacheError("absent") from None
+    except OSError as exc:
+        raise CacheError(str(exc)) from None
+    try:
+        size = os.fstat(fd).st_size
+        footer = _read_footer(fd, size)
+        if footer.get("key") != key:
+            raise CacheError("stale (the source changed)")
+        layout = {}
+        for split in SPLITS:
+            entry = footer["splits"][split]
+            dtype = np.dtype(footer["dtypes"][split])
+            count, rows = int(entry["count"]), int(entry["rows"])
+            offsets_at, points_at = int(entry["offsets_at"]), int(entry["points_at"])
+            if dtype.kind not in "if" or count < 0 or rows < 0:
+                raise CacheError("bad layout")
+            end = points_at + rows * 3 * dtype.itemsize
+            if offsets_at + 8 * (count + 1) > points_at or end > size:
+                raise CacheError("bad layout (truncated?)")
+            if verify and _crc_of(
+                fd, points_at, end, _crc_of(fd, offsets_at, offsets_at + 8 * (count + 1))
+            ) != int(entry["crc32"]):
+                raise CacheError(f"checksum mismatch in split {split!r}")
+            layout[split] = (dtype, count, rows, offsets_at, points_at)
+        mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (KeyError, TypeError, ValueError) as exc:
+        os.close(fd)
+        raise CacheError(f"bad footer ({exc})") from None
+    except OSError as exc:
+        os.close(fd)
+        raise CacheError(f"unreadable ({exc})") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    reader = _Reader(fd, target)  # owns fd from here on
+    parts = {}
+    source = footer.get("source")
+    for split, (dtype, count, rows, offsets_at, points_at) in layout.items():
+        offsets = np.frombuffer(mapping, dtype="<i8", count=count + 1, offset=offsets_at)
+        if offsets[0] != 0 or offsets[-1] != rows or (count and np.diff(offsets).min() < 1):
+            raise CacheError(f"bad offsets in split {split!r}")
+        points = np.frombuffer(
+            mapping, dtype=dtype.newbyteorder("<"), count=rows * 3, offset=points_at
+        ).reshape(rows, 3)
+        parts[split] = _Part(points, offsets, source, split, reader, points_at)
+    return parts
+
+
+def _pack_in_memory(source: str) -> Dict[str, _Part]:
+    """Packs `source` into anonymous memory (the fallback when no cache can be written)."""
+    parts = {}
+    try:
+        npz = np.load(source, allow_pickle=True, encoding="latin1")
+    except Exception as exc:
+        raise DataError(
+            f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source
+        ) from exc
+    with npz:
+        missing = [k for k in SPLITS if k not in npz.files]
+        if missing:
+            raise DataError(
+                f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
+                path=source,
+            )
+        for split in SPLITS:
+            sketches, lengths, dtypes = _structural_pass(
+                _read_npz_split(npz, source, split), source, split
+            )
+            dtype = _out_dtype(sketches, dtypes)
+            offsets = np.zeros(len(sketches) + 1, np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            points = (
+                np.concatenate(sketches).astype(dtype, copy=False)
+                if sketches
+                else np.zeros((0, 3), dtype)
+            )
+            for first in range(0, len(sketches), _CHUNK_SKETCHES):
+                stop = min(first + _CHUNK_SKETCHES, len(sketches))
+                _value_check(
+                    points[offsets[first] : offsets[stop]],
+                    sketches,
+                    first,
+                    offsets[first : stop + 1] - offsets[first],
+                    source,
+                    split,
+                )
+            parts[split] = _Part(points, offsets, os.path.abspath(source), split)
+    return parts
+
+
+def open_packed_npz(
+    path: Union[str, os.PathLike], cache_dir: Optional[str] = None, verify: bool = True
+) -> Dict[str, PackedSplit]:
+    """The train/valid/test splits of a sketch-rnn `.npz` as memory-mapped `PackedSplit`s.
+
+    The first call validates the file and writes its cache (see the module
+    docstring); later calls map the cache, after checking it still matches
+    the source (size, mtime, zip CRCs) and, with `verify`, its own CRC-32.
+    A missing, stale or damaged cache is (re)built; bad data raises
+    `DataError` naming the file, split and sketch.
+
+    Args:
+      path: the `.npz` file.
+      cache_dir: where caches live (default `default_cache_dir`).
+      verify: check the cache's CRC-32 on opening (reads it once, ~2 GB/s).
+    """
+    path = os.fspath(path)
+    key = source_key(path)
+    target = cache_path(path, cache_dir)
+    try:
+        parts = _open_cache(target, key, verify)
+    except CacheError as why:
+        if str(why) != "absent":
+            logging.warning(
+                "packed cache %s of %s is unusable (%s); rebuilding it", target, path, why
+            )
+        else:
+            logging.info("packing %s into %s (once; later runs map it)", path, target)
+        try:
+            write_cache(path, target, key)
+        except OSError as exc:
+            logging.warning(
+                "cannot write the packed cache %s (%s); packing %s in memory", target, exc, path
+            )
+            parts = _pack_in_memory(path)
+        else:
+            try:
+                parts = _open_cache(target, key, verify=False)
+            except CacheError as exc:  # pragma: no cover - only if the file changes under us
+                logging.warning(
+                    "packed cache %s unreadable right after writing (%s); packing in memory",
+                    target,
+                    exc,
+                )
+                parts = _pack_in_memory(path)
+    return {split: PackedSplit([parts[split]]) for split in SPLITS}
+
+
+def _memo_scale_factor(
+    train: PackedSplit, max_seq_len: int, keys: list, cache_dir: Optional[str]
+) -> float:
+    """`scale_factor` of `train`, remembered in the cache folder for the same sources and N_max.
+
+    Streaming the factor reads the whole train split; a later run on unchanged
+    files reads it from `scale-<hash>.json` (written atomically; an
+    unreadable or mismatching memo is recomputed).
+    """
+    inputs = {
+        "version": FORMAT_VERSION,
+        "sources": keys,
+        "max_seq_len": int(max_seq_len),
+        "limit": LIMIT,
+    }
+    blob = json.dumps(inputs, sort_keys=True)
+    path = os.path.join(
+        cache_dir or default_cache_dir(),
+        f"scale-{hashlib.sha256(blob.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}.json",
+    )
+    try:
+        with open(path, encoding="utf-8") as f:
+            memo = json.load(f)
+        if memo.get("inputs") == json.loads(blob):
+            value = float(memo["scale_factor"])
+            if np.isfinite(value) and value > 0:
+                return value
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    value = scale_factor(train, max_seq_len)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".scale-", suffix=".tmp", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"inputs": json.loads(blob), "scale_factor": value}, f)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        logging.info("cannot remember the scale factor in %s (%s)", path, exc)
+    return value
+
+
+def load_packed_dataset(
+    data_dir: Union[str, os.PathLike],
+    data_set: Union[str, Sequence[str]],
+    max_seq_len: int,
+    cache_dir: Optional[str] = None,
+    verify: bool = True,
+) -> SketchDataset:
+    """`load_dataset` with packed, memory-mapped splits.
+
+    Same files, order, dropping of sketches longer than `max_seq_len` (and
+    its log lines and errors), labels and scale factor; `train`, `valid`
+    and `test` are `PackedSplit`s instead of lists, so a data set
+    larger than memory loads in little memory.
+    """
+    if isinstance(data_set, (str, os.PathLike)):
+        data_set = [data_set]
+    if not data_set:
+        raise DataError("data_set is empty; give at least one .npz file name")
+    if max_seq_len < 2:
+        raise DataError(f"max_seq_len must be >= 2, got {max_seq_len}")
+    parts: Dict[str, List[_Part]] = {k: [] for k in SPLITS}
+    keep: Dict[str, List[np.ndarray]] = {k: [] for k in SPLITS}
+    class_names, keys = [], []
+    for name in data_set:
+        path = os.path.join(os.fspath(data_dir), os.fspath(name))
+        splits = open_packed_npz(path, cache_dir=cache_dir, verify=verify)
+        keys.append([os.path.abspath(path), source_key(path)])
+        class_names.append(os.path.splitext(os.path.basename(os.fspath(name)))[0])
+        counts = []
+        for split in SPLITS:
+            lengths = splits[split].lengths()
+            kept = lengths <= max_seq_len
+            n_kept = int(kept.sum())
+            dropped = len(lengths) - n_kept
+            if dropped:
+                logging.info(
+                    "%s: dropped %d of %d sketches longer than max_seq_len=%d",
+                    format_where(path, split),
+                    dropped,
+                    len(lengths),
+                    max_seq_len,
+                )
+            if not n_kept:
+                longest = int(lengths.max()) if len(lengths) else 0
+                raise DataError(
+                    f"all {len(lengths)} sketches dropped:"
+                    f" none has len <= max_seq_len={max_seq_len}"
+                    f" (longest {longest})",
+                    path=path,
+                    split=split,
+                )
+            parts[split].append(splits[split].parts[0])
+            keep[split].append(kept)
+            counts.append(n_kept)
+        logging.info("Loaded %d/%d/%d from %s", *counts, path)
+    labels = list(range(len(data_set)))
+    result = {}
+    for split in SPLITS:
+        whole = PackedSplit(parts[split], labels)
+        mask = np.concatenate(keep[split])
+        result[split] = whole if mask.all() else whole.take(np.flatnonzero(mask))
+    n_all = sum(len(v) for v in result.values())
+    points = sum(v.num_points for v in result.values())
+    logging.info(
+        "Dataset combined: %d (%d/%d/%d), avg len %d",
+        n_all,
+        len(result["train"]),
+        len(result["valid"]),
+        len(result["test"]),
+        int(points / n_all),
+    )
+    scale = _memo_scale_factor(result["train"], max_seq_len, keys, cache_dir)
+    logging.info("normalizing_scale_factor %4.4f", scale)
+    return SketchDataset(
+        train=result["train"],
+        valid=result["valid"],
+        test=result["test"],
+        train_labels=result["train"].labels,
+        valid_labels=result["valid"].labels,
+        test_labels=result["test"].labels,
+        class_names=class_names,
+        scale_factor=scale,
+        max_seq_len=int(max_seq_len),
+    )
