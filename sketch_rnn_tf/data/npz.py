@@ -155,6 +155,17 @@ class SketchDataset:
         return getattr(self, f"{name}_labels")
 
 
+def check_data_set(data_set, max_seq_len: int) -> List:
+    """The `.npz` names of `data_set` (one name or a list) as a list, checked with `max_seq_len`."""
+    if isinstance(data_set, (str, os.PathLike)):
+        data_set = [data_set]
+    if not data_set:
+        raise DataError("data_set is empty; give at least one .npz file name")
+    if max_seq_len < 2:
+        raise DataError(f"max_seq_len must be >= 2, got {max_seq_len}")
+    return list(data_set)
+
+
 def load_dataset(
     data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int
 ) -> SketchDataset:
@@ -166,12 +177,7 @@ def load_dataset(
     `max_seq_len` are dropped and the count is logged; a split left with no
     sketch raises `DataError`.
     """
-    if isinstance(data_set, (str, os.PathLike)):
-        data_set = [data_set]
-    if not data_set:
-        raise DataError("data_set is empty; give at least one .npz file name")
-    if max_seq_len < 2:
-        raise DataError(f"max_seq_len must be >= 2, got {max_seq_len}")
+    data_set = check_data_set(data_set, max_seq_len)
     splits: Dict[str, List[np.ndarray]] = {k: [] for k in SPLITS}
     labels: Dict[str, List[int]] = {k: [] for k in SPLITS}
     class_names = []

@@ -57,7 +57,7 @@ import numpy as np
 from absl import logging
 
 from sketch_rnn_tf.data.errors import DataError, format_where
-from sketch_rnn_tf.data.npz import LIMIT, SPLITS, SketchDataset, _check_sketch
+from sketch_rnn_tf.data.npz import LIMIT, SPLITS, SketchDataset, _check_sketch, check_data_set
 from sketch_rnn_tf.download import cache_home
 
 FORMAT_VERSION = 1
@@ -785,12 +785,7 @@ def load_packed_dataset(
     and `test` are `PackedSplit`s instead of lists, so a data set
     larger than memory loads in little memory.
     """
-    if isinstance(data_set, (str, os.PathLike)):
-        data_set = [data_set]
-    if not data_set:
-        raise DataError("data_set is empty; give at least one .npz file name")
-    if max_seq_len < 2:
-        raise DataError(f"max_seq_len must be >= 2, got {max_seq_len}")
+    data_set = check_data_set(data_set, max_seq_len)
     parts: Dict[str, List[_Part]] = {k: [] for k in SPLITS}
     keep: Dict[str, List[np.ndarray]] = {k: [] for k in SPLITS}
     class_names, keys = [], []

@@ -5,15 +5,15 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ..hparams import HParams
 from .cells import make_cell
+from .hparams_layer import HParamsLayer
 from .linear import SuperLinear
 from .rnn import run_rnn
 from .seeds import fold_seed, stateless_draw
 
 
 @keras.saving.register_keras_serializable(package="sketch_rnn_tf")
-class Decoder(keras.layers.Layer):
+class Decoder(HParamsLayer):
     """The decoder RNN and its output layer.
 
     Conditional model: the initial state is [h0; c0] = tanh(W_z z + b_z) (Eq. 4), laid out as the
@@ -25,8 +25,7 @@ class Decoder(keras.layers.Layer):
     """
 
     def __init__(self, hparams, **kwargs):
-        super().__init__(**kwargs)
-        self.hparams = hparams
+        super().__init__(hparams, **kwargs)
         self.cell = make_cell(hparams.dec_model, hparams.dec_rnn_size, hparams, name="cell")
         self.init_layer = SuperLinear(self.cell.state_size, name="linear") if hparams.conditional \
             else None
@@ -104,16 +103,6 @@ class Decoder(keras.layers.Layer):
             x_proj = x_proj + offset
         h, state = self.cell.step(x_proj, state, None, weights)
         return self.output_params(h), state
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(hparams=self.hparams.to_dict())
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(HParams.from_dict(config.pop("hparams")), **config)
 
     def magenta_weights(self):
         out = []

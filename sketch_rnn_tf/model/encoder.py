@@ -5,15 +5,15 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ..hparams import HParams
 from .cells import make_cell
+from .hparams_layer import HParamsLayer
 from .linear import SuperLinear
 from .rnn import run_rnns
 from .seeds import fold_seed, stateless_draw
 
 
 @keras.saving.register_keras_serializable(package="sketch_rnn_tf")
-class Encoder(keras.layers.Layer):
+class Encoder(HParamsLayer):
     """Reads a sketch forwards and backwards and gives the latent Gaussian's (μ, σ̂) (Eq. 2).
 
     h = [h→; h←] are the final outputs of the two RNNs over the sketch's real strokes S_1..S_Ns
@@ -22,8 +22,7 @@ class Encoder(keras.layers.Layer):
     """
 
     def __init__(self, hparams, **kwargs):
-        super().__init__(**kwargs)
-        self.hparams = hparams
+        super().__init__(hparams, **kwargs)
         self.cell_fw = make_cell(hparams.enc_model, hparams.enc_rnn_size, hparams, name="fw")
         self.cell_bw = make_cell(hparams.enc_model, hparams.enc_rnn_size, hparams, name="bw")
         self.mu_layer = SuperLinear(hparams.z_size, name="ENC_RNN_mu")
@@ -52,16 +51,6 @@ class Encoder(keras.layers.Layer):
         h = tf.concat([self.cell_fw.output_from_state(state_fw),
                        self.cell_bw.output_from_state(state_bw)], axis=1)
         return self.mu_layer(h), self.presig_layer(h)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(hparams=self.hparams.to_dict())
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(HParams.from_dict(config.pop("hparams")), **config)
 
     def magenta_weights(self):
         out = []
