@@ -75,9 +75,11 @@ def cmd_train(args):
         # MultiWorkerMirroredStrategy aborts the collectives when a worker stops heartbeating.
         raise TrainingError(f"{tag}training stopped ({type(e).__name__}): a worker of the cluster "
                             "stopped or cannot be reached; run the same command on every worker "
-                            f"again to resume from the last checkpoint in {args.log_root}") from None
+                            "again to resume from the last checkpoint in "
+                            f"{args.log_root}") from None
     except tf.errors.OpError as e:
-        lines = [l for l in e.message.splitlines() if l.strip() and "execution error" not in l]
+        lines = [line for line in e.message.splitlines()
+                 if line.strip() and "execution error" not in line]
         raise TrainingError(f"{tag}training stopped: {type(e).__name__}: "
                             f"{(lines or [''])[0][:500]}") from None
     except (ValueError, OSError, RuntimeError) as e:
@@ -162,10 +164,12 @@ def cmd_evaluate(args):
         if args.latent:  # does z carry the sketch?
             r["latent"] = d = latent_diagnostic(model, dataset.split(split), args.temperature,
                                                 args.seed, args.count)
-            print(f"  latent (first {d['count']}, temperature {d['temperature']:g}, seed {d['seed']}): "
+            print(f"  latent (first {d['count']}, temperature {d['temperature']:g}, "
+                  f"seed {d['seed']}): "
                   f"L_R own z {d['r_cost_own']:.4f}, other sketches' z {d['r_cost_shuffled']:.4f}; "
                   f"reconstruction Chamfer ratio {d['ratio']:.3f} ({d['chamfer_own']:.2f} px to "
-                  f"its own / {d['chamfer_other']:.2f} px to others' reconstructions; 1 = z ignored)")
+                  f"its own / {d['chamfer_other']:.2f} px to others' reconstructions; "
+                  "1 = z ignored)")
     if args.json:
         write_text(args.json, json.dumps(results, indent=1), what="JSON")
 
@@ -192,8 +196,9 @@ def cmd_serve(args):
 
 def _add_model_args(p):
     p.add_argument("--checkpoint", required=True,
-                   help="model directory (this package's or Magenta's TF1), magenta-js JSON file, or "
-                        "model name: bundled (sheep) or Magenta's (magenta/cat.gen); see `models`")
+                   help="model directory (this package's or Magenta's TF1), magenta-js JSON file, "
+                        "or model name: bundled (sheep) or Magenta's (magenta/cat.gen); "
+                        "see `models`")
     p.add_argument("--scale_factor", type=float, default=None,
                    help="pixels per model unit, for a Magenta TF1 checkpoint (it stores none)")
     p.add_argument("--data_dir", default=None,

@@ -25,7 +25,8 @@ from typing import Callable, Optional
 
 from .errors import SketchRNNError
 
-#: Where downloaded models (and, by default, data) are cached, unless $SKETCH_RNN_TF_HOME says otherwise.
+#: Where downloaded models (and, by default, data) are cached, unless $SKETCH_RNN_TF_HOME says
+#: otherwise.
 HOME_ENV = "SKETCH_RNN_TF_HOME"
 DEFAULT_HOME = os.path.join("~", ".cache", "sketch_rnn_tf")
 #: Seconds to wait for the server to connect or to send the next bytes.
@@ -38,7 +39,7 @@ class DownloadError(SketchRNNError, RuntimeError):
 
 
 def cache_home() -> str:
-    """The cache directory: `$SKETCH_RNN_TF_HOME`, else `~/.cache/sketch_rnn_tf` (not created here)."""
+    """The cache directory: `$SKETCH_RNN_TF_HOME`, else `~/.cache/sketch_rnn_tf` (not created)."""
     home = os.environ.get(HOME_ENV) or DEFAULT_HOME
     return os.path.abspath(os.path.expanduser(home))
 
@@ -85,8 +86,8 @@ def fetch(url: str, path: str, validate: Optional[Callable[[str], None]] = None,
             except Exception as e:  # any reason the content is unusable
                 reason = str(e).replace(tmp, os.path.basename(path))
                 raise DownloadError(
-                    f"{url}: the downloaded file is not valid and was not kept ({reason}). The server may "
-                    f"hold a corrupt copy; try again later {by_hand}") from None
+                    f"{url}: the downloaded file is not valid and was not kept ({reason}). "
+                    f"The server may hold a corrupt copy; try again later {by_hand}") from None
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -99,12 +100,13 @@ def _copy(url, out, progress, timeout, by_hand):
     try:
         response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/file only)
     except urllib.error.HTTPError as e:
-        raise DownloadError(f"{url}: the server answered HTTP {e.code} {e.reason} {by_hand}") from None
+        raise DownloadError(
+            f"{url}: the server answered HTTP {e.code} {e.reason} {by_hand}") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise DownloadError(
-            f"cannot download {url}: {reason}. Without network access, download the file on another "
-            f"machine and place it at the destination {by_hand}") from None
+            f"cannot download {url}: {reason}. Without network access, download the file on "
+            f"another machine and place it at the destination {by_hand}") from None
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
@@ -135,7 +137,7 @@ def _copy(url, out, progress, timeout, by_hand):
             if bar is not None:
                 bar.close()
     if total is not None and received != total:
-        raise DownloadError(f"{url}: the transfer was cut off: {received} of {total} bytes arrived; "
-                            f"nothing was kept. Try again {by_hand}")
+        raise DownloadError(f"{url}: the transfer was cut off: {received} of {total} bytes "
+                            f"arrived; nothing was kept. Try again {by_hand}")
     if received == 0:
         raise DownloadError(f"{url}: the server sent an empty file; nothing was kept {by_hand}")

@@ -8,9 +8,10 @@
 * **`"magenta/<category>.gen"`** (decoder-only) or **`"magenta/<category>.vae"`** (conditional, z of
   128): one of the models Magenta trained on Quick, Draw! and hosts as magenta-js JSON (the
   sketch-rnn-js README, "Pre-trained models": `<base>/<category>.<gen|vae>.json`, about 114
-  categories; `everything` exists only as `.gen`). The file is downloaded once, with a progress bar,
-  into `$SKETCH_RNN_TF_HOME/magenta/` (default `~/.cache/sketch_rnn_tf`), and read from there offline
-  afterwards. `$SKETCH_RNN_TF_MAGENTA_URL` replaces the base URL (a mirror, or a `file://` folder).
+  categories; `everything` exists only as `.gen`). The file is downloaded once, with a progress
+  bar, into `$SKETCH_RNN_TF_HOME/magenta/` (default `~/.cache/sketch_rnn_tf`), and read from there
+  offline afterwards. `$SKETCH_RNN_TF_MAGENTA_URL` replaces the base URL (a mirror, or a
+  `file://` folder).
 
 A download is checked before it enters the cache: the JSON must parse and its tensor shapes must
 form the model its name promises (`magenta.js.read_js`); otherwise it is refused and never cached.
@@ -40,7 +41,8 @@ MAGENTA_PREFIX = "magenta/"
 MAGENTA_CATEGORIES = (
     "alarm_clock", "ambulance", "angel", "ant", "antyoga", "backpack", "barn", "basket", "bear",
     "bee", "beeflower", "bicycle", "bird", "book", "brain", "bridge", "bulldozer", "bus",
-    "butterfly", "cactus", "calendar", "castle", "cat", "catbus", "catpig", "chair", "couch", "crab",
+    "butterfly", "cactus", "calendar", "castle", "cat", "catbus", "catpig", "chair", "couch",
+    "crab",
     "crabchair", "crabrabbitfacepig", "cruise_ship", "diving_board", "dog", "dogbunny", "dolphin",
     "duck", "elephant", "elephantpig", "eye", "face", "fan", "fire_hydrant", "firetruck",
     "flamingo", "flower", "floweryoga", "frog", "frogsofa", "garden", "hand", "hedgeberry",
@@ -70,8 +72,10 @@ class ModelNameError(SketchRNNError):
 
 # --------------------------------------------------------------------------- bundled models
 def bundled_dir() -> Optional[str]:
-    """The folder of the bundled models: `sketch_rnn_tf/checkpoints` in an installed wheel, the
-    repository's `checkpoints/` in a source checkout (an editable install); None if neither.
+    """The folder of the bundled models, or None if there is none.
+
+    `sketch_rnn_tf/checkpoints` in an installed wheel, the repository's `checkpoints/` in a source
+    checkout (an editable install).
     """
     installed = os.path.join(_PACKAGE_DIR, "checkpoints")
     if os.path.isdir(installed):
@@ -162,8 +166,9 @@ def _validator(kind: str):
 
 
 def fetch_magenta(name: str, progress: bool = True, force: bool = False) -> str:
-    """Path of the cached file of catalogue model `name` (`magenta/<category>.<gen|vae>`),
-    downloading and validating it first if it is not cached (or if `force`).
+    """Path of the cached file of catalogue model `name` (`magenta/<category>.<gen|vae>`).
+
+    The file is downloaded and validated first if it is not cached (or if `force`).
     """
     category, kind = _parse_magenta(name)
     filename = f"{category}.{kind}.json"
@@ -174,8 +179,10 @@ def fetch_magenta(name: str, progress: bool = True, force: bool = False) -> str:
 
 # --------------------------------------------------------------------------- resolution
 def resolve(path, progress: bool = True) -> str:
-    """Turns a model name into a local path; a path that exists (or any other string) is returned
-    unchanged, so `load_model` reports it as it always did.
+    """Turns a model name into a local path.
+
+    A path that exists (or any other string) is returned unchanged, so `load_model` reports it as
+    it always did.
 
     Raises `ModelNameError` for a malformed or unknown `magenta/...` name and `DownloadError` when a
     catalogue model cannot be fetched.

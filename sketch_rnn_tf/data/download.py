@@ -5,9 +5,10 @@ Google publishes one file per Quick, Draw! category, `<category>.npz` (train/val
 that Magenta's sketch_rnn README points to. `$SKETCH_RNN_TF_QUICKDRAW_URL` replaces the base URL
 (a mirror, or a `file://` folder).
 
-A file already in `data_dir` is used as it is (offline). A new one is downloaded to a temporary file,
-validated with `load_npz` (keys train/valid/test, every sketch a stroke-3 array) and only then renamed
-into place; a truncated or corrupt download raises `DownloadError` and leaves nothing behind.
+A file already in `data_dir` is used as it is (offline). A new one is downloaded to a temporary
+file, validated with `load_npz` (keys train/valid/test, every sketch a stroke-3 array) and only then
+renamed into place; a truncated or corrupt download raises `DownloadError` and leaves nothing
+behind.
 No TensorFlow is imported.
 """
 
@@ -23,7 +24,8 @@ from sketch_rnn_tf.download import DownloadError, cache_home, fetch, join_url
 
 #: Environment variable that replaces `QUICKDRAW_BASE_URL`.
 QUICKDRAW_URL_ENV = "SKETCH_RNN_TF_QUICKDRAW_URL"
-#: Public URL of the `gs://quickdraw_dataset/sketchrnn` bucket (Magenta's sketch_rnn README, "Datasets").
+#: Public URL of the `gs://quickdraw_dataset/sketchrnn` bucket (Magenta's sketch_rnn README,
+#: "Datasets").
 QUICKDRAW_BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/sketchrnn"
 # Quick, Draw! category names: letters, digits, spaces, '_', '-', '.' (e.g. "hot air balloon",
 # "cat.full"); never a path.
@@ -74,7 +76,8 @@ def download_quickdraw(categories: Union[str, Sequence[str]],
     names = [_file_name(c) for c in categories]
     if not names:
         raise DataError("no category given", where="download_quickdraw")
-    directory = os.fspath(data_dir) if data_dir is not None else os.path.join(cache_home(), "quickdraw")
+    directory = (os.fspath(data_dir) if data_dir is not None
+                 else os.path.join(cache_home(), "quickdraw"))
     base = quickdraw_base_url()
     return [fetch(join_url(base, name), os.path.join(directory, name), validate=_validate,
                   progress=progress, force=force) for name in names]

@@ -1,12 +1,12 @@
-"""Users' own Quick, Draw! `.ndjson` drawings -> one Magenta `.npz` training set (what `prepare` runs).
+"""Users' own Quick, Draw! `.ndjson` drawings -> one Magenta `.npz` training set (`prepare`).
 
 Every line of an `.ndjson` file is a record whose `"drawing"` is a list of strokes:
 
 * a **raw** stroke `[[x...], [y...], [t...]]` (Quick, Draw!'s `full/raw` files, or any pen recording
   with times) is simplified as Google does (`quickdraw.simplify_drawing`: align, scale to 255,
   resample at 1 px, Ramer-Douglas-Peucker with epsilon 2.0, the paper's section 3.1);
-* a **simplified** stroke `[[x...], [y...]]` (Quick, Draw!'s `full/simplified` files) is taken as it is
-  and must hold integers.
+* a **simplified** stroke `[[x...], [y...]]` (Quick, Draw!'s `full/simplified` files) is taken as
+  it is and must hold integers.
 
 Each drawing becomes an int16 stroke-3 array `[dx, dy, pen_lifted]` (`drawing_to_stroke3`), the
 records are shuffled with `seed` and cut into train/valid/test by the `split` fractions, and the
@@ -51,8 +51,8 @@ def parse_split(split) -> tuple:
     split = tuple(float(v) for v in split)
     if (len(split) != 3 or not all(math.isfinite(v) and v >= 0 for v in split)
             or abs(sum(split) - 1.0) > 1e-6):
-        raise DataError(f"split {text!r} must be three non-negative fractions train,valid,test that "
-                        "sum to 1, e.g. 0.8,0.1,0.1", where="prepare")
+        raise DataError(f"split {text!r} must be three non-negative fractions train,valid,test "
+                        "that sum to 1, e.g. 0.8,0.1,0.1", where="prepare")
     return split
 
 
@@ -63,7 +63,8 @@ def _check_stroke(stroke, k):
     lengths = set()
     for axis, values in zip("xyt", stroke):
         if not isinstance(values, list) or not all(
-                isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+                isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values):
             raise ValueError(f"stroke {k}: the {axis} values are not a list of finite numbers")
         lengths.add(len(values))
     if len(lengths) != 1:
@@ -103,7 +104,7 @@ def record_to_stroke3(record) -> np.ndarray:
 def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
                    out: Union[str, os.PathLike], split=DEFAULT_SPLIT, seed: int = 0,
                    max_seq_len: int | None = None) -> Dict[str, int]:
-    """Turns Quick, Draw! `.ndjson` files into one Magenta `.npz` at `out` (see the module docstring).
+    """Turns Quick, Draw! `.ndjson` files into one Magenta `.npz` at `out` (see module docstring).
 
     Args:
       paths: one `.ndjson` path or several; their records are pooled.
@@ -126,7 +127,8 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
     fractions = parse_split(split)
     if max_seq_len is not None and (isinstance(max_seq_len, bool) or int(max_seq_len) != max_seq_len
                                     or max_seq_len < 2):
-        raise DataError(f"max_seq_len must be an integer >= 2, got {max_seq_len!r}", where="prepare")
+        raise DataError(f"max_seq_len must be an integer >= 2, got {max_seq_len!r}",
+                        where="prepare")
 
     sketches, skipped, dropped = [], 0, 0
     for path in paths:
@@ -142,7 +144,8 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
                     try:
                         strokes = record_to_stroke3(json.loads(line))
                     except json.JSONDecodeError as e:
-                        raise DataError(f"line {lineno}: invalid JSON ({e.msg})", path=path) from None
+                        raise DataError(f"line {lineno}: invalid JSON ({e.msg})",
+                                        path=path) from None
                     except (ValueError, TypeError) as e:
                         raise DataError(f"line {lineno}: {e}", path=path) from None
                     if len(strokes) < 2:
@@ -152,7 +155,8 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
                     else:
                         sketches.append(strokes)
             except UnicodeDecodeError as e:
-                raise DataError(f"not UTF-8 text ({e.reason}); expected .ndjson", path=path) from None
+                raise DataError(f"not UTF-8 text ({e.reason}); expected .ndjson",
+                                path=path) from None
 
     n = len(sketches)
     n_valid = int(round(n * fractions[1]))
@@ -162,9 +166,9 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
     if empty:
         raise DataError(
             f"{n} usable sketches from {', '.join(paths)} give split(s) {empty} no sketch with "
-            f"fractions {','.join(f'{f:g}' for f in fractions)}; train needs at least one sketch in "
-            f"each of train/valid/test (skipped {skipped} drawings of < 2 points, dropped {dropped} "
-            f"longer than max_seq_len)", where="prepare")
+            f"fractions {','.join(f'{f:g}' for f in fractions)}; train needs at least one sketch "
+            f"in each of train/valid/test (skipped {skipped} drawings of < 2 points, dropped "
+            f"{dropped} longer than max_seq_len)", where="prepare")
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.cumsum([0, counts["train"], counts["valid"], counts["test"]])
     arrays = {}

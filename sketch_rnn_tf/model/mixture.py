@@ -16,10 +16,11 @@ distribution p(S_{i+1} | S_0..S_i, z) over stroke-5 rows:
 * `.pen`: `tfd.OneHotCategorical(q̂)` over (p1, p2, p3) (Eq. 4 / Eq. 7).
 
 The same object gives the training loss (`losses.reconstruction_loss`), the sampler's draws (its
-`tempered` copy, Eq. 8) and, through `SketchRNN.predictive_distribution`, the model's predictions to
-users. `BivariateNormal` uses the closed-form density of Graves (2013), Eqs. 24-25, and a closed-form
-Cholesky sampler, so the loss costs what the hand-written formula costs (a `MultivariateNormalTriL`
-mixture computes the same value about 10x slower; see benchmarks/README.md).
+`tempered` copy, Eq. 8) and, through `SketchRNN.predictive_distribution`, the model's predictions
+to users. `BivariateNormal` uses the closed-form density of Graves (2013), Eqs. 24-25, and a
+closed-form Cholesky sampler, so the loss costs what the hand-written formula costs (a
+`MultivariateNormalTriL` mixture computes the same value about 10x slower; see
+benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -188,8 +189,8 @@ class BivariateNormal(tfd.Distribution):
 
     def _replace(self, **changes):
         """A copy with some parameters replaced (or mapped: a callable gets the old value)."""
-        params = dict(mu_x=self._mu_x, mu_y=self._mu_y, sigma_x=self._sigma_x, sigma_y=self._sigma_y,
-                      rho_xy=self._rho_xy, log_sigma_x=self._log_sigma_x,
+        params = dict(mu_x=self._mu_x, mu_y=self._mu_y, sigma_x=self._sigma_x,
+                      sigma_y=self._sigma_y, rho_xy=self._rho_xy, log_sigma_x=self._log_sigma_x,
                       log_sigma_y=self._log_sigma_y, sigma_scale=self._sigma_scale)
         for k, v in changes.items():
             params[k] = v(params[k]) if callable(v) else v
@@ -250,8 +251,10 @@ class BivariateNormal(tfd.Distribution):
 
 
 def _stateless_seed(seed):
-    """A [2] seed for tf.random.stateless_* ops: a given tensor/pair as it is (int32 or int64,
-    so the sampler's int64 seeds are not truncated), an int or None through tfp's sanitiser.
+    """A [2] seed for the tf.random.stateless_* ops.
+
+    A given tensor/pair is used as it is (int32 or int64, so the sampler's int64 seeds are not
+    truncated); an int or None goes through tfp's sanitiser.
     """
     if seed is None or isinstance(seed, (int, np.integer)):
         return tfp.random.sanitize_seed(None if seed is None else int(seed))
@@ -366,8 +369,9 @@ class StrokeDistribution(tfd.Distribution):
         return tf.concat([tf.stack([dx, dy], -1), tf.one_hot(k, 3, dtype=self.dtype)], -1)
 
     def greedy(self):
-        """Magenta's greedy row [..., 5]: the most likely component's mean and the most likely
-        pen state (`sample(greedy_mode=True)`).
+        """Magenta's greedy row [..., 5] (`sample(greedy_mode=True)`).
+
+        The most likely component's mean and the most likely pen state.
         """
         j = tf.argmax(self.mixture_logits, axis=-1, output_type=tf.int32)
         c = self.components

@@ -210,8 +210,10 @@ class SketchRNN(keras.Model):
         return mixture.output_distribution(y, self.hparams.num_mixture)
 
     def _batch_latent(self, z, batch_size):
-        """A user's z ([z_size] for all sketches, or [B, z_size]) as a [B, z_size] tensor, or None
-        (z = μ); the preprocessor checks it, and refuses a z for a decoder-only model.
+        """A user's z ([z_size] for all sketches, or [B, z_size]) as a [B, z_size] tensor.
+
+        None stays None (z = μ); the preprocessor checks z, and refuses a z for a decoder-only
+        model.
         """
         if z is None:
             return None
@@ -219,8 +221,10 @@ class SketchRNN(keras.Model):
 
     @tf.function(reduce_retracing=True)
     def _eval_outputs(self, batch, lengths, z=None):
-        """Decoder outputs y [B, N_max, 6M+3] in evaluation mode; z None means z = μ (conditional)
-        or no z (decoder-only). The encoder runs once (for μ) or not at all (z given).
+        """Decoder outputs y [B, N_max, 6M+3] in evaluation mode.
+
+        z None means z = μ (conditional) or no z (decoder-only). The encoder runs once (for μ) or
+        not at all (z given).
         """
         if self.conditional and z is None:
             z, _ = self.encoder(batch[:, 1:], lengths, training=False)

@@ -1,5 +1,7 @@
-"""Draw with a model: a local web page where sketch-rnn finishes your drawing (`serve`), the JSON
-API behind it (`api`) and the list of models it offers (`models.available_models`).
+"""Draw with a model: a local web page where sketch-rnn finishes your drawing.
+
+The page and its server (`serve`), the JSON API behind it (`api`) and the list of models it
+offers (`models.available_models`).
 
     python -m sketch_rnn_tf serve --checkpoint sheep
 

@@ -15,9 +15,10 @@ Requests (all fields but `strokes` optional):
 (row 0 from the drawing's start) and `pen_lifted = 1` lifts the pen after point i.
 
 `/api/complete` returns n whole sketches: the given rows exactly as sent, then the model's
-continuation, at most the model's `max_seq_len` rows in all (`completion.complete`). For a conditional
-model the decoder's z is the encoder's mean μ of the partial drawing (Eq. 2): the model guesses the
-whole sketch from the part it sees, and the n endings differ only by the sampling of Eq. 8.
+continuation, at most the model's `max_seq_len` rows in all (`completion.complete`). For a
+conditional model the decoder's z is the encoder's mean μ of the partial drawing (Eq. 2): the
+model guesses the whole sketch from the part it sees, and the n endings differ only by the
+sampling of Eq. 8.
 
 `/api/reconstruct` encodes the drawing to μ and decodes it n times from scratch (the paper's
 reconstructions, Section 4): n new sketches, none of which starts with the given rows.

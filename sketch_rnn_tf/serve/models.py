@@ -18,8 +18,8 @@ _MODEL_DIR_MARKERS = ("sketch_rnn_config.json", "model_config.json")
 _MODEL_FILE_SUFFIXES = (".gen.json", ".vae.json")
 
 #: The drawing pad's side in units of the model's scale factor (the standard deviation of its
-#: training offsets, in pixels). Measured on the bundled models: the larger side of their own samples
-#: (16 at temperature 0.5, median) is 12.7 (sheep), 11.2 (bird), 11.6 (ant) and 9.0
+#: training offsets, in pixels). Measured on the bundled models: the larger side of their own
+#: samples (16 at temperature 0.5, median) is 12.7 (sheep), 11.2 (bird), 11.6 (ant) and 9.0
 #: (aaron_sheep_small) scale factors, so a drawing the size of the model's fills 65-90% of the pad.
 PAD_SCALE_FACTORS = 14.0
 
@@ -54,8 +54,9 @@ class LoadedModel:
         self.lock = threading.Lock()
 
     def info(self) -> dict:
-        """What the page needs to know about the model; `pad_size` is the side of the drawing pad
-        in the model's pixels (see `PAD_SCALE_FACTORS`).
+        """What the page needs to know about the model.
+
+        `pad_size` is the side of the drawing pad in the model's pixels (see `PAD_SCALE_FACTORS`).
         """
         hp = self.model.hparams
         return {"name": self.name, "conditional": bool(hp.conditional),
@@ -90,8 +91,10 @@ class ModelCache:
         return list(self.models)
 
     def get(self, name) -> LoadedModel:
-        """The loaded model called `name`, loading it first if needed (once, even when several
-        threads ask at the same time; other models stay usable meanwhile).
+        """The loaded model called `name`, loading it first if needed.
+
+        It is loaded once, even when several threads ask at the same time; other models stay
+        usable meanwhile.
         """
         if name not in self.models:
             raise UnknownModelError(name)

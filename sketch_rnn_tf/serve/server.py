@@ -200,9 +200,10 @@ class Handler(BaseHTTPRequestHandler):
             raise api.RequestError(400, f"the body is not valid JSON: {e}") from None
 
     def _discard_refused_body(self):
-        """After the 413 reply: reads and drops up to `_DRAIN_LIMIT` bytes of the refused body
-        (waiting at most `_DRAIN_SECONDS` for each piece), so that a client still sending it is not
-        cut off before it reads the reply; then the connection is closed.
+        """After the 413 reply: reads and drops up to `_DRAIN_LIMIT` bytes of the refused body.
+
+        It waits at most `_DRAIN_SECONDS` for each piece, so that a client still sending the body
+        is not cut off before it reads the reply; then the connection is closed.
         """
         left, self._refused = self._refused, 0
         self.close_connection = True
@@ -273,7 +274,8 @@ def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True
     Args:
       checkpoint: the default model: a name from `models` (default: `available_models()`) or a path
         `load_model` reads.
-      host, port: where to listen (port 0: a free port; see `server.url`).
+      host: the address to listen on.
+      port: the port to listen on (0: a free port; see `server.url`).
       models: {name: path} to offer instead of the bundled and cached models.
       quiet: do not log each request to stderr.
     """
@@ -294,8 +296,9 @@ def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True
 
 
 def start_in_thread(server: SketchServer) -> threading.Thread:
-    """Serves in a daemon thread (for tests and notebooks); stop with `server.shutdown()` then
-    `server.server_close()`.
+    """Serves in a daemon thread (for tests and notebooks).
+
+    Stop it with `server.shutdown()` then `server.server_close()`.
     """
     thread = threading.Thread(target=server.serve_forever, name="sketch_rnn_tf-serve", daemon=True)
     thread.start()

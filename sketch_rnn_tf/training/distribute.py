@@ -71,8 +71,7 @@ def _check_address(address, where):
 
 
 def read_tf_config(environ=None) -> WorkerInfo:
-    """Parses and checks `TF_CONFIG` (from `environ`, default `os.environ`) for multi-worker
-    training.
+    """Parses and checks `TF_CONFIG` (from `environ`, default `os.environ`) for multi-worker runs.
 
     The cluster may have a `chief` list of one address and a `worker` list; the task must be one of
     them. Returns this process's `WorkerInfo`; raises `DistributeError` naming what is wrong.
@@ -170,8 +169,9 @@ class _PrefixFormatter(logging.Formatter):
 
 
 def prefix_log_lines(prefix: str):
-    """Puts `prefix` (e.g. `WorkerInfo.tag`) before every line the Python/absl logging handlers
-    write, so that the logs of several workers can be told apart (and interleaved).
+    """Puts `prefix` (e.g. `WorkerInfo.tag`) before every line the Python/absl loggers write.
+
+    So the logs of several workers can be told apart (and interleaved).
     """
     root = logging.getLogger()
     if not root.handlers:

@@ -53,9 +53,9 @@ def derangement(n, seed=0):
 
 def _check_conditional(model):
     if not getattr(model, "conditional", False):
-        raise ModelInputError("the latent diagnostic needs a conditional model (a VAE with an encoder); "
-                         "this one is decoder-only (conditional=False): it has no z to encode a "
-                         "sketch into, so there is nothing to compare")
+        raise ModelInputError("the latent diagnostic needs a conditional model (a VAE with an "
+                              "encoder); this one is decoder-only (conditional=False): it has no "
+                              "z to encode a sketch into, so there is nothing to compare")
 
 
 def latent_r_costs(model, sketches, seed=0, batch_size=100):
@@ -142,8 +142,9 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
     fitting = [s for s in sketches if len(s) <= model.hparams.max_seq_len]
     sketches = fitting if count is None else fitting[:int(count)]
     if len(sketches) < 2:
-        raise ModelInputError(f"the latent diagnostic needs at least 2 sketches that fit this model's "
-                         f"max_seq_len {model.hparams.max_seq_len}; got {len(sketches)}")
+        raise ModelInputError("the latent diagnostic needs at least 2 sketches that fit this "
+                              f"model's max_seq_len {model.hparams.max_seq_len}; "
+                              f"got {len(sketches)}")
     seed = int(seed)
     own, shuffled = latent_r_costs(model, sketches, seed=seed, batch_size=batch_size)
     reconstructions = reconstruct_sketches(model, sketches, temperature, seed, batch_size)

@@ -80,8 +80,9 @@ def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_comp
 
 
 def _check_same_step(trainer, worker):
-    """Raises `TrainingError` on every worker unless all replicas hold the same step (a worker that
-    did not find the chief's checkpoint would otherwise train another model, or hang).
+    """Raises `TrainingError` on every worker unless all replicas hold the same step.
+
+    A worker that did not find the chief's checkpoint would otherwise train another model, or hang.
     """
     if worker is None or worker.count == 1:
         return

@@ -145,8 +145,9 @@ class Trainer:
         self.hparams.to_json(path)
 
     def restore(self, checkpoint: str | None = None) -> bool:
-        """Resumes from `checkpoint` (a checkpoint prefix), by default the last training checkpoint
-        in log_root; False when there is none.
+        """Resumes from `checkpoint` (a checkpoint prefix); False when there is none.
+
+        By default `checkpoint` is the last training checkpoint in log_root.
         """
         if checkpoint is None:
             if self.manager is None or self.manager.latest_checkpoint is None:
@@ -329,9 +330,11 @@ class Trainer:
             self.manager.save(checkpoint_number=step)
 
     def _log_latent(self, step):
-        """Issue 11: `latent_diagnostic` of a conditional model on a fixed subset of the valid split
-        (its first `latent_count` sketches in file order, seed `latent_seed`, τ 0.1), logged to
-        TensorBoard and metrics.jsonl (split "valid_latent") when the run has a log_root.
+        """Issue 11: `latent_diagnostic` of a conditional model on a fixed valid subset.
+
+        The subset is the split's first `latent_count` sketches in file order (seed
+        `latent_seed`, τ 0.1); the result is logged to TensorBoard and metrics.jsonl (split
+        "valid_latent") when the run has a log_root.
         """
         if not (self.hparams.conditional and self.log_root and self.latent_count >= 2):
             return
