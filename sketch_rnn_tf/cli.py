@@ -89,7 +89,7 @@ def cmd_train(args):
     where = (f"best model in {os.path.join(args.log_root, 'best')}, TensorBoard logs in "
              f"{os.path.join(args.log_root, 'tensorboard')}") if worker.is_chief \
         else f"the chief writes {args.log_root}"
-    print(f"{tag}stopped at step {int(trainer.step.numpy())}; {where}")
+    print(f"{tag}stopped at step {int(trainer.step)}; {where}")
 
 
 def _download_missing(data_dir, data_set):
