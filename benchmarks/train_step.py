@@ -9,7 +9,8 @@ Configurations (all conditional, enc 256 bi-LSTM, z 128, M 20, recurrent dropout
   layer_norm  dec 512 layer-norm LSTM
   hyper       dec 512 HyperLSTM (hyper 256, embedding 32)
 Modes: `eager` (Trainer._step_fn called eagerly), `function` (tf.function, the Trainer default),
-`xla` (tf.function(jit_compile=True), `Trainer(jit_compile=True)`), and for `lstm` only the
+`xla` (tf.function(jit_compile=True), `Trainer(jit_compile=True)`), `function_autograd` (`function`
+with the LSTM loops' automatic gradient instead of model/lstm_loop.py's), and for `lstm` only the
 reference `keras` / `keras_xla`: a straightforward keras.layers.Bidirectional(LSTM(256)) encoder and
 LSTM(512) decoder with a Dense(123) head, trained on the same loss with the same optimiser.
 
@@ -37,6 +38,7 @@ import tensorflow as tf  # noqa: E402
 
 from sketch_rnn_tf import HParams, SketchRNN  # noqa: E402
 from sketch_rnn_tf.model import losses  # noqa: E402
+from sketch_rnn_tf.model.cells import LSTMCell  # noqa: E402
 from sketch_rnn_tf.training import schedules  # noqa: E402
 from sketch_rnn_tf.training.trainer import Trainer, make_optimizer  # noqa: E402
 
@@ -47,7 +49,12 @@ CONFIGS = {
     # The same computation as the Keras baseline, which has no recurrent dropout.
     "lstm_nodrop": dict(dec_model="lstm", use_recurrent_dropout=False),
 }
-MODES = ("eager", "function", "xla", "keras", "keras_xla")
+MODES = ("eager", "function", "xla", "keras", "keras_xla", "function_autograd")
+
+
+class _AutogradLSTMCell(LSTMCell):
+    """LSTMCell under another type: `rnn.run_rnns` runs it with the generic loop and TensorFlow's
+    automatic gradient (the package before model/lstm_loop.py); benchmark mode `function_autograd`."""
 
 
 def make_hparams(config, batch, nmax):
@@ -129,6 +136,12 @@ def build_step(config, mode, batch, nmax):
         fn = tf.function(keras_step_fn(model, opt, hp), jit_compile=(mode == "keras_xla"))
         return hp, fn
     model = SketchRNN(hp)
+    if mode == "function_autograd":
+        cells = [model.decoder.cell] + ([model.encoder.cell_fw, model.encoder.cell_bw]
+                                        if model.encoder is not None else [])
+        for cell in cells:
+            if type(cell) is LSTMCell:
+                cell.__class__ = _AutogradLSTMCell
     trainer = Trainer(model, train=None, jit_compile=(mode == "xla"), progress=False)
     fn = trainer._step_fn if mode == "eager" else trainer._train_step
     return hp, fn

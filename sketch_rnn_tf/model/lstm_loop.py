@@ -1,0 +1,175 @@
+"""The LSTM time loop with a hand-written backward pass (backpropagation through time).
+
+The forward pass runs exactly the ops of `LSTMCell.step` (so the forward numbers are the same
+bit for bit):
+
+    z_t = x_t·W_xh + b + h_{t-1}·W_hh        (x_t·W_xh + b precomputed for all steps, rnn.py)
+    i, j, f, o = split(z_t)
+    c_t = c_{t-1}·σ(f + 1) + σ(i)·(m_t ⊙ tanh j)          (m_t: recurrent-dropout mask or 1)
+    h_t = tanh(c_t)·σ(o)
+
+and keeps, for every step, the state it started from, the gate activations and tanh(c_t) (in
+TensorArrays, which the backward pass reads as they are: no stacking and unstacking). The backward
+pass walks the steps in reverse, computing only what must be sequential: dz_t (element-wise) and
+dh_{t-1} = dz_t·W_hhᵀ. The recurrent weight's gradient dW_hh = Σ_t h_{t-1}ᵀ·dz_t is then one
+[n, T·B]×[T·B, 4n] matmul after the loop, and dx_proj = dz, so W_xh and b get theirs from one matmul
+outside the loop too. TensorFlow's automatic gradient of the while_loop instead accumulates
+h_{t-1}ᵀ·dz_t inside the backward loop, a skinny (K = batch) matmul per step that oneDNN runs far
+below its peak, and it stacks more intermediates. The gradient is the same sum, accumulated in
+another order (float32 round-off only; tests/test_lstm_loop.py compares it with the automatic one).
+
+With `sequence_length`, a row's state stops changing after its last step (as the generic loop in
+rnn.py and `tf.nn.dynamic_rnn` do): its dz is zero there and the state's gradient passes through
+unchanged.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+FORGET_BIAS = 1.0
+
+
+def lstm_loop(projected, c0, h0, w_hh, masks=None, sequence_length=None, return_outputs=True):
+    """Runs K independent LSTMs over T steps in one while_loop (e.g. an encoder's two directions).
+
+    Args:
+      projected: list of K time-major input projections [T, B, 4n_k] (x·W_xh + b).
+      c0, h0: lists of K initial states [B, n_k].
+      w_hh: list of K recurrent kernels [n_k, 4n_k].
+      masks: None or a list of K (None or time-major recurrent-dropout multipliers [T, B, n_k]).
+      sequence_length: None or [B] int32; each row's state is frozen after its last step.
+      return_outputs: also return every step's h.
+
+    Returns:
+      (outputs, c, h): lists of K time-major outputs [T, B, n_k] (the state h after each step;
+      [] without return_outputs) and of the K final states.
+    """
+    count = len(projected)
+    masks = list(masks) if masks is not None else [None] * count
+    has_mask = [m is not None for m in masks]
+    has_len = sequence_length is not None
+    flat = list(projected) + list(c0) + list(h0) + list(w_hh) + [m for m in masks if m is not None]
+    if has_len:
+        flat.append(tf.cast(sequence_length, tf.int32))
+    outs = list(_make_loop(count, tuple(has_mask), has_len, bool(return_outputs))(*flat))
+    outputs = outs[:count] if return_outputs else []
+    outs = outs[count:] if return_outputs else outs
+    return outputs, outs[:count], outs[count:]
+
+
+def _make_loop(count, has_mask, has_len, with_outputs):
+    """The custom-gradient function for a fixed structure (K cells, which have masks, lengths)."""
+
+    def unpack(flat):
+        xp, c0, h0, w = (list(flat[k * count:(k + 1) * count]) for k in range(4))
+        rest = list(flat[4 * count:])
+        masks = [rest.pop(0) if m else None for m in has_mask]
+        length = rest.pop(0) if has_len else None
+        return xp, c0, h0, w, masks, length
+
+    @tf.custom_gradient
+    def loop(*flat):
+        xp, c0, h0, w, masks, length = unpack(flat)
+        steps = tf.shape(xp[0])[0]
+
+        def unstacked(tensors):
+            return [None if x is None else
+                    tf.TensorArray(x.dtype, size=steps, clear_after_read=False).unstack(x)
+                    for x in tensors]
+
+        def new_tas():
+            # (clear_after_read=False: eager TensorArrays are read in both passes)
+            return [tf.TensorArray(tf.float32, size=steps, clear_after_read=False)
+                    for _ in range(count)]
+
+        xp_ta, mask_ta = unstacked(xp), unstacked(masks)
+        # Kept per step for the backward pass: the state the step starts from (h_{t-1}, c_{t-1}),
+        # σ(i), tanh(j) (before the dropout mask), σ(f + 1), σ(o) and tanh(c_t) of the candidate;
+        # and h_t, the output.
+        saved0 = [new_tas() for _ in range(8 if with_outputs else 7)]
+
+        def body(t, c, h, saved):
+            c, h, saved = list(c), list(h), [list(s) for s in saved]
+            active = tf.expand_dims(t < length, 1) if has_len else None
+            for k in range(count):
+                # The ops of LSTMCell.step / SketchCell._new_c, in the same order.
+                z = xp_ta[k].read(t) + tf.matmul(h[k], w[k])
+                i, j, f, o = tf.split(z, 4, axis=1)
+                tj = tf.tanh(j)
+                g = tj * mask_ta[k].read(t) if has_mask[k] else tj
+                sf, si = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(i)
+                new_c = c[k] * sf + si * g
+                tc = tf.tanh(new_c)
+                so = tf.sigmoid(o)
+                new_h = tc * so
+                if has_len:
+                    new_c = tf.where(active, new_c, c[k])
+                    new_h = tf.where(active, new_h, h[k])
+                for s, v in zip(saved, (h[k], c[k], si, tj, sf, so, tc, new_h)):
+                    s[k] = s[k].write(t, v)
+                c[k], h[k] = new_c, new_h
+            return t + 1, c, h, saved
+
+        _, c_last, h_last, saved = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), list(c0), list(h0), saved0),
+            maximum_iterations=steps)
+        h_prev_ta, c_prev_ta, si_ta, tj_ta, sf_ta, so_ta, tc_ta = saved[:7]
+        outputs = [ta.stack() for ta in saved[7]] if with_outputs else []
+
+        def grad(*upstream):
+            upstream = list(upstream)
+            d_out = upstream[:count] if with_outputs else [None] * count
+            upstream = upstream[count:] if with_outputs else upstream
+            d_c = [tf.zeros_like(c0[k]) if d is None else d
+                   for k, d in enumerate(upstream[:count])]
+            d_h = [tf.zeros_like(h0[k]) if d is None else d
+                   for k, d in enumerate(upstream[count:])]
+            d_out_ta = unstacked(d_out)
+            dz0 = new_tas()
+
+            def back(t, dc, dh, dz_ta):
+                dc, dh, dz_ta = list(dc), list(dh), list(dz_ta)
+                active = tf.expand_dims(t < length, 1) if has_len else None
+                for k in range(count):
+                    cp, si, tj, sf, so, tc = (ta[k].read(t) for ta in
+                                              (c_prev_ta, si_ta, tj_ta, sf_ta, so_ta, tc_ta))
+                    dh_t = dh[k] if d_out_ta[k] is None else dh[k] + d_out_ta[k].read(t)
+                    dc_t = dc[k]
+                    if has_len:  # a frozen row passes its state's gradient through unchanged
+                        zero = tf.zeros_like(dh_t)
+                        dh_pass, dc_pass = tf.where(active, zero, dh_t), tf.where(active, zero, dc_t)
+                        dh_t, dc_t = tf.where(active, dh_t, zero), tf.where(active, dc_t, zero)
+                    dc_t = dc_t + dh_t * so * (1.0 - tc * tc)
+                    d_g = dc_t * si
+                    g = tj
+                    if has_mask[k]:
+                        m = mask_ta[k].read(t)
+                        g, d_g = tj * m, d_g * m
+                    dz = tf.concat([dc_t * g * (si * (1.0 - si)),
+                                    d_g * (1.0 - tj * tj),
+                                    dc_t * cp * (sf * (1.0 - sf)),
+                                    dh_t * tc * (so * (1.0 - so))], axis=1)
+                    dz_ta[k] = dz_ta[k].write(t, dz)
+                    dh_new = tf.matmul(dz, w[k], transpose_b=True)
+                    dc_new = dc_t * sf
+                    if has_len:
+                        dh_new, dc_new = dh_new + dh_pass, dc_new + dc_pass
+                    dh[k], dc[k] = dh_new, dc_new
+                return t - 1, dc, dh, dz_ta
+
+            _, d_c0, d_h0, dz_ta = tf.while_loop(
+                lambda t, *_: t >= 0, back, (steps - 1, d_c, d_h, dz0), maximum_iterations=steps)
+            d_xp = [ta.stack() for ta in dz_ta]
+            d_w = []
+            for k in range(count):
+                # dW_hh = Σ_t h_{t-1}ᵀ·dz_t as one matmul over all (step, row) pairs.
+                n = tf.shape(h0[k])[-1]
+                d_w.append(tf.matmul(tf.reshape(h_prev_ta[k].stack(), [-1, n]),
+                                     tf.reshape(d_xp[k], [-1, 4 * n]), transpose_a=True))
+            nones = [None] * (sum(has_mask) + int(has_len))
+            return (*d_xp, *d_c0, *d_h0, *d_w, *nones)
+
+        return (*outputs, *c_last, *h_last), grad
+
+    return loop
