@@ -138,7 +138,8 @@ def _make_loop(count, has_mask, has_len, with_outputs):
                     dc_t = dc[k]
                     if has_len:  # a frozen row passes its state's gradient through unchanged
                         zero = tf.zeros_like(dh_t)
-                        dh_pass, dc_pass = tf.where(active, zero, dh_t), tf.where(active, zero, dc_t)
+                        dh_pass = tf.where(active, zero, dh_t)
+                        dc_pass = tf.where(active, zero, dc_t)
                         dh_t, dc_t = tf.where(active, dh_t, zero), tf.where(active, dc_t, zero)
                     dc_t = dc_t + dh_t * so * (1.0 - tc * tc)
                     d_g = dc_t * si

@@ -1,10 +1,11 @@
 """The time loop that drives a cell over a sequence (Magenta's `dynamic_rnn`).
 
-The input projection of every step is computed before the loop in one matmul (`cell.input_projection`),
-so the loop body holds only the recurrent matmul and the gate maths. With `sequence_length`, the state
-stops changing after each sequence's last step, so the final state is the state at step `len`
-(as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads each sequence backwards over
-its first `len` steps only (as `bidirectional_dynamic_rnn` does).
+The input projection of every step is computed before the loop in one time-major matmul
+(`cell.input_projection`), so the loop body holds only the recurrent matmul and the gate maths; plain
+LSTMs run in `lstm_loop.lstm_loop`, whose backward pass is written by hand. With `sequence_length`,
+the state stops changing after each sequence's last step, so the final state is the state at step
+`len` (as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads each sequence
+backwards over its first `len` steps only (as `bidirectional_dynamic_rnn` does).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         dropout.append(cell.dropout_masks(tf.shape(x)[0], steps, training, seed))
     if all(type(cell) is LSTMCell for cell in cells) and \
             not (return_outputs and sequence_length is not None):
-        # Plain LSTMs: the same forward ops, with a hand-written backward pass (lstm_loop.py).
+        # Plain LSTMs: the same forward ops, with a hand-written backward pass (lstm_loop.py:
+        # the recurrent weight's gradient is one matmul after the loop).
         # (With sequence_length its outputs would be the frozen states, not the step outputs.)
         c0, h0 = zip(*(tf.split(s, 2, axis=1) for s in initial_states))
         outputs, c, h = lstm_loop(projected, c0, h0, [w["W_hh"] for w in weights], dropout,
