@@ -1,19 +1,27 @@
 """The LSTM loop with a hand-written backward pass (model/lstm_loop.py) against the generic loop.
 
-`rnn.run_rnns` takes the hand-written loop for `LSTMCell`s; a subclass of LSTMCell (same maths,
-same weights) takes the generic loop, whose gradient is TensorFlow's automatic one. Forward values
+`rnn.run_rnns` takes the hand-written loop for `LSTMCell`s in training; a subclass of LSTMCell
+(same maths, same weights) takes the generic loop, whose gradient is TensorFlow's automatic one. Forward values
 must be identical bit for bit (the same ops on the same shapes); gradients are the same sums
-accumulated in another order, so they must agree to float32 round-off.
+accumulated in another order, so they must agree to float32 round-off. `chunk`: dW_hh summed
+after the loop (0) or in chunks of 4 steps inside it (T = 9: two chunks and a rest of one step).
 """
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_rnn_tf.model import lstm_loop, rnn
 from sketch_rnn_tf.model.cells import LSTMCell
 from sketch_rnn_tf.model.rnn import run_rnn, run_rnns
 
 N, D, B, T, C = 8, 5, 6, 9, 3  # units, input size, batch, steps, constant size
+
+
+@pytest.fixture(params=[0, 4], ids=["dw_after_loop", "dw_chunks_of_4"])
+def chunk(request, monkeypatch):
+    monkeypatch.setattr(lstm_loop, "DW_CHUNK", request.param)
+    return request.param
 
 
 class GenericLSTMCell(LSTMCell):
@@ -55,7 +63,7 @@ def _check(fast, slow):
 
 
 @pytest.mark.parametrize("dropout", [False, True])
-def test_decoder_loop_outputs_and_gradients_match_automatic(dropout):
+def test_decoder_loop_outputs_and_gradients_match_automatic(dropout, chunk):
     """Decoder use: outputs of every step, a constant (z) input, recurrent dropout from a seed."""
     fast_cell, slow_cell = _pair(1, dropout, input_size=D + C)
     rng = np.random.default_rng(2)
@@ -71,7 +79,7 @@ def test_decoder_loop_outputs_and_gradients_match_automatic(dropout):
     _check(_grads(fn, fast_cell, [s0, z]), _grads(fn, slow_cell, [s0, z]))
 
 
-def test_encoder_loop_two_cells_lengths_and_reverse_match_automatic():
+def test_encoder_loop_two_cells_lengths_and_reverse_match_automatic(chunk):
     """Encoder use: two cells in one loop, one reversed, per-row lengths, dropout, no outputs."""
     fw_f, fw_s = _pair(5, dropout=True)
     bw_f, bw_s = _pair(6, dropout=True)
@@ -92,7 +100,7 @@ def test_encoder_loop_two_cells_lengths_and_reverse_match_automatic():
     _check(run(fw_f, bw_f), run(fw_s, bw_s))
 
 
-def test_loop_works_inside_tf_function_and_with_unused_outputs():
+def test_loop_works_inside_tf_function_and_with_unused_outputs(chunk):
     """Only the final state used (gradient of the outputs is None), traced by tf.function."""
     fast_cell, slow_cell = _pair(8)
     x = tf.constant(np.random.default_rng(9).normal(size=(B, T, D)), tf.float32)
@@ -101,9 +109,27 @@ def test_loop_works_inside_tf_function_and_with_unused_outputs():
         @tf.function
         def step():
             with tf.GradientTape() as tape:
-                _, state = run_rnn(cell, x, cell.zero_state(B))
+                _, state = run_rnn(cell, x, cell.zero_state(B), training=True)
                 loss = tf.reduce_sum(state ** 2)
             return [state], tape.gradient(loss, cell.trainable_variables)
         return step()
 
     _check(make(fast_cell), make(slow_cell))
+
+
+def test_only_training_lstms_take_the_hand_written_loop(monkeypatch):
+    calls = []
+    real = rnn.lstm_loop
+    monkeypatch.setattr(rnn, "lstm_loop", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast_cell, slow_cell = _pair(10)
+    x = tf.constant(np.random.default_rng(11).normal(size=(B, T, D)), tf.float32)
+    lengths = tf.constant([9, 3, 1, 5, 8, 2], tf.int32)
+    run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True)
+    assert len(calls) == 1
+    run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True, sequence_length=lengths,
+            return_outputs=False)
+    assert len(calls) == 2
+    run_rnn(fast_cell, x, fast_cell.zero_state(B), training=False)  # inference: exportable
+    run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True, sequence_length=lengths)
+    run_rnn(slow_cell, x, slow_cell.zero_state(B), training=True)
+    assert len(calls) == 2

@@ -28,6 +28,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 FORGET_BIAS = 1.0
+# Steps per share of dW_hh summed inside the backward loop (0: all after the loop).
+DW_CHUNK = 25
 
 
 def lstm_loop(projected, c0, h0, w_hh, masks=None, sequence_length=None, return_outputs=True):
@@ -52,13 +54,14 @@ def lstm_loop(projected, c0, h0, w_hh, masks=None, sequence_length=None, return_
     flat = list(projected) + list(c0) + list(h0) + list(w_hh) + [m for m in masks if m is not None]
     if has_len:
         flat.append(tf.cast(sequence_length, tf.int32))
-    outs = list(_make_loop(count, tuple(has_mask), has_len, bool(return_outputs))(*flat))
+    outs = list(_make_loop(count, tuple(has_mask), has_len, bool(return_outputs),
+                           int(DW_CHUNK))(*flat))
     outputs = outs[:count] if return_outputs else []
     outs = outs[count:] if return_outputs else outs
     return outputs, outs[:count], outs[count:]
 
 
-def _make_loop(count, has_mask, has_len, with_outputs):
+def _make_loop(count, has_mask, has_len, with_outputs, chunk):
     """The custom-gradient function for a fixed structure (K cells, which have masks, lengths)."""
 
     def unpack(flat):
@@ -127,9 +130,17 @@ def _make_loop(count, has_mask, has_len, with_outputs):
                    for k, d in enumerate(upstream[count:])]
             d_out_ta = unstacked(d_out)
             dz0 = new_tas()
+            n = [tf.shape(h0[k])[-1] for k in range(count)]
+            d_w0 = [tf.zeros_like(w[k]) for k in range(count)]
 
-            def back(t, dc, dh, dz_ta):
-                dc, dh, dz_ta = list(dc), list(dh), list(dz_ta)
+            def d_w_part(k, dz_ta, first, last):
+                """Σ h_{t-1}ᵀ·dz_t over steps [first, last) as one matmul."""
+                idx = tf.range(first, last)
+                return tf.matmul(tf.reshape(h_prev_ta[k].gather(idx), [-1, n[k]]),
+                                 tf.reshape(dz_ta.gather(idx), [-1, 4 * n[k]]), transpose_a=True)
+
+            def back(t, dc, dh, dz_ta, d_w):
+                dc, dh, dz_ta, d_w = list(dc), list(dh), list(dz_ta), list(d_w)
                 active = tf.expand_dims(t < length, 1) if has_len else None
                 for k in range(count):
                     cp, si, tj, sf, so, tc = (ta[k].read(t) for ta in
@@ -157,17 +168,23 @@ def _make_loop(count, has_mask, has_len, with_outputs):
                     if has_len:
                         dh_new, dc_new = dh_new + dh_pass, dc_new + dc_pass
                     dh[k], dc[k] = dh_new, dc_new
-                return t - 1, dc, dh, dz_ta
+                    if chunk:
+                        # Every `chunk` steps, that chunk's share of dW_hh: off the recurrence's
+                        # critical path, so it runs beside the next steps' dh matmuls.
+                        d_w[k] = tf.cond(
+                            tf.equal((steps - t) % chunk, 0),
+                            lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], t, t + chunk),
+                            lambda k=k: d_w[k])
+                return t - 1, dc, dh, dz_ta, d_w
 
-            _, d_c0, d_h0, dz_ta = tf.while_loop(
-                lambda t, *_: t >= 0, back, (steps - 1, d_c, d_h, dz0), maximum_iterations=steps)
+            _, d_c0, d_h0, dz_ta, d_w = tf.while_loop(
+                lambda t, *_: t >= 0, back, (steps - 1, d_c, d_h, dz0, d_w0),
+                maximum_iterations=steps)
             d_xp = [ta.stack() for ta in dz_ta]
-            d_w = []
-            for k in range(count):
-                # dW_hh = Σ_t h_{t-1}ᵀ·dz_t as one matmul over all (step, row) pairs.
-                n = tf.shape(h0[k])[-1]
-                d_w.append(tf.matmul(tf.reshape(h_prev_ta[k].stack(), [-1, n]),
-                                     tf.reshape(d_xp[k], [-1, 4 * n]), transpose_a=True))
+            # dW_hh = Σ_t h_{t-1}ᵀ·dz_t: the steps not yet summed (all of them without chunks),
+            # as one matmul over all their (step, row) pairs.
+            rest = steps % chunk if chunk else steps
+            d_w = [d_w[k] + d_w_part(k, dz_ta[k], 0, rest) for k in range(count)]
             nones = [None] * (sum(has_mask) + int(has_len))
             return (*d_xp, *d_c0, *d_h0, *d_w, *nones)
 

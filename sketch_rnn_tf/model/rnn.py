@@ -63,11 +63,13 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         weights.append(cell.loop_weights())  # read once, outside the loop
         # Recurrent-dropout masks of all steps in one RNG call (cheaper than one per step).
         dropout.append(cell.dropout_masks(tf.shape(x)[0], steps, training, seed))
-    if all(type(cell) is LSTMCell for cell in cells) and \
+    if training and all(type(cell) is LSTMCell for cell in cells) and \
             not (return_outputs and sequence_length is not None):
-        # Plain LSTMs: the same forward ops, with a hand-written backward pass (lstm_loop.py:
-        # the recurrent weight's gradient is one matmul after the loop).
-        # (With sequence_length its outputs would be the frozen states, not the step outputs.)
+        # Plain LSTMs in training: the same forward ops, with a hand-written backward pass
+        # (lstm_loop.py: the recurrent weight's gradient is summed outside the recurrence).
+        # Not for inference, whose graphs may be exported (a SavedModel cannot hold the custom
+        # gradient's function); not with sequence_length and outputs (its outputs would be the
+        # frozen states, not the step outputs).
         c0, h0 = zip(*(tf.split(s, 2, axis=1) for s in initial_states))
         outputs, c, h = lstm_loop(projected, c0, h0, [w["W_hh"] for w in weights], dropout,
                                   sequence_length, return_outputs)
