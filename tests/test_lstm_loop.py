@@ -1,10 +1,10 @@
 """The LSTM loop with a hand-written backward pass (model/lstm_loop.py) against the generic loop.
 
 `rnn.run_rnns` takes the hand-written loop for `LSTMCell`s in training; a subclass of LSTMCell
-(same maths, same weights) takes the generic loop, whose gradient is TensorFlow's automatic one. Forward values
-must be identical bit for bit (the same ops on the same shapes); gradients are the same sums
-accumulated in another order, so they must agree to float32 round-off. `chunk`: dW_hh summed
-after the loop (0) or in chunks of 4 steps inside it (T = 9: two chunks and a rest of one step).
+(same maths, same weights) takes the generic loop, whose gradient is TensorFlow's automatic one.
+Forward values must be identical bit for bit (the same ops on the same shapes); gradients are the
+same sums accumulated in another order, so they must agree to float32 round-off. `chunk`: dW_hh
+summed after the loop (0) or in chunks of 4 steps inside it (T = 9: two chunks and a rest of 1).
 """
 
 import numpy as np

@@ -1,11 +1,11 @@
 """The time loop that drives a cell over a sequence (Magenta's `dynamic_rnn`).
 
 The input projection of every step is computed before the loop in one time-major matmul
-(`cell.input_projection`), so the loop body holds only the recurrent matmul and the gate maths; plain
-LSTMs run in `lstm_loop.lstm_loop`, whose backward pass is written by hand. With `sequence_length`,
-the state stops changing after each sequence's last step, so the final state is the state at step
-`len` (as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads each sequence
-backwards over its first `len` steps only (as `bidirectional_dynamic_rnn` does).
+(`cell.input_projection`), so the loop body holds only the recurrent matmul and the gate maths;
+training LSTMs run in `lstm_loop.lstm_loop`, whose backward pass is written by hand. With
+`sequence_length`, the state stops changing after each sequence's last step, so the final state is
+the state at step `len` (as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads
+each sequence backwards over its first `len` steps only (as `bidirectional_dynamic_rnn` does).
 """
 
 from __future__ import annotations
