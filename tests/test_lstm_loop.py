@@ -133,3 +133,23 @@ def test_only_training_lstms_take_the_hand_written_loop(monkeypatch):
     run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True, sequence_length=lengths)
     run_rnn(slow_cell, x, slow_cell.zero_state(B), training=True)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("chunk_size", [3, 0])
+def test_unknown_batch_size_and_steps_a_multiple_of_the_chunk(monkeypatch, chunk_size):
+    """Traced with unknown batch and steps (as Trainer's reduce_retracing does) and T = 9 = 3·3:
+    no rest of steps after the last chunk."""
+    monkeypatch.setattr(lstm_loop, "DW_CHUNK", chunk_size)
+    fast_cell, slow_cell = _pair(12)
+    x = tf.constant(np.random.default_rng(13).normal(size=(B, T, D)), tf.float32)
+
+    def make(cell):
+        @tf.function(input_signature=[tf.TensorSpec([None, None, D], tf.float32)])
+        def step(x):
+            with tf.GradientTape() as tape:
+                out, state = run_rnn(cell, x, cell.zero_state(tf.shape(x)[0]), training=True)
+                loss = tf.reduce_sum(tf.sin(out)) + tf.reduce_sum(state ** 2)
+            return [out, state], tape.gradient(loss, cell.trainable_variables)
+        return step(x)
+
+    _check(make(fast_cell), make(slow_cell))

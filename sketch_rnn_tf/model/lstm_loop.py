@@ -8,14 +8,15 @@ bit for bit):
     c_t = c_{t-1}·σ(f + 1) + σ(i)·(m_t ⊙ tanh j)          (m_t: recurrent-dropout mask or 1)
     h_t = tanh(c_t)·σ(o)
 
-and keeps, for every step, the state it started from, the gate activations and tanh(c_t) (in
-TensorArrays, which the backward pass reads as they are: no stacking and unstacking). The backward
-pass walks the steps in reverse, computing only what must be sequential: dz_t (element-wise) and
-dh_{t-1} = dz_t·W_hhᵀ. The recurrent weight's gradient dW_hh = Σ_t h_{t-1}ᵀ·dz_t is then one
-[n, T·B]×[T·B, 4n] matmul after the loop, and dx_proj = dz, so W_xh and b get theirs from one matmul
-outside the loop too. TensorFlow's automatic gradient of the while_loop instead accumulates
-h_{t-1}ᵀ·dz_t inside the backward loop, a skinny (K = batch) matmul per step that oneDNN runs far
-below its peak, and it stacks more intermediates. The gradient is the same sum, accumulated in
+and keeps, for every step, h_{t-1} and the factors of dz_t = ∂L/∂z_t (the gate derivatives),
+computed beside the recurrence, in TensorArrays that the backward pass reads as they are. The
+backward pass walks the steps in reverse, computing only what must be sequential: dz_t (a few
+element-wise ops) and dh_{t-1} = dz_t·W_hhᵀ. The recurrent weight's gradient
+dW_hh = Σ_t h_{t-1}ᵀ·dz_t is summed as one [n, 25·B]×[25·B, 4n] matmul every `DW_CHUNK` = 25
+steps, beside the recurrence (and the rest after the loop), and dx_proj = dz, so W_xh and b get
+theirs from one matmul outside the loop. TensorFlow's automatic gradient of the while_loop instead
+accumulates h_{t-1}ᵀ·dz_t at every step, a skinny (K = batch) matmul that oneDNN runs far below its
+peak, and keeps a longer element-wise chain per step. The gradient is the same sum, accumulated in
 another order (float32 round-off only; tests/test_lstm_loop.py compares it with the automatic one).
 
 With `sequence_length`, a row's state stops changing after its last step (as the generic loop in
@@ -87,10 +88,12 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                     for _ in range(count)]
 
         xp_ta, mask_ta = unstacked(xp), unstacked(masks)
-        # Kept per step for the backward pass: the state the step starts from (h_{t-1}, c_{t-1}),
-        # σ(i), tanh(j) (before the dropout mask), σ(f + 1), σ(o) and tanh(c_t) of the candidate;
+        # Kept per step for the backward pass: h_{t-1} (for dW_hh); the factors of dz_t, computed
+        # here off the recurrence's critical path so that the backward step's chain is short:
+        #   ∂c_t/∂(i, j, f) = [σ'(i)·g, σ(i)·m·tanh'(j), c_{t-1}·σ'(f+1)]   (stacked [B, 3, n])
+        #   ∂h_t/∂o = tanh(c_t)·σ'(o),  ∂h_t/∂c_t = σ(o)·tanh'(c_t),  ∂c_t/∂c_{t-1} = σ(f+1);
         # and h_t, the output.
-        saved0 = [new_tas() for _ in range(8 if with_outputs else 7)]
+        saved0 = [new_tas() for _ in range(6 if with_outputs else 5)]
 
         def body(t, c, h, saved):
             c, h, saved = list(c), list(h), [list(s) for s in saved]
@@ -109,7 +112,12 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                 if has_len:
                     new_c = tf.where(active, new_c, c[k])
                     new_h = tf.where(active, new_h, h[k])
-                for s, v in zip(saved, (h[k], c[k], si, tj, sf, so, tc, new_h)):
+                d_tj = si * mask_ta[k].read(t) if has_mask[k] else si
+                d_ijf = tf.stack([g * (si * (1.0 - si)), d_tj * (1.0 - tj * tj),
+                                  c[k] * (sf * (1.0 - sf))], axis=1)
+                d_o = tc * (so * (1.0 - so))
+                d_c = so * (1.0 - tc * tc)
+                for s, v in zip(saved, (h[k], d_ijf, d_o, d_c, sf, new_h)):
                     s[k] = s[k].write(t, v)
                 c[k], h[k] = new_c, new_h
             return t + 1, c, h, saved
@@ -117,8 +125,8 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
         _, c_last, h_last, saved = tf.while_loop(
             lambda t, *_: t < steps, body, (tf.constant(0), list(c0), list(h0), saved0),
             maximum_iterations=steps)
-        h_prev_ta, c_prev_ta, si_ta, tj_ta, sf_ta, so_ta, tc_ta = saved[:7]
-        outputs = [ta.stack() for ta in saved[7]] if with_outputs else []
+        h_prev_ta, d_ijf_ta, d_o_ta, d_c_ta, sf_ta = saved[:5]
+        outputs = [ta.stack() for ta in saved[5]] if with_outputs else []
 
         def grad(*upstream):
             upstream = list(upstream)
@@ -130,7 +138,7 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                    for k, d in enumerate(upstream[count:])]
             d_out_ta = unstacked(d_out)
             dz0 = new_tas()
-            n = [tf.shape(h0[k])[-1] for k in range(count)]
+            n = [h0[k].shape[-1] or tf.shape(h0[k])[-1] for k in range(count)]
             d_w0 = [tf.zeros_like(w[k]) for k in range(count)]
 
             def d_w_part(k, dz_ta, first, last):
@@ -143,8 +151,8 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                 dc, dh, dz_ta, d_w = list(dc), list(dh), list(dz_ta), list(d_w)
                 active = tf.expand_dims(t < length, 1) if has_len else None
                 for k in range(count):
-                    cp, si, tj, sf, so, tc = (ta[k].read(t) for ta in
-                                              (c_prev_ta, si_ta, tj_ta, sf_ta, so_ta, tc_ta))
+                    d_ijf, d_o, d_c, sf = (ta[k].read(t) for ta in
+                                           (d_ijf_ta, d_o_ta, d_c_ta, sf_ta))
                     dh_t = dh[k] if d_out_ta[k] is None else dh[k] + d_out_ta[k].read(t)
                     dc_t = dc[k]
                     if has_len:  # a frozen row passes its state's gradient through unchanged
@@ -152,16 +160,9 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                         dh_pass = tf.where(active, zero, dh_t)
                         dc_pass = tf.where(active, zero, dc_t)
                         dh_t, dc_t = tf.where(active, dh_t, zero), tf.where(active, dc_t, zero)
-                    dc_t = dc_t + dh_t * so * (1.0 - tc * tc)
-                    d_g = dc_t * si
-                    g = tj
-                    if has_mask[k]:
-                        m = mask_ta[k].read(t)
-                        g, d_g = tj * m, d_g * m
-                    dz = tf.concat([dc_t * g * (si * (1.0 - si)),
-                                    d_g * (1.0 - tj * tj),
-                                    dc_t * cp * (sf * (1.0 - sf)),
-                                    dh_t * tc * (so * (1.0 - so))], axis=1)
+                    dc_t = dc_t + dh_t * d_c
+                    dz = tf.concat([tf.reshape(dc_t[:, None, :] * d_ijf, [-1, 3 * n[k]]),
+                                    dh_t * d_o], axis=1)
                     dz_ta[k] = dz_ta[k].write(t, dz)
                     dh_new = tf.matmul(dz, w[k], transpose_b=True)
                     dc_new = dc_t * sf
@@ -184,7 +185,9 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
             # dW_hh = Σ_t h_{t-1}ᵀ·dz_t: the steps not yet summed (all of them without chunks),
             # as one matmul over all their (step, row) pairs.
             rest = steps % chunk if chunk else steps
-            d_w = [d_w[k] + d_w_part(k, dz_ta[k], 0, rest) for k in range(count)]
+            # (a TensorList of unknown element shape cannot gather 0 elements)
+            d_w = [tf.cond(rest > 0, lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], 0, rest),
+                           lambda k=k: d_w[k]) for k in range(count)]
             nones = [None] * (sum(has_mask) + int(has_len))
             return (*d_xp, *d_c0, *d_h0, *d_w, *nones)
 
