@@ -9,7 +9,8 @@ Configurations (all conditional, enc 256 bi-LSTM, z 128, M 20, recurrent dropout
   layer_norm  dec 512 layer-norm LSTM
   hyper       dec 512 HyperLSTM (hyper 256, embedding 32)
 Modes: `eager` (Trainer._step_fn called eagerly), `function` (tf.function, the Trainer default),
-`xla` (tf.function(jit_compile=True), `Trainer(jit_compile=True)`), and for `lstm` only the
+`xla` (tf.function(jit_compile=True), `Trainer(jit_compile=True)`), `function_autograd` (`function`
+with the LSTM loops' automatic gradient instead of model/lstm_loop.py's), and for `lstm` only the
 reference `keras` / `keras_xla`: a straightforward keras.layers.Bidirectional(LSTM(256)) encoder and
 LSTM(512) decoder with a Dense(123) head, trained on the same loss with the same optimiser.
 
@@ -37,6 +38,7 @@ import tensorflow as tf  # noqa: E402
 
 from sketch_rnn_tf import HParams, SketchRNN  # noqa: E402
 from sketch_rnn_tf.model import losses  # noqa: E402
+from sketch_rnn_tf.model.cells import LSTMCell  # noqa: E402
 from sketch_rnn_tf.training import schedules  # noqa: E402
 from sketch_rnn_tf.training.trainer import Trainer, make_optimizer  # noqa: E402
 
@@ -47,7 +49,12 @@ CONFIGS = {
     # The same computation as the Keras baseline, which has no recurrent dropout.
     "lstm_nodrop": dict(dec_model="lstm", use_recurrent_dropout=False),
 }
-MODES = ("eager", "function", "xla", "keras", "keras_xla")
+MODES = ("eager", "function", "xla", "keras", "keras_xla", "function_autograd")
+
+
+class _AutogradLSTMCell(LSTMCell):
+    """LSTMCell under another type: `rnn.run_rnns` runs it with the generic loop and TensorFlow's
+    automatic gradient (as before model/lstm_loop.py); benchmark mode `function_autograd`."""
 
 
 def make_hparams(config, batch, nmax):
@@ -129,6 +136,12 @@ def build_step(config, mode, batch, nmax):
         fn = tf.function(keras_step_fn(model, opt, hp), jit_compile=(mode == "keras_xla"))
         return hp, fn
     model = SketchRNN(hp)
+    if mode == "function_autograd":
+        cells = [model.decoder.cell] + ([model.encoder.cell_fw, model.encoder.cell_bw]
+                                        if model.encoder is not None else [])
+        for cell in cells:
+            if type(cell) is LSTMCell:
+                cell.__class__ = _AutogradLSTMCell
     trainer = Trainer(model, train=None, jit_compile=(mode == "xla"), progress=False)
     fn = trainer._step_fn if mode == "eager" else trainer._train_step
     return hp, fn
@@ -156,10 +169,17 @@ def main(argv=None):
     ceiling = common.ceiling_gflops(ceiling_res)
 
     x, seq_len = random_batch(batch, nmax)
-    def runner(fn):
+    # CPU time (all threads) of each timed call besides wall time: on a shared machine the wall
+    # time of a step swings with the other jobs, its CPU time much less.
+    cpu_s = {}
+
+    def runner(fn, key=None):
         def go():
+            c0 = time.process_time()
             out = fn(x, seq_len)
             (out["cost"] if isinstance(out, dict) else out).numpy()
+            if key is not None:
+                cpu_s.setdefault(key, []).append(time.process_time() - c0)
         return go
 
     steps, hps, compile_s = {}, {}, {}
@@ -174,8 +194,8 @@ def main(argv=None):
             compile_s[key] = time.perf_counter() - t0
             steps[key], hps[key] = fn, hp
 
-    fast = {k: runner(f) for k, f in steps.items() if not k.endswith("/eager")}
-    slow = {k: runner(f) for k, f in steps.items() if k.endswith("/eager")}
+    fast = {k: runner(f, k) for k, f in steps.items() if not k.endswith("/eager")}
+    slow = {k: runner(f, k) for k, f in steps.items() if k.endswith("/eager")}
     times = common.interleaved(fast, reps) if fast else {}
     if slow:
         times.update(common.interleaved(slow, args.eager_reps))
@@ -189,27 +209,33 @@ def main(argv=None):
         r = dict(common.summary(times[key]), config=config, mode=mode,
                  steps_per_s=1.0 / med, sketches_per_s=batch / med,
                  model_gflop_per_step=flops / 1e9, achieved_gflops=flops / med / 1e9,
-                 mfu=flops / med / 1e9 / ceiling, first_call_s=compile_s[key])
+                 mfu=flops / med / 1e9 / ceiling, first_call_s=compile_s[key],
+                 cpu_median_s=statistics.median(cpu_s[key]), cpu_all_s=cpu_s[key])
         results[key] = r
     for key, r in results.items():
         ref = results.get(f"{r['config']}/function")
         r["speedup_vs_function"] = (ref["median_s"] / r["median_s"]) if ref else None
         kref = results.get("lstm/keras")
         r["speedup_vs_keras"] = (kref["median_s"] / r["median_s"]) if kref else None
+        r["cpu_speedup_vs_keras"] = (kref["cpu_median_s"] / r["cpu_median_s"]) if kref else None
         rows.append((key, r["median_s"], r["steps_per_s"], r["sketches_per_s"],
                      r["achieved_gflops"], f"{100 * r['mfu']:.1f}%",
                      "" if r["speedup_vs_function"] is None else f"{r['speedup_vs_function']:.2f}x",
                      "" if r["speedup_vs_keras"] is None else f"{r['speedup_vs_keras']:.2f}x",
+                     r["cpu_median_s"],
+                     "" if r["speedup_vs_keras"] is None else f"{r['cpu_speedup_vs_keras']:.2f}x",
                      r["first_call_s"]))
     payload = dict(common.machine_info(),
                    config={"batch": batch, "nmax": nmax, "reps": reps, "eager_reps": args.eager_reps,
                            "quick": args.quick, "configs": configs, "modes": modes,
                            "enc": "lstm 256 (bi)", "dec_rnn_size": 512, "z_size": 128,
-                           "num_mixture": 20, "recurrent_dropout": True},
+                           "num_mixture": 20, "onednn_max_cpu_isa":
+                               os.environ.get("ONEDNN_MAX_CPU_ISA", "native")},
                    matmul_ceiling={"gflops": ceiling, "shapes": ceiling_res},
                    results=results, loadavg={"before": load0, "after": load1})
     print(common.table(rows, ["config/mode", "s/step", "steps/s", "sketches/s", "GFLOP/s",
-                              "MFU", "vs function", "vs keras", "1st call s"]))
+                              "MFU", "vs function", "vs keras", "CPU s/step", "CPU vs keras",
+                              "1st call s"]))
     print(f"batch {batch}, N_max {nmax}, {reps} reps (median); matmul ceiling {ceiling:.1f} GFLOP/s; "
           f"loadavg before {load0} after {load1}")
     print("wrote", common.write_json(args.name, payload))

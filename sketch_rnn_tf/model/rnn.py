@@ -1,7 +1,8 @@
 """The time loop that drives a cell over a sequence (Magenta's `dynamic_rnn`).
 
-The input projection of every step is computed before the loop in one matmul
-(`cell.project_inputs`), so the loop body holds only the recurrent matmul and the gate maths. With
+The input projection of every step is computed before the loop in one time-major matmul
+(`cell.input_projection`), so the loop body holds only the recurrent matmul and the gate maths;
+training LSTMs run in `lstm_loop.lstm_loop`, whose backward pass is written by hand. With
 `sequence_length`, the state stops changing after each sequence's last step, so the final state is
 the state at step `len` (as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads
 each sequence backwards over its first `len` steps only (as `bidirectional_dynamic_rnn` does).
@@ -10,6 +11,9 @@ each sequence backwards over its first `len` steps only (as `bidirectional_dynam
 from __future__ import annotations
 
 import tensorflow as tf
+
+from .cells import LSTMCell
+from .lstm_loop import lstm_loop
 
 
 def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, reverse=False,
@@ -53,14 +57,31 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         # Time-major input projections read through a TensorArray: the gradient of
         # `projected[t]` would be a dense [T, B, K] tensor summed over the steps (O(T²) work);
         # a TensorArray read's gradient is a write.
-        p = tf.transpose(cell.project_inputs(x, constant), [1, 0, 2])
-        projected.append(tf.TensorArray(p.dtype, size=steps).unstack(p))
+        # Projected time-major (as `cell.project_inputs`, on the transposed input): transposing
+        # x [B, T, D] is cheap, transposing x·W [B, T, K] (and its gradient) is not.
+        kernel, offset = cell.input_projection(x.shape[-1], constant)
+        p = tf.einsum("tbd,dk->tbk", tf.transpose(x, [1, 0, 2]), kernel)
+        projected.append(p if offset is None else p + offset)  # offset [K] or [B, K]
         weights.append(cell.loop_weights())  # read once, outside the loop
         # Recurrent-dropout masks of all steps in one RNG call (cheaper than one per step).
-        masks = cell.dropout_masks(tf.shape(x)[0], steps, training, seed)
-        dropout.append(None if masks is None else
-                       tf.TensorArray(masks.dtype, size=steps).unstack(masks))
+        dropout.append(cell.dropout_masks(tf.shape(x)[0], steps, training, seed))
+    if training and all(type(cell) is LSTMCell for cell in cells) and \
+            not (return_outputs and sequence_length is not None):
+        # Plain LSTMs in training: the same forward ops, with a hand-written backward pass
+        # (lstm_loop.py: the recurrent weight's gradient is summed outside the recurrence).
+        # Not for inference, whose graphs may be exported (a SavedModel cannot hold the custom
+        # gradient's function); not with sequence_length and outputs (its outputs would be the
+        # frozen states, not the step outputs).
+        c0, h0 = zip(*(tf.split(s, 2, axis=1) for s in initial_states))
+        outputs, c, h = lstm_loop(projected, c0, h0, [w["W_hh"] for w in weights], dropout,
+                                  sequence_length, return_outputs)
+        states = [tf.concat([c_k, h_k], axis=1) for c_k, h_k in zip(c, h)]
+        outputs = [tf.transpose(o, [1, 0, 2]) for o in outputs]
+        return outputs, states
     steps = tf.shape(inputs[0])[1]
+    projected = [tf.TensorArray(p.dtype, size=steps).unstack(p) for p in projected]
+    dropout = [None if m is None else tf.TensorArray(m.dtype, size=steps).unstack(m)
+               for m in dropout]
     outputs = [tf.TensorArray(tf.float32, size=steps) for _ in cells] if return_outputs else []
 
     def body(t, states, outputs):
