@@ -38,7 +38,8 @@ def lstm_loop(projected, c0, h0, w_hh, masks=None, sequence_length=None, return_
 
     Args:
       projected: list of K time-major input projections [T, B, 4n_k] (x·W_xh + b).
-      c0, h0: lists of K initial states [B, n_k].
+      c0: list of K initial cell states [B, n_k].
+      h0: list of K initial outputs [B, n_k].
       w_hh: list of K recurrent kernels [n_k, 4n_k].
       masks: None or a list of K (None or time-major recurrent-dropout multipliers [T, B, n_k]).
       sequence_length: None or [B] int32; each row's state is frozen after its last step.
