@@ -29,8 +29,22 @@ _LAZY = {
     "list_models": "presets",
 }
 
-_SUBMODULES = ("cli", "completion", "data", "download", "errors", "export", "hparams", "latent",
-               "magenta", "model", "model_io", "presets", "rendering", "training")
+_SUBMODULES = (
+    "cli",
+    "completion",
+    "data",
+    "download",
+    "errors",
+    "export",
+    "hparams",
+    "latent",
+    "magenta",
+    "model",
+    "model_io",
+    "presets",
+    "rendering",
+    "training",
+)
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

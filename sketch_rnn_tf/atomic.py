@@ -22,8 +22,9 @@ from typing import Iterator, Type
 from .errors import SketchRNNError
 
 
-def write_text(path, text: str, *, error: Type[Exception] = SketchRNNError,
-               what: str = "file") -> str:
+def write_text(
+    path, text: str, *, error: Type[Exception] = SketchRNNError, what: str = "file"
+) -> str:
     """Writes `text` (UTF-8) to `path` through a temporary file and `os.replace`.
 
     The new file gets the permissions a plain `open(path, "w")` would give it (an existing file's
@@ -54,8 +55,9 @@ def write_text(path, text: str, *, error: Type[Exception] = SketchRNNError,
         raise error(f"cannot write {what} to {path!r}: parent directory {directory!r}: {reason}")
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
-                                   dir=directory)
+        fd, tmp = tempfile.mkstemp(
+            prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory
+        )
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

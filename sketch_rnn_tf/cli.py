@@ -30,25 +30,38 @@ from .errors import SketchRNNError
 
 def _load(args):
     from .model_io import load_model
-    return load_model(args.checkpoint, scale_factor=getattr(args, "scale_factor", None),
-                      data_dir=getattr(args, "data_dir", None))
+
+    return load_model(
+        args.checkpoint,
+        scale_factor=getattr(args, "scale_factor", None),
+        data_dir=getattr(args, "data_dir", None),
+    )
 
 
 def cmd_sample(args):
     from .rendering import render_grid
+
     model = _load(args)
-    sketches = model.sample(args.num, temperature=args.temperature, seed=args.seed,
-                            greedy=args.greedy, temperature_mode=args.temperature_mode)
+    sketches = model.sample(
+        args.num,
+        temperature=args.temperature,
+        seed=args.seed,
+        greedy=args.greedy,
+        temperature_mode=args.temperature_mode,
+    )
     render_grid(sketches, ncols=args.ncols, path=args.out, color_by_stroke=args.color_by_stroke)
     lengths = [len(s) for s in sketches]
-    print(f"wrote {len(sketches)} sketches (points: min {min(lengths)}, max {max(lengths)}) "
-          f"to {args.out}")
+    print(
+        f"wrote {len(sketches)} sketches (points: min {min(lengths)}, max {max(lengths)}) "
+        f"to {args.out}"
+    )
 
 
 def cmd_train(args):
     from absl import logging
 
     from .training.distribute import make_strategy, prefix_log_lines, read_tf_config
+
     logging.set_verbosity(logging.INFO)
     tag = ""
     if args.strategy == "multi_worker":
@@ -67,33 +80,54 @@ def cmd_train(args):
     if args.download:
         _download_missing(args.data_dir, hparams.data_set)
     import tensorflow as tf
+
     try:
-        trainer = train(args.data_dir, hparams, args.log_root, num_steps=args.num_steps,
-                        seed=args.seed, jit_compile=args.xla, progress=not args.no_progress,
-                        strategy=strategy, worker=worker)
+        trainer = train(
+            args.data_dir,
+            hparams,
+            args.log_root,
+            num_steps=args.num_steps,
+            seed=args.seed,
+            jit_compile=args.xla,
+            progress=not args.no_progress,
+            strategy=strategy,
+            worker=worker,
+        )
     except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
         # MultiWorkerMirroredStrategy aborts the collectives when a worker stops heartbeating.
-        raise TrainingError(f"{tag}training stopped ({type(e).__name__}): a worker of the cluster "
-                            "stopped or cannot be reached; run the same command on every worker "
-                            "again to resume from the last checkpoint in "
-                            f"{args.log_root}") from None
+        raise TrainingError(
+            f"{tag}training stopped ({type(e).__name__}): a worker of the cluster "
+            "stopped or cannot be reached; run the same command on every worker "
+            "again to resume from the last checkpoint in "
+            f"{args.log_root}"
+        ) from None
     except tf.errors.OpError as e:
-        lines = [line for line in e.message.splitlines()
-                 if line.strip() and "execution error" not in line]
-        raise TrainingError(f"{tag}training stopped: {type(e).__name__}: "
-                            f"{(lines or [''])[0][:500]}") from None
+        lines = [
+            line
+            for line in e.message.splitlines()
+            if line.strip() and "execution error" not in line
+        ]
+        raise TrainingError(
+            f"{tag}training stopped: {type(e).__name__}: {(lines or [''])[0][:500]}"
+        ) from None
     except (ValueError, OSError, RuntimeError) as e:
         if not tag:
             raise
         raise TrainingError(f"{tag}{e}") from None
-    where = (f"best model in {os.path.join(args.log_root, 'best')}, TensorBoard logs in "
-             f"{os.path.join(args.log_root, 'tensorboard')}") if worker.is_chief \
+    where = (
+        (
+            f"best model in {os.path.join(args.log_root, 'best')}, TensorBoard logs in "
+            f"{os.path.join(args.log_root, 'tensorboard')}"
+        )
+        if worker.is_chief
         else f"the chief writes {args.log_root}"
+    )
     print(f"{tag}stopped at step {int(trainer.step)}; {where}")
 
 
 def _download_missing(data_dir, data_set):
     from .data.download import download_quickdraw
+
     missing = [name for name in data_set if not os.path.isfile(os.path.join(data_dir, name))]
     if not missing:
         return
@@ -103,14 +137,17 @@ def _download_missing(data_dir, data_set):
 
 def cmd_models(args):
     from .presets import MAGENTA_GEN_ONLY, list_models, magenta_base_url, magenta_cache_dir
+
     models = list_models()
     print("bundled (load_model(name) or --checkpoint name):")
     print("  " + (", ".join(models["bundled"]) or "(none found)"))
     print(f"cached in {magenta_cache_dir()} (loadable offline):")
     print("  " + (", ".join(models["cached"]) or "(none yet)"))
-    categories = sorted({n[len("magenta/"):].rsplit(".", 1)[0] for n in models["magenta"]})
-    print(f"Magenta's catalogue at {magenta_base_url()}: magenta/<category>.gen (decoder-only) or "
-          f".vae (conditional), {len(categories)} categories:")
+    categories = sorted({n[len("magenta/") :].rsplit(".", 1)[0] for n in models["magenta"]})
+    print(
+        f"Magenta's catalogue at {magenta_base_url()}: magenta/<category>.gen (decoder-only) or "
+        f".vae (conditional), {len(categories)} categories:"
+    )
     line = " "
     for c in categories:
         if len(line) + len(c) > 98:
@@ -124,21 +161,27 @@ def cmd_models(args):
 
 def cmd_prepare(args):
     from .data.prepare import prepare_ndjson
+
     paths = [p for p in args.ndjson.split(",") if p]
-    r = prepare_ndjson(paths, args.out, split=args.split, seed=args.seed,
-                       max_seq_len=args.max_seq_len)
-    print(f"wrote {args.out}: train/valid/test {r['train']}/{r['valid']}/{r['test']} sketches "
-          f"(skipped {r['skipped']} drawings of fewer than 2 points, dropped {r['dropped']} longer "
-          f"than max_seq_len)")
+    r = prepare_ndjson(
+        paths, args.out, split=args.split, seed=args.seed, max_seq_len=args.max_seq_len
+    )
+    print(
+        f"wrote {args.out}: train/valid/test {r['train']}/{r['valid']}/{r['test']} sketches "
+        f"(skipped {r['skipped']} drawings of fewer than 2 points, dropped {r['dropped']} longer "
+        f"than max_seq_len)"
+    )
 
 
 def cmd_export(args):
     from .export import export_saved_model
+
     model = _load(args)
     path = export_saved_model(model, args.out)
     print(f"wrote SavedModel to {path}")
     if args.js:
         from .magenta.js import write_js
+
         write_js(model, args.js)
         print(f"wrote magenta-js JSON to {args.js}")
 
@@ -153,29 +196,35 @@ def cmd_evaluate(args):
 
     model = _load(args)
     if args.latent and not model.conditional:
-        raise ModelInputError(f"--latent needs a conditional model (a VAE with an encoder); "
-                              f"{args.checkpoint} is decoder-only (conditional=False) and has no "
-                              "latent space")
+        raise ModelInputError(
+            f"--latent needs a conditional model (a VAE with an encoder); "
+            f"{args.checkpoint} is decoder-only (conditional=False) and has no "
+            "latent space"
+        )
     names = [d for d in (args.dataset or ",".join(model.hparams.data_set)).split(",") if d]
     dataset = load_packed_dataset(args.data_dir, names, model.hparams.max_seq_len)
     results = evaluate_dataset(model, dataset, splits=args.splits.split(","))
     for split, r in results.items():
         print(f"{split}: L_R {r['r_cost']:.4f}  L_KL {r['kl']:.4f}  ({r['count']} sketches)")
         if args.latent:  # does z carry the sketch?
-            r["latent"] = d = latent_diagnostic(model, dataset.split(split), args.temperature,
-                                                args.seed, args.count)
-            print(f"  latent (first {d['count']}, temperature {d['temperature']:g}, "
-                  f"seed {d['seed']}): "
-                  f"L_R own z {d['r_cost_own']:.4f}, other sketches' z {d['r_cost_shuffled']:.4f}; "
-                  f"reconstruction Chamfer ratio {d['ratio']:.3f} ({d['chamfer_own']:.2f} px to "
-                  f"its own / {d['chamfer_other']:.2f} px to others' reconstructions; "
-                  "1 = z ignored)")
+            r["latent"] = d = latent_diagnostic(
+                model, dataset.split(split), args.temperature, args.seed, args.count
+            )
+            print(
+                f"  latent (first {d['count']}, temperature {d['temperature']:g}, "
+                f"seed {d['seed']}): "
+                f"L_R own z {d['r_cost_own']:.4f}, other sketches' z {d['r_cost_shuffled']:.4f}; "
+                f"reconstruction Chamfer ratio {d['ratio']:.3f} ({d['chamfer_own']:.2f} px to "
+                f"its own / {d['chamfer_other']:.2f} px to others' reconstructions; "
+                "1 = z ignored)"
+            )
     if args.json:
         write_text(args.json, json.dumps(results, indent=1), what="JSON")
 
 
 def cmd_convert(args):
     from .model_io import save_model
+
     model = _load(args)
     path = save_model(model, args.out)
     print(f"wrote {path} (hparams, scale factor {model.scale_factor:.4f}, weights)")
@@ -195,19 +244,32 @@ def cmd_serve(args):
 
 
 def _add_model_args(p):
-    p.add_argument("--checkpoint", required=True,
-                   help="model directory (this package's or Magenta's TF1), magenta-js JSON file, "
-                        "or model name: bundled (sheep) or Magenta's (magenta/cat.gen); "
-                        "see `models`")
-    p.add_argument("--scale_factor", type=float, default=None,
-                   help="pixels per model unit, for a Magenta TF1 checkpoint (it stores none)")
-    p.add_argument("--data_dir", default=None,
-                   help="where the checkpoint's data_set .npz lies, to compute its scale factor")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="model directory (this package's or Magenta's TF1), magenta-js JSON file, "
+        "or model name: bundled (sheep) or Magenta's (magenta/cat.gen); "
+        "see `models`",
+    )
+    p.add_argument(
+        "--scale_factor",
+        type=float,
+        default=None,
+        help="pixels per model unit, for a Magenta TF1 checkpoint (it stores none)",
+    )
+    p.add_argument(
+        "--data_dir",
+        default=None,
+        help="where the checkpoint's data_set .npz lies, to compute its scale factor",
+    )
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m sketch_rnn_tf", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sketch_rnn_tf",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="draw sketches into an SVG grid")
@@ -231,14 +293,20 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     p.add_argument("--no_progress", action="store_true")
-    p.add_argument("--strategy", choices=("one_device", "mirrored", "multi_worker"),
-                   default="one_device",
-                   help="one_device (default); mirrored: this machine's GPUs; multi_worker: the "
-                        "cluster in TF_CONFIG, the same command on every worker (see "
-                        "docs/reliability.md)")
-    p.add_argument("--download", action="store_true",
-                   help="first download missing --dataset files (Quick, Draw! categories, e.g. "
-                        "cat.npz) from Magenta's sketch-rnn data into --data_dir")
+    p.add_argument(
+        "--strategy",
+        choices=("one_device", "mirrored", "multi_worker"),
+        default="one_device",
+        help="one_device (default); mirrored: this machine's GPUs; multi_worker: the "
+        "cluster in TF_CONFIG, the same command on every worker (see "
+        "docs/reliability.md)",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="first download missing --dataset files (Quick, Draw! categories, e.g. "
+        "cat.npz) from Magenta's sketch-rnn data into --data_dir",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="write a SavedModel (and magenta-js JSON)")
@@ -252,16 +320,20 @@ def build_parser():
     p.add_argument("--dataset", default=None, help="a.npz[,b.npz] (default: the model's data_set)")
     p.add_argument("--splits", default="valid,test")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
-    p.add_argument("--latent", action="store_true",
-                   help="also L_R with own vs other sketches' z and the reconstruction Chamfer "
-                        "ratio (conditional models; see training.evaluate.latent_diagnostic)")
+    p.add_argument(
+        "--latent",
+        action="store_true",
+        help="also L_R with own vs other sketches' z and the reconstruction Chamfer "
+        "ratio (conditional models; see training.evaluate.latent_diagnostic)",
+    )
     p.add_argument("--temperature", type=float, default=0.1, help="--latent: decoding temperature")
     p.add_argument("--seed", type=int, default=0, help="--latent: seed of decoding and shuffling")
     p.add_argument("--count", type=int, default=64, help="--latent: first COUNT sketches per split")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("convert",
-                       help="convert any model load_model reads to this package's format")
+    p = sub.add_parser(
+        "convert", help="convert any model load_model reads to this package's format"
+    )
     _add_model_args(p)
     p.add_argument("--out", required=True, help="model directory to write")
     p.set_defaults(func=cmd_convert)
@@ -274,20 +346,29 @@ def build_parser():
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("prepare", help="Quick, Draw! .ndjson drawings -> Magenta .npz")
-    p.add_argument("--ndjson", required=True, help="a.ndjson[,b.ndjson]: raw (x,y,t) records are "
-                   "simplified as Google does, simplified (x,y) records are taken as they are")
+    p.add_argument(
+        "--ndjson",
+        required=True,
+        help="a.ndjson[,b.ndjson]: raw (x,y,t) records are "
+        "simplified as Google does, simplified (x,y) records are taken as they are",
+    )
     p.add_argument("--out", required=True, help=".npz file to write")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,valid,test fractions")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffle into splits")
-    p.add_argument("--max_seq_len", type=int, default=None,
-                   help="drop sketches with more points than this")
+    p.add_argument(
+        "--max_seq_len", type=int, default=None, help="drop sketches with more points than this"
+    )
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("serve", help="a local page where the model finishes your drawing")
-    p.add_argument("--checkpoint", default="sheep",
-                   help="model name (bundled or cached) or path; the page lists the others too")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this "
-                   "machine only)")
+    p.add_argument(
+        "--checkpoint",
+        default="sheep",
+        help="model name (bundled or cached) or path; the page lists the others too",
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
+    )
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=cmd_serve)
@@ -303,7 +384,8 @@ def build_parser():
 _NATIVE_NOISE = re.compile(
     rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\]"
-    rb"|E\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\] .*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS))")
+    rb"|E\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\] .*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS))"
+)
 
 
 @contextlib.contextmanager

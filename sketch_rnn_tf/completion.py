@@ -34,8 +34,17 @@ def _is_single(partial) -> bool:
         return False
 
 
-def complete(model, partial_strokes, n=8, temperature=0.25, seed=None, z=None, greedy=False,
-             temperature_mode="magenta", max_len=None):
+def complete(
+    model,
+    partial_strokes,
+    n=8,
+    temperature=0.25,
+    seed=None,
+    z=None,
+    greedy=False,
+    temperature_mode="magenta",
+    max_len=None,
+):
     """n endings of an unfinished sketch, drawn in one batch.
 
     Args:
@@ -61,8 +70,10 @@ def complete(model, partial_strokes, n=8, temperature=0.25, seed=None, z=None, g
     k = len(partials)
     for i, p in enumerate(partials):
         if len(p) >= limit:
-            raise ModelInputError(f"has {len(p)} points: nothing is left to draw within "
-                                  f"max_len={limit}", where=f"partial sketch {i}")
+            raise ModelInputError(
+                f"has {len(p)} points: nothing is left to draw within max_len={limit}",
+                where=f"partial sketch {i}",
+            )
     if model.conditional:
         zs = model.encode(partials) if z is None else pre.latents(k, z)
         z_all = np.repeat(zs, n, axis=0)
@@ -70,9 +81,17 @@ def complete(model, partial_strokes, n=8, temperature=0.25, seed=None, z=None, g
         pre.latents(k, z)  # refuses a z for a decoder-only model
         z_all = None
     prefixes = [p for p in partials for _ in range(n)]
-    out = model.sample(n=k * n, temperature=temperature, z=z_all, seed=seed, greedy=greedy,
-                       temperature_mode=temperature_mode, max_len=max_len, prefix=prefixes)
-    groups = [out[i * n:(i + 1) * n] for i in range(k)]
+    out = model.sample(
+        n=k * n,
+        temperature=temperature,
+        z=z_all,
+        seed=seed,
+        greedy=greedy,
+        temperature_mode=temperature_mode,
+        max_len=max_len,
+        prefix=prefixes,
+    )
+    groups = [out[i * n : (i + 1) * n] for i in range(k)]
     return groups[0] if single else groups
 
 
@@ -90,14 +109,19 @@ def truncate(strokes, fraction=None, num_strokes=None):
         raise ModelInputError("give exactly one of fraction and num_strokes", where="truncate()")
     if fraction is not None:
         if not (isinstance(fraction, numbers.Real) and 0 < fraction <= 1):
-            raise ModelInputError(f"fraction must be in (0, 1], got {fraction!r}",
-                                  where="truncate()")
+            raise ModelInputError(
+                f"fraction must be in (0, 1], got {fraction!r}", where="truncate()"
+            )
         keep = max(1, int(round(len(s) * float(fraction))))
     else:
-        if (isinstance(num_strokes, bool) or not isinstance(num_strokes, numbers.Integral)
-                or num_strokes < 1):
-            raise ModelInputError(f"num_strokes must be an integer >= 1, got {num_strokes!r}",
-                                  where="truncate()")
+        if (
+            isinstance(num_strokes, bool)
+            or not isinstance(num_strokes, numbers.Integral)
+            or num_strokes < 1
+        ):
+            raise ModelInputError(
+                f"num_strokes must be an integer >= 1, got {num_strokes!r}", where="truncate()"
+            )
         lifts = np.flatnonzero(s[:, 2] == 1)
         keep = len(s) if num_strokes > len(lifts) else int(lifts[num_strokes - 1]) + 1
     return s[:keep].copy()

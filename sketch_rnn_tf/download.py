@@ -49,8 +49,14 @@ def join_url(base: str, name: str) -> str:
     return base.rstrip("/") + "/" + urllib.parse.quote(name)
 
 
-def fetch(url: str, path: str, validate: Optional[Callable[[str], None]] = None,
-          progress: bool = True, force: bool = False, timeout: float = TIMEOUT_S) -> str:
+def fetch(
+    url: str,
+    path: str,
+    validate: Optional[Callable[[str], None]] = None,
+    progress: bool = True,
+    force: bool = False,
+    timeout: float = TIMEOUT_S,
+) -> str:
     """Downloads `url` to `path` unless `path` already exists; returns `path`.
 
     Args:
@@ -87,7 +93,8 @@ def fetch(url: str, path: str, validate: Optional[Callable[[str], None]] = None,
                 reason = str(e).replace(tmp, os.path.basename(path))
                 raise DownloadError(
                     f"{url}: the downloaded file is not valid and was not kept ({reason}). "
-                    f"The server may hold a corrupt copy; try again later {by_hand}") from None
+                    f"The server may hold a corrupt copy; try again later {by_hand}"
+                ) from None
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -101,12 +108,14 @@ def _copy(url, out, progress, timeout, by_hand):
         response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/file only)
     except urllib.error.HTTPError as e:
         raise DownloadError(
-            f"{url}: the server answered HTTP {e.code} {e.reason} {by_hand}") from None
+            f"{url}: the server answered HTTP {e.code} {e.reason} {by_hand}"
+        ) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise DownloadError(
             f"cannot download {url}: {reason}. Without network access, download the file on "
-            f"another machine and place it at the destination {by_hand}") from None
+            f"another machine and place it at the destination {by_hand}"
+        ) from None
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
@@ -114,9 +123,15 @@ def _copy(url, out, progress, timeout, by_hand):
         bar = None
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                       desc=os.path.basename(urllib.parse.unquote(urllib.parse.urlparse(url).path)),
-                       leave=True)
+
+            bar = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=os.path.basename(urllib.parse.unquote(urllib.parse.urlparse(url).path)),
+                leave=True,
+            )
         try:
             while True:
                 try:
@@ -125,8 +140,9 @@ def _copy(url, out, progress, timeout, by_hand):
                     received += len(e.partial)
                     chunk = b""
                 except OSError as e:
-                    raise DownloadError(f"{url}: the transfer failed after {received} bytes ({e}) "
-                                        f"{by_hand}") from None
+                    raise DownloadError(
+                        f"{url}: the transfer failed after {received} bytes ({e}) {by_hand}"
+                    ) from None
                 if not chunk:
                     break
                 out.write(chunk)
@@ -137,7 +153,9 @@ def _copy(url, out, progress, timeout, by_hand):
             if bar is not None:
                 bar.close()
     if total is not None and received != total:
-        raise DownloadError(f"{url}: the transfer was cut off: {received} of {total} bytes "
-                            f"arrived; nothing was kept. Try again {by_hand}")
+        raise DownloadError(
+            f"{url}: the transfer was cut off: {received} of {total} bytes "
+            f"arrived; nothing was kept. Try again {by_hand}"
+        )
     if received == 0:
         raise DownloadError(f"{url}: the server sent an empty file; nothing was kept {by_hand}")

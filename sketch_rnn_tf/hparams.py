@@ -71,9 +71,18 @@ class HParams:
         for name in ("enc_model", "dec_model"):
             if getattr(self, name) not in CELL_TYPES:
                 raise HParamsError(
-                    f"{name}={getattr(self, name)!r} is not a cell type; use one of {CELL_TYPES}")
-        for name in ("max_seq_len", "dec_rnn_size", "enc_rnn_size", "z_size", "batch_size",
-                     "num_mixture", "hyper_num_units", "hyper_embedding_size"):
+                    f"{name}={getattr(self, name)!r} is not a cell type; use one of {CELL_TYPES}"
+                )
+        for name in (
+            "max_seq_len",
+            "dec_rnn_size",
+            "enc_rnn_size",
+            "z_size",
+            "batch_size",
+            "num_mixture",
+            "hyper_num_units",
+            "hyper_embedding_size",
+        ):
             if getattr(self, name) < 1:
                 raise HParamsError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("recurrent_dropout_prob", "input_dropout_prob", "output_dropout_prob"):
@@ -127,10 +136,12 @@ class HParams:
                 f"{path}: holds a list, not a dict of hparams: this is the broken "
                 "model_config.json that Magenta's trainer writes since 2020; write the dict of the "
                 "values it was "
-                "trained with (see HParams().to_json())")
+                "trained with (see HParams().to_json())"
+            )
         if not isinstance(values, dict):
-            raise HParamsError(f"{path}: expected a JSON object of hparams, got "
-                               f"{type(values).__name__}")
+            raise HParamsError(
+                f"{path}: expected a JSON object of hparams, got {type(values).__name__}"
+            )
         try:
             return cls.from_dict(values)
         except HParamsError as e:

@@ -58,8 +58,7 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
     except (presets.ModelNameError, presets.DownloadError) as e:
         raise ModelLoadError(str(e)) from None
     if scale_factor is not None:
-        scale_factor = check_scale_factor(scale_factor, error=ModelLoadError,
-                                          where="load_model")
+        scale_factor = check_scale_factor(scale_factor, error=ModelLoadError, where="load_model")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, CONFIG_NAME)):
             return load_model_dir(path, scale_factor)
@@ -69,16 +68,21 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
         raise ModelLoadError(
             f"{path}: not a model directory: it has neither {CONFIG_NAME} (a save_model directory) "
             f"nor {MAGENTA_CONFIG} (a Magenta checkpoint directory); it holds "
-            f"{found[:10] if found else 'nothing'}")
+            f"{found[:10] if found else 'nothing'}"
+        )
     if os.path.isfile(path):
         if path.endswith(".keras"):
             return _load_keras(path, scale_factor)
         if path.endswith(".index") or ".data-" in os.path.basename(path):
-            prefix = path[:-len(".index")] if path.endswith(".index") else path.split(".data-")[0]
+            prefix = path[: -len(".index")] if path.endswith(".index") else path.split(".data-")[0]
             return _load_tf1(os.path.dirname(os.path.abspath(path)), prefix, scale_factor, data_dir)
         if os.path.basename(path) == MAGENTA_CONFIG:
-            return _load_tf1(os.path.dirname(os.path.abspath(path)),
-                             os.path.dirname(os.path.abspath(path)), scale_factor, data_dir)
+            return _load_tf1(
+                os.path.dirname(os.path.abspath(path)),
+                os.path.dirname(os.path.abspath(path)),
+                scale_factor,
+                data_dir,
+            )
         if os.path.basename(path) == CONFIG_NAME:
             return load_model_dir(os.path.dirname(os.path.abspath(path)), scale_factor)
         return _load_js(path, scale_factor)
@@ -94,8 +98,9 @@ def _load_keras(path, scale_factor):
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as e:  # a damaged zip, a foreign class, missing weights: all named here
-        raise ModelLoadError(f"{path}: not a readable .keras file of a SketchRNN: "
-                             f"{type(e).__name__}: {e}") from None
+        raise ModelLoadError(
+            f"{path}: not a readable .keras file of a SketchRNN: {type(e).__name__}: {e}"
+        ) from None
     if not isinstance(model, SketchRNN):
         raise ModelLoadError(f"{path}: holds a {type(model).__name__}, not a SketchRNN")
     if scale_factor is not None:
@@ -106,8 +111,9 @@ def _load_keras(path, scale_factor):
 def _load_tf1(directory, path, scale_factor, data_dir):
     config_path = os.path.join(directory, MAGENTA_CONFIG)
     if not os.path.exists(config_path):
-        raise ModelLoadError(f"{path}: a TF1 checkpoint needs {MAGENTA_CONFIG} beside it "
-                             f"({config_path} is missing)")
+        raise ModelLoadError(
+            f"{path}: a TF1 checkpoint needs {MAGENTA_CONFIG} beside it ({config_path} is missing)"
+        )
     try:
         hparams = HParams.from_json(config_path)
         prefix = tf1.find_checkpoint_prefix(path)
@@ -147,7 +153,8 @@ def _scale_from_data(hparams, directory, data_dir):
             f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute "
             f"it "
             f"from the train split (looked for {', '.join(missing or names)} in "
-            f"{', '.join(places)})")
+            f"{', '.join(places)})"
+        )
     try:
         return normalizing_scale_factor(train, hparams.max_seq_len)
     except DataError as e:
@@ -162,16 +169,21 @@ def _load_js(path, scale_factor):
             raise ModelLoadError(str(e)) from None
         raise ModelLoadError(
             f"{path}: not a model file this package reads (a magenta-js .gen.json/.vae.json, a "
-            f"Magenta checkpoint directory or a save_model directory): {e}") from None
-    model = SketchRNN(hparams, scale_factor=scale_factor if scale_factor is not None
-                      else stored_scale)
+            f"Magenta checkpoint directory or a save_model directory): {e}"
+        ) from None
+    model = SketchRNN(
+        hparams, scale_factor=scale_factor if scale_factor is not None else stored_scale
+    )
     variables = model.magenta_variables()
     if list(variables) != list(tensors):
-        raise ModelLoadError(f"{path}: tensors {list(tensors)} do not match the model's "
-                             f"{list(variables)}")
+        raise ModelLoadError(
+            f"{path}: tensors {list(tensors)} do not match the model's {list(variables)}"
+        )
     for name, v in variables.items():
         if tuple(v.shape) != tensors[name].shape:
-            raise ModelLoadError(f"{path}: {name} has shape {list(tensors[name].shape)}, the model "
-                                 f"needs {list(v.shape)}")
+            raise ModelLoadError(
+                f"{path}: {name} has shape {list(tensors[name].shape)}, the model "
+                f"needs {list(v.shape)}"
+            )
         v.assign(tensors[name])
     return model

@@ -39,21 +39,119 @@ MAGENTA_PREFIX = "magenta/"
 #: Categories of Magenta's hosted models, as listed in the sketch-rnn-js README. Some are trained on
 #: several Quick, Draw! classes at once (e.g. `catpig`).
 MAGENTA_CATEGORIES = (
-    "alarm_clock", "ambulance", "angel", "ant", "antyoga", "backpack", "barn", "basket", "bear",
-    "bee", "beeflower", "bicycle", "bird", "book", "brain", "bridge", "bulldozer", "bus",
-    "butterfly", "cactus", "calendar", "castle", "cat", "catbus", "catpig", "chair", "couch",
+    "alarm_clock",
+    "ambulance",
+    "angel",
+    "ant",
+    "antyoga",
+    "backpack",
+    "barn",
+    "basket",
+    "bear",
+    "bee",
+    "beeflower",
+    "bicycle",
+    "bird",
+    "book",
+    "brain",
+    "bridge",
+    "bulldozer",
+    "bus",
+    "butterfly",
+    "cactus",
+    "calendar",
+    "castle",
+    "cat",
+    "catbus",
+    "catpig",
+    "chair",
+    "couch",
     "crab",
-    "crabchair", "crabrabbitfacepig", "cruise_ship", "diving_board", "dog", "dogbunny", "dolphin",
-    "duck", "elephant", "elephantpig", "eye", "face", "fan", "fire_hydrant", "firetruck",
-    "flamingo", "flower", "floweryoga", "frog", "frogsofa", "garden", "hand", "hedgeberry",
-    "hedgehog", "helicopter", "kangaroo", "key", "lantern", "lighthouse", "lion", "lionsheep",
-    "lobster", "map", "mermaid", "monapassport", "monkey", "mosquito", "octopus", "owl",
-    "paintbrush", "palm_tree", "parrot", "passport", "peas", "penguin", "pig", "pigsheep",
-    "pineapple", "pool", "postcard", "power_outlet", "rabbit", "rabbitturtle", "radio",
-    "radioface", "rain", "rhinoceros", "rifle", "roller_coaster", "sandwich", "scorpion",
-    "sea_turtle", "sheep", "skull", "snail", "snowflake", "speedboat", "spider", "squirrel",
-    "steak", "stove", "strawberry", "swan", "swing_set", "the_mona_lisa", "tiger", "toothbrush",
-    "toothpaste", "tractor", "trombone", "truck", "whale", "windmill", "yoga", "yogabicycle",
+    "crabchair",
+    "crabrabbitfacepig",
+    "cruise_ship",
+    "diving_board",
+    "dog",
+    "dogbunny",
+    "dolphin",
+    "duck",
+    "elephant",
+    "elephantpig",
+    "eye",
+    "face",
+    "fan",
+    "fire_hydrant",
+    "firetruck",
+    "flamingo",
+    "flower",
+    "floweryoga",
+    "frog",
+    "frogsofa",
+    "garden",
+    "hand",
+    "hedgeberry",
+    "hedgehog",
+    "helicopter",
+    "kangaroo",
+    "key",
+    "lantern",
+    "lighthouse",
+    "lion",
+    "lionsheep",
+    "lobster",
+    "map",
+    "mermaid",
+    "monapassport",
+    "monkey",
+    "mosquito",
+    "octopus",
+    "owl",
+    "paintbrush",
+    "palm_tree",
+    "parrot",
+    "passport",
+    "peas",
+    "penguin",
+    "pig",
+    "pigsheep",
+    "pineapple",
+    "pool",
+    "postcard",
+    "power_outlet",
+    "rabbit",
+    "rabbitturtle",
+    "radio",
+    "radioface",
+    "rain",
+    "rhinoceros",
+    "rifle",
+    "roller_coaster",
+    "sandwich",
+    "scorpion",
+    "sea_turtle",
+    "sheep",
+    "skull",
+    "snail",
+    "snowflake",
+    "speedboat",
+    "spider",
+    "squirrel",
+    "steak",
+    "stove",
+    "strawberry",
+    "swan",
+    "swing_set",
+    "the_mona_lisa",
+    "tiger",
+    "toothbrush",
+    "toothpaste",
+    "tractor",
+    "trombone",
+    "truck",
+    "whale",
+    "windmill",
+    "yoga",
+    "yogabicycle",
     "everything",
 )
 #: Categories hosted only as a decoder-only `.gen.json`.
@@ -92,8 +190,11 @@ def bundled_models() -> List[str]:
     directory = bundled_dir()
     if directory is None:
         return []
-    return sorted(name for name in os.listdir(directory)
-                  if os.path.isfile(os.path.join(directory, name, _CONFIG_NAME)))
+    return sorted(
+        name
+        for name in os.listdir(directory)
+        if os.path.isfile(os.path.join(directory, name, _CONFIG_NAME))
+    )
 
 
 # --------------------------------------------------------------------------- Magenta's catalogue
@@ -109,8 +210,12 @@ def magenta_cache_dir() -> str:
 
 def magenta_models() -> List[str]:
     """Every catalogue name, `magenta/<category>.gen` and (where hosted) `.vae`."""
-    return [f"{MAGENTA_PREFIX}{c}.{kind}" for c in MAGENTA_CATEGORIES for kind in MAGENTA_KINDS
-            if not (kind == "vae" and c in MAGENTA_GEN_ONLY)]
+    return [
+        f"{MAGENTA_PREFIX}{c}.{kind}"
+        for c in MAGENTA_CATEGORIES
+        for kind in MAGENTA_KINDS
+        if not (kind == "vae" and c in MAGENTA_GEN_ONLY)
+    ]
 
 
 def cached_models() -> List[str]:
@@ -140,17 +245,21 @@ def _parse_magenta(name: str):
     if not match:
         raise ModelNameError(
             f"{name!r}: a Magenta catalogue name is 'magenta/<category>.gen' (decoder-only) or "
-            f"'magenta/<category>.vae' (conditional), e.g. 'magenta/cat.gen'")
+            f"'magenta/<category>.vae' (conditional), e.g. 'magenta/cat.gen'"
+        )
     category, kind = match.groups()
     if category not in MAGENTA_CATEGORIES:
         close = difflib.get_close_matches(category, MAGENTA_CATEGORIES, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ModelNameError(
             f"{name!r}: {category!r} is not in Magenta's catalogue{hint} "
-            f"(`python -m sketch_rnn_tf models` lists all {len(MAGENTA_CATEGORIES)} categories)")
+            f"(`python -m sketch_rnn_tf models` lists all {len(MAGENTA_CATEGORIES)} categories)"
+        )
     if kind == "vae" and category in MAGENTA_GEN_ONLY:
-        raise ModelNameError(f"{name!r}: Magenta hosts {category!r} only as a decoder-only model; "
-                             f"use 'magenta/{category}.gen'")
+        raise ModelNameError(
+            f"{name!r}: Magenta hosts {category!r} only as a decoder-only model; "
+            f"use 'magenta/{category}.gen'"
+        )
     return category, kind
 
 
@@ -162,6 +271,7 @@ def _validator(kind: str):
         if hparams.conditional != (kind == "vae"):
             got = "a conditional (.vae)" if hparams.conditional else "a decoder-only (.gen)"
             raise ValueError(f"it holds {got} model, not the .{kind} model its name promises")
+
     return validate
 
 
@@ -173,8 +283,13 @@ def fetch_magenta(name: str, progress: bool = True, force: bool = False) -> str:
     category, kind = _parse_magenta(name)
     filename = f"{category}.{kind}.json"
     path = os.path.join(magenta_cache_dir(), filename)
-    return fetch(join_url(magenta_base_url(), filename), path, validate=_validator(kind),
-                 progress=progress, force=force)
+    return fetch(
+        join_url(magenta_base_url(), filename),
+        path,
+        validate=_validator(kind),
+        progress=progress,
+        force=force,
+    )
 
 
 # --------------------------------------------------------------------------- resolution
@@ -202,9 +317,20 @@ def unknown_name_hint() -> str:
     """One sentence naming what else `load_model` accepts, for its 'no such file' error."""
     names = bundled_models()
     bundled = f"a bundled model ({', '.join(names)})" if names else "a bundled model name"
-    return (f"it is neither a file nor {bundled} nor a Magenta catalogue name "
-            f"'magenta/<category>.gen|vae' (python -m sketch_rnn_tf models lists them)")
+    return (
+        f"it is neither a file nor {bundled} nor a Magenta catalogue name "
+        f"'magenta/<category>.gen|vae' (python -m sketch_rnn_tf models lists them)"
+    )
 
 
-__all__ = ["DownloadError", "MAGENTA_CATEGORIES", "ModelNameError", "bundled_models",
-           "cached_models", "fetch_magenta", "list_models", "magenta_models", "resolve"]
+__all__ = [
+    "DownloadError",
+    "MAGENTA_CATEGORIES",
+    "ModelNameError",
+    "bundled_models",
+    "cached_models",
+    "fetch_magenta",
+    "list_models",
+    "magenta_models",
+    "resolve",
+]

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def random_scale(data: np.ndarray, random_scale_factor: float,
-                 rng: np.random.Generator) -> np.ndarray:
+def random_scale(
+    data: np.ndarray, random_scale_factor: float, rng: np.random.Generator
+) -> np.ndarray:
     """Returns a copy with `dx` and `dy` scaled by independent factors in [1-f, 1+f).
 
     Each factor is `(u - 0.5) * 2 * random_scale_factor + 1` with

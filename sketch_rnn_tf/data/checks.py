@@ -40,9 +40,16 @@ def _raise(error, problem, path=None, split=None, index=None, where=None):
     raise error(f"{location}: {problem}")
 
 
-def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataError,
-                  path: Optional[str] = None, split: Optional[str] = None,
-                  index: Optional[int] = None, where: Optional[str] = None) -> np.ndarray:
+def check_stroke3(
+    sketch,
+    *,
+    min_points: int = 1,
+    error: Type[Exception] = DataError,
+    path: Optional[str] = None,
+    split: Optional[str] = None,
+    index: Optional[int] = None,
+    where: Optional[str] = None,
+) -> np.ndarray:
     """Checks one stroke-3 sketch against the rule above and returns it as a numeric array.
 
     Args:
@@ -73,8 +80,9 @@ def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataE
     try:
         arr = np.asarray(sketch)
     except (TypeError, ValueError) as exc:  # ragged lists and the like
-        fail(f"cannot be read as an array: not a rectangular numeric array of shape (len, 3) "
-             f"({exc})")
+        fail(
+            f"cannot be read as an array: not a rectangular numeric array of shape (len, 3) ({exc})"
+        )
     if arr.dtype == object:
         # A nested object array of numbers is still acceptable; try to make it numeric.
         try:
@@ -106,8 +114,9 @@ def check_stroke3(sketch, *, min_points: int = 1, error: Type[Exception] = DataE
     return arr
 
 
-def check_scale_factor(value, *, error: Type[Exception] = DataError,
-                       where: str = "scale_factor") -> float:
+def check_scale_factor(
+    value, *, error: Type[Exception] = DataError, where: str = "scale_factor"
+) -> float:
     """The scale factor (pixels per model unit) as a float.
 
     Raises `error` if it is not a positive, finite number.

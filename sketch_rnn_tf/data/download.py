@@ -46,16 +46,21 @@ def _validate(path):
 def _file_name(category) -> str:
     name = os.fspath(category).strip()
     if name.endswith(".npz"):
-        name = name[:-len(".npz")]
+        name = name[: -len(".npz")]
     if not _CATEGORY.match(name) or ".." in name:
-        raise DataError(f"{category!r} is not a Quick, Draw! category name (e.g. 'cat', "
-                        "'hot air balloon')", where="download_quickdraw")
+        raise DataError(
+            f"{category!r} is not a Quick, Draw! category name (e.g. 'cat', 'hot air balloon')",
+            where="download_quickdraw",
+        )
     return name + ".npz"
 
 
-def download_quickdraw(categories: Union[str, Sequence[str]],
-                       data_dir: Optional[Union[str, os.PathLike]] = None,
-                       progress: bool = True, force: bool = False) -> List[str]:
+def download_quickdraw(
+    categories: Union[str, Sequence[str]],
+    data_dir: Optional[Union[str, os.PathLike]] = None,
+    progress: bool = True,
+    force: bool = False,
+) -> List[str]:
     """Makes sure `<data_dir>/<category>.npz` exists for every category; returns their paths.
 
     Args:
@@ -76,8 +81,17 @@ def download_quickdraw(categories: Union[str, Sequence[str]],
     names = [_file_name(c) for c in categories]
     if not names:
         raise DataError("no category given", where="download_quickdraw")
-    directory = (os.fspath(data_dir) if data_dir is not None
-                 else os.path.join(cache_home(), "quickdraw"))
+    directory = (
+        os.fspath(data_dir) if data_dir is not None else os.path.join(cache_home(), "quickdraw")
+    )
     base = quickdraw_base_url()
-    return [fetch(join_url(base, name), os.path.join(directory, name), validate=_validate,
-                  progress=progress, force=force) for name in names]
+    return [
+        fetch(
+            join_url(base, name),
+            os.path.join(directory, name),
+            validate=_validate,
+            progress=progress,
+            force=force,
+        )
+        for name in names
+    ]

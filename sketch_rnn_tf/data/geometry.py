@@ -33,8 +33,10 @@ def sketch_points(strokes) -> np.ndarray:
     """
     s = np.asarray(strokes, dtype=np.float64)
     if s.ndim != 2 or s.shape[1] < 2:
-        raise DataError(f"expected a stroke-3 sketch of shape (n, 3), got shape {s.shape}",
-                        where="sketch_points")
+        raise DataError(
+            f"expected a stroke-3 sketch of shape (n, 3), got shape {s.shape}",
+            where="sketch_points",
+        )
     if not np.all(np.isfinite(s[:, :2])):
         raise DataError("sketch offsets contain NaN or inf", where="sketch_points")
     if len(s) == 0:
@@ -60,8 +62,10 @@ def chamfer_distance(a: np.ndarray, b: np.ndarray) -> float:
     b = np.asarray(b, dtype=np.float64)
     for name, p in (("a", a), ("b", b)):
         if p.ndim != 2 or p.shape[1] != 2 or len(p) == 0:
-            raise DataError(f"point set {name} has shape {p.shape}; expected (n >= 1, 2)",
-                            where="chamfer_distance")
+            raise DataError(
+                f"point set {name} has shape {p.shape}; expected (n >= 1, 2)",
+                where="chamfer_distance",
+            )
     d = _distances(a, b)
     return float((d.min(axis=1).mean() + d.min(axis=0).mean()) / 2)
 
@@ -109,20 +113,32 @@ def reconstruction_ratio(sketches: Sequence, reconstructions: Sequence) -> dict:
     sketches, reconstructions = list(sketches), list(reconstructions)
     n = len(sketches)
     if n != len(reconstructions):
-        raise DataError(f"{n} sketches but {len(reconstructions)} reconstructions; expected one "
-                        "reconstruction per sketch", where="reconstruction_ratio")
+        raise DataError(
+            f"{n} sketches but {len(reconstructions)} reconstructions; expected one "
+            "reconstruction per sketch",
+            where="reconstruction_ratio",
+        )
     if n < 2:
-        raise DataError(f"need at least 2 sketches to compare with other sketches' "
-                        f"reconstructions, got {n}", where="reconstruction_ratio")
+        raise DataError(
+            f"need at least 2 sketches to compare with other sketches' reconstructions, got {n}",
+            where="reconstruction_ratio",
+        )
     c = chamfer_matrix(sketches, reconstructions)
     own = float(np.mean(np.diag(c)))
     other = float((c.sum() - np.trace(c)) / (n * (n - 1)))
     if other == 0:
-        raise DataError("every reconstruction is at Chamfer distance 0 from every sketch (all "
-                        "sketches are one point?); the ratio is undefined",
-                        where="reconstruction_ratio")
+        raise DataError(
+            "every reconstruction is at Chamfer distance 0 from every sketch (all "
+            "sketches are one point?); the ratio is undefined",
+            where="reconstruction_ratio",
+        )
     return {"ratio": own / other, "own": own, "other": other, "count": n}
 
 
-__all__ = ["sketch_points", "chamfer_distance", "sketch_chamfer", "chamfer_matrix",
-           "reconstruction_ratio"]
+__all__ = [
+    "sketch_points",
+    "chamfer_distance",
+    "sketch_chamfer",
+    "chamfer_matrix",
+    "reconstruction_ratio",
+]

@@ -68,11 +68,14 @@ class DataLoader:
             raise DataError(f"max_seq_len must be >= 1, got {max_seq_len}", where="DataLoader")
         scale_factor = check_scale_factor(scale_factor, where="DataLoader")
         if not 0.0 <= augment_stroke_prob <= 1.0:
-            raise DataError(f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}",
-                            where="DataLoader")
+            raise DataError(
+                f"augment_stroke_prob must be in [0, 1], got {augment_stroke_prob}",
+                where="DataLoader",
+            )
         if random_scale_factor < 0:
-            raise DataError(f"random_scale_factor must be >= 0, got {random_scale_factor}",
-                            where="DataLoader")
+            raise DataError(
+                f"random_scale_factor must be >= 0, got {random_scale_factor}", where="DataLoader"
+            )
         self.batch_size = int(batch_size)
         self.max_seq_len = int(max_seq_len)
         self.scale_factor = float(scale_factor)
@@ -93,7 +96,8 @@ class DataLoader:
         perm = np.argsort(lengths[index], kind="stable")
         self.order = index[perm]
         self.strokes: Sequence[np.ndarray] = _PreprocessedStrokes(
-            strokes, self.order, self.limit, self.scale_factor)
+            strokes, self.order, self.limit, self.scale_factor
+        )
         self.num_dropped = len(lengths) - len(index)
         self.num_batches = len(self.strokes) // self.batch_size
 
@@ -133,8 +137,9 @@ class DataLoader:
     def get_batch(self, idx: int) -> Batch:
         """The `idx`-th sequential batch of the length-sorted sketches, without augmentation."""
         if not 0 <= idx < self.num_batches:
-            raise DataError(f"batch index {idx} out of range [0, {self.num_batches})",
-                            where="DataLoader")
+            raise DataError(
+                f"batch index {idx} out of range [0, {self.num_batches})", where="DataLoader"
+            )
         start = idx * self.batch_size
         return self._pad(self.strokes[start : start + self.batch_size])
 
@@ -168,8 +173,9 @@ class DataLoader:
             tf.TensorSpec([self.batch_size], tf.int32),
         )
         start = int(start_step)
-        dataset = tf.data.Dataset.from_generator(lambda: self.steps(start),
-                                                 output_signature=signature)
+        dataset = tf.data.Dataset.from_generator(
+            lambda: self.steps(start), output_signature=signature
+        )
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -181,8 +187,9 @@ class _PreprocessedStrokes(collections.abc.Sequence):
     what preprocessing the whole split at once gives.
     """
 
-    def __init__(self, strokes: Sequence[np.ndarray], order: np.ndarray, limit: float,
-                 scale_factor: float):
+    def __init__(
+        self, strokes: Sequence[np.ndarray], order: np.ndarray, limit: float, scale_factor: float
+    ):
         self._source = strokes
         self._order = order
         self._limit = limit

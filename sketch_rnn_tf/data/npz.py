@@ -80,19 +80,26 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     with npz:
         missing = [k for k in SPLITS if k not in npz.files]
         if missing:
-            raise DataError(f"missing key(s) {missing}; found {sorted(npz.files)}; expected "
-                            "train/valid/test", path=path)
+            raise DataError(
+                f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
+                path=path,
+            )
         for split in SPLITS:
             try:
                 data = npz[split]
             except Exception as exc:
-                raise DataError(f"cannot read array ({type(exc).__name__}: {exc})", path=path,
-                                split=split) from exc
+                raise DataError(
+                    f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
+                ) from exc
             if data.ndim == 0:
-                raise DataError(f"expected a sequence of sketches, got a scalar of dtype "
-                                f"{data.dtype}", path=path, split=split)
-            result[split] = [_check_sketch(s, path=path, split=split, index=i)
-                             for i, s in enumerate(data)]
+                raise DataError(
+                    f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
+                    path=path,
+                    split=split,
+                )
+            result[split] = [
+                _check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)
+            ]
     return result
 
 
@@ -109,8 +116,9 @@ def normalizing_scale_factor(strokes: Sequence[np.ndarray], max_seq_len: int) ->
         if len(s) <= max_seq_len
     ]
     if not values:
-        raise DataError(f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale "
-                        "factor")
+        raise DataError(
+            f"no sketches with len <= max_seq_len={max_seq_len} to compute the scale factor"
+        )
     return float(np.std(np.concatenate(values)))
 
 
@@ -192,7 +200,10 @@ def load_dataset(
             if dropped:
                 logging.info(
                     "%s: dropped %d of %d sketches longer than max_seq_len=%d",
-                    format_where(path, split), dropped, len(data[split]), max_seq_len,
+                    format_where(path, split),
+                    dropped,
+                    len(data[split]),
+                    max_seq_len,
                 )
             if not kept:
                 longest = max((len(s) for s in data[split]), default=0)
@@ -210,7 +221,11 @@ def load_dataset(
     avg_len = sum(len(s) for v in splits.values() for s in v) / n_all
     logging.info(
         "Dataset combined: %d (%d/%d/%d), avg len %d",
-        n_all, len(splits["train"]), len(splits["valid"]), len(splits["test"]), int(avg_len),
+        n_all,
+        len(splits["train"]),
+        len(splits["valid"]),
+        len(splits["test"]),
+        int(avg_len),
     )
     scale = normalizing_scale_factor(splits["train"], max_seq_len)
     logging.info("normalizing_scale_factor %4.4f", scale)

@@ -46,25 +46,33 @@ def parse_split(split) -> tuple:
         try:
             split = [float(v) for v in split.split(",")]
         except ValueError:
-            raise DataError(f"split {text!r} is not three numbers like 0.8,0.1,0.1",
-                            where="prepare") from None
+            raise DataError(
+                f"split {text!r} is not three numbers like 0.8,0.1,0.1", where="prepare"
+            ) from None
     split = tuple(float(v) for v in split)
-    if (len(split) != 3 or not all(math.isfinite(v) and v >= 0 for v in split)
-            or abs(sum(split) - 1.0) > 1e-6):
-        raise DataError(f"split {text!r} must be three non-negative fractions train,valid,test "
-                        "that sum to 1, e.g. 0.8,0.1,0.1", where="prepare")
+    if (
+        len(split) != 3
+        or not all(math.isfinite(v) and v >= 0 for v in split)
+        or abs(sum(split) - 1.0) > 1e-6
+    ):
+        raise DataError(
+            f"split {text!r} must be three non-negative fractions train,valid,test "
+            "that sum to 1, e.g. 0.8,0.1,0.1",
+            where="prepare",
+        )
     return split
 
 
 def _check_stroke(stroke, k):
     if not isinstance(stroke, list) or len(stroke) not in (2, 3):
-        raise ValueError(f"stroke {k} is not [[x...], [y...]] (simplified) or "
-                         "[[x...], [y...], [t...]] (raw)")
+        raise ValueError(
+            f"stroke {k} is not [[x...], [y...]] (simplified) or [[x...], [y...], [t...]] (raw)"
+        )
     lengths = set()
     for axis, values in zip("xyt", stroke):
         if not isinstance(values, list) or not all(
-                isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
-                for v in values):
+            isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in values
+        ):
             raise ValueError(f"stroke {k}: the {axis} values are not a list of finite numbers")
         lengths.add(len(values))
     if len(lengths) != 1:
@@ -94,16 +102,22 @@ def record_to_stroke3(record) -> np.ndarray:
     strokes = drawing_to_stroke3(drawing)
     if strokes.dtype != np.int16:
         if np.issubdtype(strokes.dtype, np.floating):
-            raise ValueError("simplified coordinates must be integers (Quick, Draw!'s simplified "
-                             "drawings are integers in 0..255); give raw [x, y, t] strokes to have "
-                             "them simplified")
+            raise ValueError(
+                "simplified coordinates must be integers (Quick, Draw!'s simplified "
+                "drawings are integers in 0..255); give raw [x, y, t] strokes to have "
+                "them simplified"
+            )
         raise ValueError("offsets do not fit in int16")
     return strokes
 
 
-def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
-                   out: Union[str, os.PathLike], split=DEFAULT_SPLIT, seed: int = 0,
-                   max_seq_len: int | None = None) -> Dict[str, int]:
+def prepare_ndjson(
+    paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
+    out: Union[str, os.PathLike],
+    split=DEFAULT_SPLIT,
+    seed: int = 0,
+    max_seq_len: int | None = None,
+) -> Dict[str, int]:
     """Turns Quick, Draw! `.ndjson` files into one Magenta `.npz` at `out` (see module docstring).
 
     Args:
@@ -125,10 +139,12 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
     if not paths:
         raise DataError("no .ndjson file given", where="prepare")
     fractions = parse_split(split)
-    if max_seq_len is not None and (isinstance(max_seq_len, bool) or int(max_seq_len) != max_seq_len
-                                    or max_seq_len < 2):
-        raise DataError(f"max_seq_len must be an integer >= 2, got {max_seq_len!r}",
-                        where="prepare")
+    if max_seq_len is not None and (
+        isinstance(max_seq_len, bool) or int(max_seq_len) != max_seq_len or max_seq_len < 2
+    ):
+        raise DataError(
+            f"max_seq_len must be an integer >= 2, got {max_seq_len!r}", where="prepare"
+        )
 
     sketches, skipped, dropped = [], 0, 0
     for path in paths:
@@ -144,8 +160,9 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
                     try:
                         strokes = record_to_stroke3(json.loads(line))
                     except json.JSONDecodeError as e:
-                        raise DataError(f"line {lineno}: invalid JSON ({e.msg})",
-                                        path=path) from None
+                        raise DataError(
+                            f"line {lineno}: invalid JSON ({e.msg})", path=path
+                        ) from None
                     except (ValueError, TypeError) as e:
                         raise DataError(f"line {lineno}: {e}", path=path) from None
                     if len(strokes) < 2:
@@ -155,8 +172,9 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
                     else:
                         sketches.append(strokes)
             except UnicodeDecodeError as e:
-                raise DataError(f"not UTF-8 text ({e.reason}); expected .ndjson",
-                                path=path) from None
+                raise DataError(
+                    f"not UTF-8 text ({e.reason}); expected .ndjson", path=path
+                ) from None
 
     n = len(sketches)
     n_valid = int(round(n * fractions[1]))
@@ -168,12 +186,14 @@ def prepare_ndjson(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLik
             f"{n} usable sketches from {', '.join(paths)} give split(s) {empty} no sketch with "
             f"fractions {','.join(f'{f:g}' for f in fractions)}; train needs at least one sketch "
             f"in each of train/valid/test (skipped {skipped} drawings of < 2 points, dropped "
-            f"{dropped} longer than max_seq_len)", where="prepare")
+            f"{dropped} longer than max_seq_len)",
+            where="prepare",
+        )
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.cumsum([0, counts["train"], counts["valid"], counts["test"]])
     arrays = {}
     for k, split_name in enumerate(SPLITS):
-        chosen = order[bounds[k]:bounds[k + 1]]
+        chosen = order[bounds[k] : bounds[k + 1]]
         arr = np.empty(len(chosen), dtype=object)
         arr[:] = [sketches[i] for i in chosen]
         arrays[split_name] = arr

@@ -64,14 +64,18 @@ class SketchPreprocessor:
 
     def __init__(self, max_seq_len: int, scale_factor: float = 1.0, z_size: int = 0):
         if not _is_int(max_seq_len) or max_seq_len < 1:
-            raise ModelInputError(f"max_seq_len must be an integer >= 1, got {max_seq_len!r}",
-                                  where="SketchPreprocessor")
+            raise ModelInputError(
+                f"max_seq_len must be an integer >= 1, got {max_seq_len!r}",
+                where="SketchPreprocessor",
+            )
         if not _is_int(z_size) or z_size < 0:
-            raise ModelInputError(f"z_size must be an integer >= 0, got {z_size!r}",
-                                  where="SketchPreprocessor")
+            raise ModelInputError(
+                f"z_size must be an integer >= 0, got {z_size!r}", where="SketchPreprocessor"
+            )
         self.max_seq_len = int(max_seq_len)
-        self.scale_factor = check_scale_factor(scale_factor, error=ModelInputError,
-                                               where="SketchPreprocessor")
+        self.scale_factor = check_scale_factor(
+            scale_factor, error=ModelInputError, where="SketchPreprocessor"
+        )
         self.z_size = int(z_size)
 
     @property
@@ -103,8 +107,10 @@ class SketchPreprocessor:
         for i, s in enumerate(strokes):
             s = check_stroke3(s, error=ModelInputError, where=f"{what} {i}")
             if len(s) > self.max_seq_len:
-                raise ModelInputError(f"has {len(s)} points, more than this model's max_seq_len "
-                                      f"{self.max_seq_len}", where=f"{what} {i}")
+                raise ModelInputError(
+                    f"has {len(s)} points, more than this model's max_seq_len {self.max_seq_len}",
+                    where=f"{what} {i}",
+                )
             out.append(s.astype(np.float32))
         return out
 
@@ -153,8 +159,9 @@ class SketchPreprocessor:
         """
         if not self.conditional:
             if z is not None:
-                raise ModelInputError("z given to a decoder-only model (conditional=False), which "
-                                      "has no latent space")
+                raise ModelInputError(
+                    "z given to a decoder-only model (conditional=False), which has no latent space"
+                )
             return np.zeros((n, 0), np.float32)
         if z is None:
             if rng is None:
@@ -170,15 +177,23 @@ class SketchPreprocessor:
         if z.ndim == 2 and z.shape[0] == 1 and n > 1:
             z = np.repeat(z, n, axis=0)
         if z.shape != (n, self.z_size):
-            raise ModelInputError(f"has shape {given}; expected ({self.z_size},) or "
-                                  f"({n}, {self.z_size})", where="z")
+            raise ModelInputError(
+                f"has shape {given}; expected ({self.z_size},) or ({n}, {self.z_size})", where="z"
+            )
         if not np.all(np.isfinite(z)):
             raise ModelInputError("contains NaN or inf", where="z")
         return z
 
     # ---------------------------------------------------------------- sampling
-    def sample_args(self, n=1, temperature=1.0, greedy=False, temperature_mode="magenta",
-                    max_len=None, seed=None) -> Tuple[int, float, int, int]:
+    def sample_args(
+        self,
+        n=1,
+        temperature=1.0,
+        greedy=False,
+        temperature_mode="magenta",
+        max_len=None,
+        seed=None,
+    ) -> Tuple[int, float, int, int]:
         """Checks the arguments of `sample`; returns (n, temperature, max_len, seed).
 
         `max_len` defaults to `max_seq_len`; a None `seed` becomes a fresh random one.
@@ -189,20 +204,28 @@ class SketchPreprocessor:
         """
         where = "sample()"
         if temperature_mode not in TEMPERATURE_MODES:
-            raise ModelInputError(f"temperature_mode must be one of {TEMPERATURE_MODES}, got "
-                                  f"{temperature_mode!r}", where=where)
-        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or (
-                not greedy and not (np.isfinite(temperature) and temperature > 0)):
-            raise ModelInputError(f"temperature must be a positive number, got {temperature!r}",
-                                  where=where)
+            raise ModelInputError(
+                f"temperature_mode must be one of {TEMPERATURE_MODES}, got {temperature_mode!r}",
+                where=where,
+            )
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, numbers.Real)
+            or (not greedy and not (np.isfinite(temperature) and temperature > 0))
+        ):
+            raise ModelInputError(
+                f"temperature must be a positive number, got {temperature!r}", where=where
+            )
         if not _is_int(n) or n < 1:
             raise ModelInputError(f"n must be an integer >= 1, got {n!r}", where=where)
         max_len = self.max_seq_len if max_len is None else max_len
         if not _is_int(max_len) or max_len < 1:
-            raise ModelInputError(f"max_len must be an integer >= 1 (the most points per "
-                                  f"sketch), got {max_len!r}", where=where)
+            raise ModelInputError(
+                f"max_len must be an integer >= 1 (the most points per sketch), got {max_len!r}",
+                where=where,
+            )
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         elif not _is_int(seed):
             raise ModelInputError(f"seed must be an int or None, got {seed!r}", where=where)
-        return int(n), float(temperature), int(max_len), int(seed) % (2 ** 63)
+        return int(n), float(temperature), int(max_len), int(seed) % (2**63)

@@ -105,10 +105,13 @@ def simplify_drawing(drawing: Sequence, epsilon: float = RDP_EPSILON) -> List[Li
     strokes = []
     for k, stroke in enumerate(drawing):
         if len(stroke) < 2 or len(stroke[0]) != len(stroke[1]) or len(stroke[0]) == 0:
-            raise DataError(f"stroke {k} is not [[x...], [y...], ...] with equal, non-empty x and "
-                            "y", where="drawing")
-        strokes.append(np.stack([np.asarray(stroke[0], np.float64),
-                                 np.asarray(stroke[1], np.float64)], axis=1))
+            raise DataError(
+                f"stroke {k} is not [[x...], [y...], ...] with equal, non-empty x and y",
+                where="drawing",
+            )
+        strokes.append(
+            np.stack([np.asarray(stroke[0], np.float64), np.asarray(stroke[1], np.float64)], axis=1)
+        )
     if not strokes:
         raise DataError("drawing has no strokes", where="drawing")
     allp = np.concatenate(strokes)
@@ -138,8 +141,9 @@ def drawing_to_stroke3(drawing: Sequence) -> np.ndarray:
     for stroke in drawing:
         xs, ys = stroke[0], stroke[1]
         if len(xs) != len(ys) or len(xs) == 0:
-            raise DataError("stroke with unequal or empty x and y lists",
-                            where="drawing_to_stroke3")
+            raise DataError(
+                "stroke with unequal or empty x and y lists", where="drawing_to_stroke3"
+            )
         for i, (x, y) in enumerate(zip(xs, ys)):
             rows.append([x, y, 1 if i == len(xs) - 1 else 0])
     if not rows:
@@ -188,8 +192,9 @@ def load_ndjson_simplified(path: Union[str, os.PathLike]) -> List[np.ndarray]:
     return out
 
 
-def load_ndjson_raw(path: Union[str, os.PathLike],
-                    epsilon: float = RDP_EPSILON) -> List[np.ndarray]:
+def load_ndjson_raw(
+    path: Union[str, os.PathLike], epsilon: float = RDP_EPSILON
+) -> List[np.ndarray]:
     """Raw `.ndjson` -> `simplify_drawing` -> stroke-3 arrays (one per record)."""
     out = []
     for i, record in enumerate(read_ndjson(path)):

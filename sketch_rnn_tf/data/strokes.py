@@ -40,8 +40,9 @@ def _as_stroke3(stroke, name: str = "stroke", min_points: int = 1) -> np.ndarray
 def _as_stroke5(big, name: str = "stroke-5") -> np.ndarray:
     arr = np.asarray(big)
     if arr.ndim != 2 or arr.shape[1] != 5:
-        raise DataError(f"expected a stroke-5 array of shape (len, 5), got shape {arr.shape}",
-                        where=name)
+        raise DataError(
+            f"expected a stroke-5 array of shape (len, 5), got shape {arr.shape}", where=name
+        )
     return arr
 
 
@@ -57,8 +58,9 @@ def to_big_strokes(stroke, max_len: int = 250, dtype=np.float32) -> np.ndarray:
     stroke = _as_stroke3(stroke)
     n = len(stroke)
     if n > max_len:
-        raise DataError(f"sketch has {n} points, more than max_len={max_len}",
-                        where="to_big_strokes")
+        raise DataError(
+            f"sketch has {n} points, more than max_len={max_len}", where="to_big_strokes"
+        )
     result = np.zeros((max_len, 5), dtype=dtype)
     result[:n, 0:2] = stroke[:, 0:2]
     result[:n, 3] = stroke[:, 2]
@@ -103,8 +105,10 @@ def pad_batch(strokes_list: Sequence[np.ndarray], max_len: int) -> Tuple[np.ndar
         stroke = _as_stroke3(stroke, name=f"pad_batch, sketch {i}")
         n = len(stroke)
         if n > max_len:
-            raise DataError(f"sketch has {n} points, more than max_len={max_len}",
-                            where=f"pad_batch, sketch {i}")
+            raise DataError(
+                f"sketch has {n} points, more than max_len={max_len}",
+                where=f"pad_batch, sketch {i}",
+            )
         x[i, 1 : n + 1, 0:2] = stroke[:, 0:2]
         x[i, 1 : n + 1, 3] = stroke[:, 2]
         x[i, 1 : n + 1, 2] = 1 - x[i, 1 : n + 1, 3]
@@ -175,8 +179,9 @@ def scale_bound(stroke: np.ndarray, average_dimension: float = 10.0) -> np.ndarr
     returns `stroke` for convenience.
     """
     if not np.issubdtype(np.asarray(stroke).dtype, np.floating):
-        raise DataError("scale_bound works in place and needs a floating-point array",
-                        where="scale_bound")
+        raise DataError(
+            "scale_bound works in place and needs a floating-point array", where="scale_bound"
+        )
     min_x, max_x, min_y, max_y = get_bounds(stroke, 1)
     max_dimension = max(max_x - min_x, max_y - min_y)
     if max_dimension == 0:
@@ -195,7 +200,8 @@ def clean_strokes(sample_strokes, factor: float = 100) -> List[List[int]]:
     for row in np.asarray(sample_strokes).tolist():
         if int(row[4]) != 0:
             break
-        out.append([int(round(row[0] * factor)), int(round(row[1] * factor)), int(row[2]),
-                    int(row[3]), 0])
+        out.append(
+            [int(round(row[0] * factor)), int(round(row[1] * factor)), int(row[2]), int(row[3]), 0]
+        )
     out.append([0, 0, 0, 0, 1])
     return out

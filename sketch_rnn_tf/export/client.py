@@ -34,8 +34,9 @@ class ExportedSketchRNN:
             raise ExportError(f"{directory}: not a SavedModel directory (no saved_model.pb)")
         self.directory = directory
         self.saved = tf.saved_model.load(directory)
-        missing = [s for s in ("sample", "initial_state", "metadata")
-                   if s not in self.saved.signatures]
+        missing = [
+            s for s in ("sample", "initial_state", "metadata") if s not in self.saved.signatures
+        ]
         if missing:
             raise ExportError(f"{directory}: not a sketch_rnn_tf export (no {missing} signature)")
         meta = {k: v.numpy() for k, v in self.saved.signatures["metadata"]().items()}
@@ -55,11 +56,13 @@ class ExportedSketchRNN:
     def latent(self, strokes):
         """(mu, presig) [B, z_size] of stroke-3 pixel sketches."""
         if not self.conditional:
-            raise ModelInputError("needs a conditional model; this export is decoder-only",
-                                  where="encode()")
+            raise ModelInputError(
+                "needs a conditional model; this export is decoder-only", where="encode()"
+            )
         batch, lengths = self.prepare(strokes)
-        out = self.saved.signatures["encode"](strokes=tf.constant(batch),
-                                              lengths=tf.constant(lengths))
+        out = self.saved.signatures["encode"](
+            strokes=tf.constant(batch), lengths=tf.constant(lengths)
+        )
         return out["mu"].numpy(), out["presig"].numpy()
 
     def encode(self, strokes):
@@ -73,11 +76,20 @@ class ExportedSketchRNN:
             z = self.encode(strokes)
         z = self.preprocessor.latents(len(batch), z)
         out = self.saved.signatures["reconstruction_loss"](
-            strokes=tf.constant(batch), lengths=tf.constant(lengths), z=tf.constant(z))
+            strokes=tf.constant(batch), lengths=tf.constant(lengths), z=tf.constant(z)
+        )
         return float(out["loss"])
 
-    def sample(self, n=1, temperature=1.0, seed=None, z=None, greedy=False, max_len=None,
-               temperature_mode="magenta"):
+    def sample(
+        self,
+        n=1,
+        temperature=1.0,
+        seed=None,
+        z=None,
+        greedy=False,
+        max_len=None,
+        temperature_mode="magenta",
+    ):
         """Draws `n` sketches; returns a list of stroke-3 float32 arrays in pixels.
 
         With the same arguments this repeats `SketchRNN.sample` exactly (z ~ N(0, I) is drawn from
@@ -85,19 +97,31 @@ class ExportedSketchRNN:
         by the same `SketchPreprocessor`.
         """
         pre = self.preprocessor
-        n, temperature, max_len, seed = pre.sample_args(n, temperature, greedy, temperature_mode,
-                                                        max_len, seed)
+        n, temperature, max_len, seed = pre.sample_args(
+            n, temperature, greedy, temperature_mode, max_len, seed
+        )
         z = tf.constant(pre.latents(n, z, np.random.default_rng(seed)))
-        args = dict(temperature=tf.constant(temperature), greedy=tf.constant(bool(greedy)),
-                    seed=tf.constant([seed, 0], tf.int64),
-                    steps=tf.constant(max_len, tf.int32))
+        args = dict(
+            temperature=tf.constant(temperature),
+            greedy=tf.constant(bool(greedy)),
+            seed=tf.constant([seed, 0], tf.int64),
+            steps=tf.constant(max_len, tf.int32),
+        )
         if temperature_mode == "magenta":
             rows = self.saved.signatures["sample"](z=z, **args)["strokes"].numpy()
         else:
             state = self.saved.signatures["initial_state"](z=z)["state"]
             prev = tf.constant(np.tile(stroke_format.START_TOKEN, (n, 1)), tf.float32)
-            rows = self.saved.decode(z, state, prev, args["temperature"], args["greedy"],
-                                     args["seed"], args["steps"], tf.constant(True)).numpy()
+            rows = self.saved.decode(
+                z,
+                state,
+                prev,
+                args["temperature"],
+                args["greedy"],
+                args["seed"],
+                args["steps"],
+                tf.constant(True),
+            ).numpy()
         return pre.postprocess(r[:max_len] for r in rows)
 
 

@@ -33,8 +33,7 @@ from ..atomic import staged_dir, write_text
 from ..data import strokes as stroke_format
 from ..errors import SketchRNNError
 
-SIGNATURES = ("encode", "initial_state", "decode_step", "sample", "reconstruction_loss",
-              "metadata")
+SIGNATURES = ("encode", "initial_state", "decode_step", "sample", "reconstruction_loss", "metadata")
 HPARAMS_ASSET = "hparams.json"
 
 
@@ -58,6 +57,7 @@ class _ExportModule(tf.Module):
     def __init__(self, model, hparams_file):
         super().__init__(name="sketch_rnn_export")
         from ..model.sampler import Sampler  # the model's own compiled sampler
+
         hp = model.hparams
         conditional = bool(hp.conditional)
         z_dim = hp.z_size if conditional else 0
@@ -70,8 +70,9 @@ class _ExportModule(tf.Module):
         self.scale_factor = _tf_variable(model._scale_factor)
         self.max_seq_len = tf.Variable(n_max, dtype=tf.int32, trainable=False, name="max_seq_len")
         self.z_size = tf.Variable(z_dim, dtype=tf.int32, trainable=False, name="z_size")
-        self.hparams_json = tf.Variable(hp.to_json(), dtype=tf.string, trainable=False,
-                                        name="hparams_json")
+        self.hparams_json = tf.Variable(
+            hp.to_json(), dtype=tf.string, trainable=False, name="hparams_json"
+        )
         self.hparams_asset = tf.saved_model.Asset(hparams_file)
         self.decode = sampler.decode
         self.prime = sampler.prime
@@ -86,34 +87,43 @@ class _ExportModule(tf.Module):
 
         @tf.function(input_signature=[])
         def metadata():
-            return {"scale_factor": tf.identity(self.scale_factor),
-                    "max_seq_len": tf.identity(self.max_seq_len),
-                    "z_size": tf.identity(self.z_size),
-                    "state_size": tf.constant(state_size, tf.int32),
-                    "num_mixture": tf.constant(int(hp.num_mixture), tf.int32),
-                    "conditional": tf.constant(conditional),
-                    "hparams_json": tf.identity(self.hparams_json)}
+            return {
+                "scale_factor": tf.identity(self.scale_factor),
+                "max_seq_len": tf.identity(self.max_seq_len),
+                "z_size": tf.identity(self.z_size),
+                "state_size": tf.constant(state_size, tf.int32),
+                "num_mixture": tf.constant(int(hp.num_mixture), tf.int32),
+                "conditional": tf.constant(conditional),
+                "hparams_json": tf.identity(self.hparams_json),
+            }
 
         @tf.function(input_signature=[z_spec])
         def initial_state(z):
             return {"state": sampler.initial_state(z)}
 
-        @tf.function(input_signature=[tf.TensorSpec([None, 5], tf.float32, name="prev"), z_spec,
-                                      state_spec])
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, 5], tf.float32, name="prev"), z_spec, state_spec]
+        )
         def decode_step(prev, z, state):
             params, new_state = decoder.step(prev, zin(z), state)
             return {"params": params, "state": new_state}
 
-        @tf.function(input_signature=[
-            z_spec, tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([2], tf.int64, name="seed"), tf.TensorSpec([], tf.bool, name="greedy"),
-            tf.TensorSpec([], tf.int32, name="steps")])
+        @tf.function(
+            input_signature=[
+                z_spec,
+                tf.TensorSpec([], tf.float32, name="temperature"),
+                tf.TensorSpec([2], tf.int64, name="seed"),
+                tf.TensorSpec([], tf.bool, name="greedy"),
+                tf.TensorSpec([], tf.int32, name="steps"),
+            ]
+        )
         def sample(z, temperature, seed, greedy, steps):
             n = tf.shape(z)[0]
             prev = tf.broadcast_to(tf.constant(stroke_format.START_TOKEN, tf.float32), [n, 5])
             state = sampler.initial_state(z)
-            rows = sampler.decode(z, state, prev, temperature, greedy, seed,
-                                  tf.maximum(steps, 0), tf.constant(False))
+            rows = sampler.decode(
+                z, state, prev, temperature, greedy, seed, tf.maximum(steps, 0), tf.constant(False)
+            )
             return {"strokes": rows}
 
         @tf.function(input_signature=[strokes_spec, lengths_spec, z_spec])
@@ -127,6 +137,7 @@ class _ExportModule(tf.Module):
         self.sample = sample
         self.reconstruction_loss = reconstruction_loss
         if conditional:
+
             @tf.function(input_signature=[strokes_spec, lengths_spec])
             def encode(strokes, lengths):
                 mu, presig = model.encoder(strokes[:, 1:], lengths, training=False)
@@ -146,8 +157,10 @@ def _check_destination(directory):
             raise ExportError(f"{directory}: exists and is not a directory")
         contents = os.listdir(directory)
         if contents and "saved_model.pb" not in contents:
-            raise ExportError(f"{directory}: exists and is not a SavedModel directory (no "
-                              "saved_model.pb); refusing to replace it")
+            raise ExportError(
+                f"{directory}: exists and is not a SavedModel directory (no "
+                "saved_model.pb); refusing to replace it"
+            )
     parent = os.path.dirname(directory)
     probe = parent
     while probe and not os.path.exists(probe):
@@ -166,10 +179,13 @@ def export_saved_model(model, directory) -> str:
     directory = os.path.abspath(os.fspath(directory))
     _check_destination(directory)
     try:
-        with staged_dir(directory) as staged, \
-                tempfile.TemporaryDirectory(dir=os.path.dirname(staged)) as asset_dir:
-            asset = write_text(os.path.join(asset_dir, HPARAMS_ASSET), model.hparams.to_json(),
-                               error=ExportError)
+        with (
+            staged_dir(directory) as staged,
+            tempfile.TemporaryDirectory(dir=os.path.dirname(staged)) as asset_dir,
+        ):
+            asset = write_text(
+                os.path.join(asset_dir, HPARAMS_ASSET), model.hparams.to_json(), error=ExportError
+            )
             module = _ExportModule(model, asset)
             tf.saved_model.save(module, staged, signatures=module.serving_signatures())
     except OSError as e:

@@ -175,16 +175,19 @@ def analogy(z_a, z_b, z_c):
     """Latent vector arithmetic z_a - z_b + z_c (Section 4.3: "a is to b as ? is to c")."""
     z_a, z_b, z_c = _vector(z_a, "z_a"), _vector(z_b, "z_b"), _vector(z_c, "z_c")
     if not z_a.shape == z_b.shape == z_c.shape:
-        raise ModelInputError(f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, "
-                              f"{z_c.shape}")
+        raise ModelInputError(
+            f"z_a, z_b, z_c differ in shape: {z_a.shape}, {z_b.shape}, {z_c.shape}"
+        )
     return z_a - z_b + z_c
 
 
 # --------------------------------------------------------------------------- model helpers
 def _require_conditional(model, what):
     if not model.conditional:
-        raise ModelInputError(f"{what} needs a conditional model (with an encoder); this one is "
-                         "decoder-only (conditional=False) and has no latent space")
+        raise ModelInputError(
+            f"{what} needs a conditional model (with an encoder); this one is "
+            "decoder-only (conditional=False) and has no latent space"
+        )
 
 
 def _is_latent(x, z_size):
@@ -214,8 +217,15 @@ def _seed(seed, k):
     return None if seed is None else int(seed) + k
 
 
-def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_z=False,
-                greedy=False, temperature_mode="magenta"):
+def reconstruct(
+    model,
+    strokes,
+    temperatures=(0.1, 0.5, 1.0),
+    seed=None,
+    sample_z=False,
+    greedy=False,
+    temperature_mode="magenta",
+):
     """Encodes each sketch and decodes it at several temperatures (Figure 3 of the paper).
 
     Args:
@@ -238,14 +248,31 @@ def reconstruct(model, strokes, temperatures=(0.1, 0.5, 1.0), seed=None, sample_
     if not temperatures:
         raise ModelInputError("temperatures is empty")
     z = model.encode(strokes, sample=sample_z, seed=seed)
-    columns = [model.sample(n=len(strokes), temperature=float(tau), z=z, seed=_seed(seed, j),
-                            greedy=greedy, temperature_mode=temperature_mode)
-               for j, tau in enumerate(temperatures)]
+    columns = [
+        model.sample(
+            n=len(strokes),
+            temperature=float(tau),
+            z=z,
+            seed=_seed(seed, j),
+            greedy=greedy,
+            temperature_mode=temperature_mode,
+        )
+        for j, tau in enumerate(temperatures)
+    ]
     return [[col[i] for col in columns] for i in range(len(strokes))]
 
 
-def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None, method="slerp",
-                      greedy=False, temperature_mode="magenta"):
+def interpolation_row(
+    model,
+    sketch_a,
+    sketch_b,
+    n=8,
+    temperature=0.1,
+    seed=None,
+    method="slerp",
+    greedy=False,
+    temperature_mode="magenta",
+):
     """n sketches decoded from the latent path between two sketches (or latent vectors).
 
     Ends included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels.
@@ -254,8 +281,14 @@ def interpolation_row(model, sketch_a, sketch_b, n=8, temperature=0.1, seed=None
     n = _count(n, "n")
     z_a, z_b = _latents(model, [sketch_a, sketch_b])
     zs = interpolate(z_a, z_b, n, method)
-    return model.sample(n=n, temperature=temperature, z=zs, seed=seed, greedy=greedy,
-                        temperature_mode=temperature_mode)
+    return model.sample(
+        n=n,
+        temperature=temperature,
+        z=zs,
+        seed=seed,
+        greedy=greedy,
+        temperature_mode=temperature_mode,
+    )
 
 
 class InterpolationGrid(NamedTuple):
@@ -269,9 +302,18 @@ class InterpolationGrid(NamedTuple):
     colors: np.ndarray
 
 
-def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1, seed=None,
-                       method="slerp", corner_colors=DEFAULT_CORNER_COLORS, greedy=False,
-                       temperature_mode="magenta"):
+def interpolation_grid(
+    model,
+    corners: Sequence,
+    rows=5,
+    cols=5,
+    temperature=0.1,
+    seed=None,
+    method="slerp",
+    corner_colors=DEFAULT_CORNER_COLORS,
+    greedy=False,
+    temperature_mode="magenta",
+):
     """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors).
 
     The corners are given as (top_left, top_right, bottom_left, bottom_right) — all cells in one
@@ -284,21 +326,38 @@ def interpolation_grid(model, corners: Sequence, rows=5, cols=5, temperature=0.1
     _require_conditional(model, "interpolation_grid")
     corners = list(corners)
     if len(corners) != 4:
-        raise ModelInputError("corners must hold 4 sketches or latent vectors (top_left, "
-                              f"top_right, bottom_left, bottom_right), got {len(corners)}")
+        raise ModelInputError(
+            "corners must hold 4 sketches or latent vectors (top_left, "
+            f"top_right, bottom_left, bottom_right), got {len(corners)}"
+        )
     rows, cols = _count(rows, "rows"), _count(cols, "cols")
     z = grid(*_latents(model, corners), rows, cols, method)
-    flat = model.sample(n=rows * cols, temperature=temperature, z=z.reshape(rows * cols, -1),
-                        seed=seed, greedy=greedy, temperature_mode=temperature_mode)
-    sketches = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
+    flat = model.sample(
+        n=rows * cols,
+        temperature=temperature,
+        z=z.reshape(rows * cols, -1),
+        seed=seed,
+        greedy=greedy,
+        temperature_mode=temperature_mode,
+    )
+    sketches = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
     rgb = np.asarray(corner_colors, dtype=np.float64)
     if rgb.shape != (4, 3):
         raise ModelInputError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
     return InterpolationGrid(sketches, grid(*rgb, rows, cols, method="lerp"))
 
 
-def analogy_sketches(model, sketch_a, sketch_b, sketch_c, n=1, temperature=0.1, seed=None,
-                     greedy=False, temperature_mode="magenta"):
+def analogy_sketches(
+    model,
+    sketch_a,
+    sketch_b,
+    sketch_c,
+    n=1,
+    temperature=0.1,
+    seed=None,
+    greedy=False,
+    temperature_mode="magenta",
+):
     """Decodes z_a - z_b + z_c, n times (one batch): "what is to c as a is to b".
 
     Each argument is a stroke-3 sketch in pixels or a latent vector. Returns a list of n sketches.
@@ -307,5 +366,11 @@ def analogy_sketches(model, sketch_a, sketch_b, sketch_c, n=1, temperature=0.1, 
     n = _count(n, "n")
     z_a, z_b, z_c = _latents(model, [sketch_a, sketch_b, sketch_c])
     z = analogy(z_a, z_b, z_c)
-    return model.sample(n=n, temperature=temperature, z=z, seed=seed, greedy=greedy,
-                        temperature_mode=temperature_mode)
+    return model.sample(
+        n=n,
+        temperature=temperature,
+        z=z,
+        seed=seed,
+        greedy=greedy,
+        temperature_mode=temperature_mode,
+    )

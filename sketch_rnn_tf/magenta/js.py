@@ -58,8 +58,11 @@ class JSExportError(SketchRNNError):
 
 # --------------------------------------------------------------------------- names & shapes
 def _lstm(prefix: str, x: int, n: int) -> List[Tuple[str, Tuple[int, ...]]]:
-    return [(f"{prefix}/LSTMCell/W_xh", (x, 4 * n)), (f"{prefix}/LSTMCell/W_hh", (n, 4 * n)),
-            (f"{prefix}/LSTMCell/bias", (4 * n,))]
+    return [
+        (f"{prefix}/LSTMCell/W_xh", (x, 4 * n)),
+        (f"{prefix}/LSTMCell/W_hh", (n, 4 * n)),
+        (f"{prefix}/LSTMCell/bias", (4 * n,)),
+    ]
 
 
 def expected_tensors(hparams: HParams) -> List[Tuple[str, Tuple[int, ...]]]:
@@ -71,12 +74,18 @@ def expected_tensors(hparams: HParams) -> List[Tuple[str, Tuple[int, ...]]]:
         out += _lstm(f"{_SCOPE}/ENC_RNN/fw", 5, hp.enc_rnn_size)
         out += _lstm(f"{_SCOPE}/ENC_RNN/bw", 5, hp.enc_rnn_size)
         for scope in ("ENC_RNN_mu", "ENC_RNN_sigma"):
-            out += [(f"{_SCOPE}/{scope}/super_linear_w", (2 * hp.enc_rnn_size, hp.z_size)),
-                    (f"{_SCOPE}/{scope}/super_linear_b", (hp.z_size,))]
-        out += [(f"{_SCOPE}/linear/super_linear_w", (hp.z_size, 2 * hp.dec_rnn_size)),
-                (f"{_SCOPE}/linear/super_linear_b", (2 * hp.dec_rnn_size,))]
-    out += [(f"{_SCOPE}/RNN/output_w", (hp.dec_rnn_size, n_out)),
-            (f"{_SCOPE}/RNN/output_b", (n_out,))]
+            out += [
+                (f"{_SCOPE}/{scope}/super_linear_w", (2 * hp.enc_rnn_size, hp.z_size)),
+                (f"{_SCOPE}/{scope}/super_linear_b", (hp.z_size,)),
+            ]
+        out += [
+            (f"{_SCOPE}/linear/super_linear_w", (hp.z_size, 2 * hp.dec_rnn_size)),
+            (f"{_SCOPE}/linear/super_linear_b", (2 * hp.dec_rnn_size,)),
+        ]
+    out += [
+        (f"{_SCOPE}/RNN/output_w", (hp.dec_rnn_size, n_out)),
+        (f"{_SCOPE}/RNN/output_b", (n_out,)),
+    ]
     x = 5 + (hp.z_size if hp.conditional else 0)
     out += _lstm(f"{_SCOPE}/RNN", x, hp.dec_rnn_size)
     return out
@@ -96,8 +105,9 @@ def dequantize(q: np.ndarray) -> np.ndarray:
 
 def _decode_tensor(text, shape, index, where) -> np.ndarray:
     if not isinstance(text, str):
-        raise JSFormatError(f"{where}: weights[{index}] is a {type(text).__name__}, "
-                            "expected a base64 string")
+        raise JSFormatError(
+            f"{where}: weights[{index}] is a {type(text).__name__}, expected a base64 string"
+        )
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:
@@ -106,7 +116,8 @@ def _decode_tensor(text, shape, index, where) -> np.ndarray:
     if len(raw) != 2 * size:
         raise JSFormatError(
             f"{where}: weights[{index}] decodes to {len(raw)} bytes ({len(raw) / 2:g} int16 "
-            f"values) but shapes[{index}] = {list(shape)} needs {size} values ({2 * size} bytes)")
+            f"values) but shapes[{index}] = {list(shape)} needs {size} values ({2 * size} bytes)"
+        )
     q = np.frombuffer(raw, dtype="<i2").reshape(shape)
     return dequantize(q)
 
@@ -123,8 +134,10 @@ def _load_json(path: str):
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise JSFormatError(f"{path}: not valid JSON ({e}); a magenta-js model file is a JSON list "
-                            "[info, shapes, weights]") from None
+        raise JSFormatError(
+            f"{path}: not valid JSON ({e}); a magenta-js model file is a JSON list "
+            "[info, shapes, weights]"
+        ) from None
 
 
 def _positive(info, key, kind, where):
@@ -159,8 +172,12 @@ def _infer_hparams(shapes: List[Tuple[int, ...]], conditional: bool, where: str)
     n_out = dim(off, 1)
     if (n_out - 3) % 6 or n_out <= 3:
         raise JSFormatError(f"{where}: output layer width {n_out} is not 6*num_mixture + 3")
-    values = {"dec_rnn_size": dec, "num_mixture": (n_out - 3) // 6, "conditional": conditional,
-              "dec_model": "lstm"}
+    values = {
+        "dec_rnn_size": dec,
+        "num_mixture": (n_out - 3) // 6,
+        "conditional": conditional,
+        "dec_model": "lstm",
+    }
     if conditional:
         values.update(enc_rnn_size=enc, z_size=z_size, enc_model="lstm")
     return values
@@ -190,8 +207,11 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
         raise JSFormatError(f"{where}: {len(shapes_raw)} shapes but {len(weights)} weight tensors")
     shapes = []
     for i, s in enumerate(shapes_raw):
-        if (not isinstance(s, list) or not s
-                or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in s)):
+        if (
+            not isinstance(s, list)
+            or not s
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in s)
+        ):
             raise JSFormatError(f"{where}: shapes[{i}] = {s!r} is not a list of positive integers")
         shapes.append(tuple(s))
 
@@ -204,19 +224,22 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
         raise JSFormatError(
             f"{where}: {count} tensors; the magenta-js format holds {_GEN_COUNT} (decoder-only "
             f"LSTM, .gen.json) or {_VAE_COUNT} (conditional LSTM VAE, .vae.json). Other cell types "
-            "(layer_norm, hyper) are not supported by this format")
+            "(layer_norm, hyper) are not supported by this format"
+        )
     mode = info.get("mode")
     if mode is not None:
         is_gen_mode = mode in (2, "2", "gen")
         if is_gen_mode == conditional:
             raise JSFormatError(
                 f"{where}: info mode {mode!r} says {'decoder-only' if is_gen_mode else 'VAE'} but "
-                f"the file holds {count} tensors ({'VAE' if conditional else 'decoder-only'})")
+                f"the file holds {count} tensors ({'VAE' if conditional else 'decoder-only'})"
+            )
     version = info.get("version")
     if conditional and isinstance(version, (int, float)) and version < JS_VERSION:
         raise JSFormatError(
             f"{where}: VAE file of version {version}: versions before {JS_VERSION} pass z through "
-            "tanh before the decoder, which Magenta's model (and this package) does not do")
+            "tanh before the decoder, which Magenta's model (and this package) does not do"
+        )
 
     max_seq_len = _positive(info, "max_seq_len", int, where)
     scale_factor = _positive(info, "scale_factor", float, where)
@@ -226,12 +249,14 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
     try:
         if isinstance(info.get("hparams"), dict):
             stored = HParams.from_dict(info["hparams"], strict=False)
-            clash = {k: (getattr(stored, k), v) for k, v in inferred.items()
-                     if getattr(stored, k) != v}
+            clash = {
+                k: (getattr(stored, k), v) for k, v in inferred.items() if getattr(stored, k) != v
+            }
             if clash:
                 raise JSFormatError(
                     f"{where}: info['hparams'] disagrees with the tensors: "
-                    + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in sorted(clash.items())))
+                    + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in sorted(clash.items()))
+                )
             hparams = stored
         else:
             name = info.get("name")
@@ -241,20 +266,27 @@ def read_js(path) -> Tuple[HParams, float, Dict[str, np.ndarray]]:
         raise JSFormatError(f"{where}: inferred hyperparameters are invalid ({e})") from None
 
     expected = expected_tensors(hparams)
-    wrong = [f"tensor {i} ({name}): file {list(s)} vs {list(e)}"
-             for i, ((name, e), s) in enumerate(zip(expected, shapes)) if tuple(e) != s]
+    wrong = [
+        f"tensor {i} ({name}): file {list(s)} vs {list(e)}"
+        for i, ((name, e), s) in enumerate(zip(expected, shapes))
+        if tuple(e) != s
+    ]
     if wrong:
-        raise JSFormatError(f"{where}: the tensor shapes do not form a consistent "
-                            f"{'VAE' if conditional else 'decoder-only'} LSTM model: "
-                            + "; ".join(wrong[:5]))
-    tensors = {name: _decode_tensor(text, shape, i, where)
-               for i, ((name, shape), text) in enumerate(zip(expected, weights))}
+        raise JSFormatError(
+            f"{where}: the tensor shapes do not form a consistent "
+            f"{'VAE' if conditional else 'decoder-only'} LSTM model: " + "; ".join(wrong[:5])
+        )
+    tensors = {
+        name: _decode_tensor(text, shape, i, where)
+        for i, ((name, shape), text) in enumerate(zip(expected, weights))
+    }
     return hparams, scale_factor, tensors
 
 
 # --------------------------------------------------------------------------- writing
-def write_js(model, path, name: str = "sketch_rnn", mode=None,
-             extra_info: dict | None = None) -> str:
+def write_js(
+    model, path, name: str = "sketch_rnn", mode=None, extra_info: dict | None = None
+) -> str:
     """Writes a `SketchRNN` as a magenta-js model file; returns `path`.
 
     A decoder-only LSTM model becomes a `.gen.json`-style file (mode 2, loadable by magenta-js
@@ -272,7 +304,8 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None,
         raise JSExportError(
             f"the magenta-js format only describes plain LSTM cells; this model has "
             f"{', '.join(bad)}. Export it as a TF1 checkpoint "
-            "(sketch_rnn_tf.magenta.tf1.save_weights) instead")
+            "(sketch_rnn_tf.magenta.tf1.save_weights) instead"
+        )
     variables = model.magenta_variables()
     expected = expected_tensors(hp)
     names = [n for n, _ in expected]
@@ -285,7 +318,7 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None,
         raise JSExportError(f"mode {mode!r} does not fit a {kind} model")
 
     shapes, blobs, clipped = [], [], []
-    for (n, shape) in expected:
+    for n, shape in expected:
         w = np.asarray(variables[n].numpy(), dtype=np.float32)
         if tuple(w.shape) != shape:
             raise JSExportError(f"{n} has shape {list(w.shape)}, expected {list(shape)}")
@@ -297,11 +330,19 @@ def write_js(model, path, name: str = "sketch_rnn", mode=None,
         shapes.append(list(shape))
         blobs.append(base64.b64encode(quantize(w).tobytes()).decode("ascii"))
     if clipped:
-        warnings.warn(f"weights beyond +-{QUANT_RANGE:g} are clipped by the magenta-js format: "
-                      + ", ".join(clipped), stacklevel=2)
+        warnings.warn(
+            f"weights beyond +-{QUANT_RANGE:g} are clipped by the magenta-js format: "
+            + ", ".join(clipped),
+            stacklevel=2,
+        )
 
-    info = {"name": name, "mode": mode, "version": JS_VERSION, "max_seq_len": int(hp.max_seq_len),
-            "scale_factor": float(model.scale_factor)}
+    info = {
+        "name": name,
+        "mode": mode,
+        "version": JS_VERSION,
+        "max_seq_len": int(hp.max_seq_len),
+        "scale_factor": float(model.scale_factor),
+    }
     info.update(extra_info or {})
     info["hparams"] = hp.to_dict()
     text = json.dumps([info, shapes, blobs], separators=(",", ":"))

@@ -34,6 +34,7 @@ def variable_shapes(hparams: HParams) -> Dict[str, Tuple[int, ...]]:
     In Magenta's creation order (the order of `tf.trainable_variables()` and of the JS formats).
     """
     from ..model import SketchRNN
+
     model = SketchRNN(hparams)
     return {name: tuple(int(d) for d in v.shape) for name, v in model.magenta_variables().items()}
 
@@ -53,18 +54,19 @@ def find_checkpoint_prefix(path: str) -> str:
             if m:
                 prefix = os.path.join(directory, os.path.basename(m.group(1)))
         if prefix is None or not os.path.exists(prefix + ".index"):
-            indexes = sorted(f[:-len(".index")] for f in os.listdir(path) if f.endswith(".index"))
+            indexes = sorted(f[: -len(".index")] for f in os.listdir(path) if f.endswith(".index"))
             if not indexes:
                 raise CheckpointError(f"{path}: no checkpoint (*.index file) in this directory")
             prefix = os.path.join(directory, indexes[-1])
     else:
-        prefix = path[:-len(".index")] if path.endswith(".index") else path
+        prefix = path[: -len(".index")] if path.endswith(".index") else path
         if not os.path.exists(prefix + ".index"):
             raise CheckpointError(f"{path}: no checkpoint index {prefix}.index")
     if not has_tensor_data(prefix):
         raise CheckpointError(
             f"{prefix}.index has no tensor data beside it: {prefix}.data-00000-of-00001 is missing "
-            "(the index alone lists names and shapes but holds no weights)")
+            "(the index alone lists names and shapes but holds no weights)"
+        )
     return prefix
 
 
@@ -75,14 +77,18 @@ def list_variables(prefix: str) -> Dict[str, Tuple[int, ...]]:
     except (tf.errors.OpError, ValueError) as e:
         detail = e.message if hasattr(e, "message") else e
         raise CheckpointError(
-            f"{prefix}: not a readable TensorFlow checkpoint ({detail})") from None
+            f"{prefix}: not a readable TensorFlow checkpoint ({detail})"
+        ) from None
 
 
 def check_compatible(model_shapes: Dict[str, tuple], ckpt_shapes: Dict[str, tuple], where: str):
     """Raises a CheckpointError listing missing weights and shape mismatches, if any."""
     missing = [n for n in model_shapes if n not in ckpt_shapes]
-    wrong = [f"{n}: checkpoint {list(ckpt_shapes[n])} vs model {list(s)}"
-             for n, s in model_shapes.items() if n in ckpt_shapes and tuple(ckpt_shapes[n]) != s]
+    wrong = [
+        f"{n}: checkpoint {list(ckpt_shapes[n])} vs model {list(s)}"
+        for n, s in model_shapes.items()
+        if n in ckpt_shapes and tuple(ckpt_shapes[n]) != s
+    ]
     if missing or wrong:
         lines = []
         if wrong:
@@ -91,14 +97,17 @@ def check_compatible(model_shapes: Dict[str, tuple], ckpt_shapes: Dict[str, tupl
             lines.append(f"{len(missing)} weights are missing: " + ", ".join(missing[:6]))
         raise CheckpointError(
             f"{where} does not fit the model's hparams (a checkpoint of another config?): "
-            + ". ".join(lines))
+            + ". ".join(lines)
+        )
 
 
 def _unreadable_data(prefix: str, error: Exception) -> str:
     """The message for a checkpoint whose tensor data cannot be read (empty, truncated, corrupt)."""
     detail = getattr(error, "message", None) or str(error)
-    return (f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or corrupt "
-            f"and cannot be read ({type(error).__name__}: {detail.splitlines()[0][:200]})")
+    return (
+        f"{prefix}: the checkpoint's tensor data (.data-* file) is empty, truncated or corrupt "
+        f"and cannot be read ({type(error).__name__}: {detail.splitlines()[0][:200]})"
+    )
 
 
 def load_weights(model, prefix: str) -> None:
@@ -133,14 +142,17 @@ def save_weights(model, prefix: str, global_step: int | None = None) -> str:
     with graph.as_default():
         tf_vars = [tf.compat.v1.Variable(value, name=name) for name, value in values.items()]
         if global_step is not None:
-            tf_vars.append(tf.compat.v1.Variable(np.int32(global_step),
-                                                 name="vector_rnn/global_step"))
+            tf_vars.append(
+                tf.compat.v1.Variable(np.int32(global_step), name="vector_rnn/global_step")
+            )
         saver = tf.compat.v1.train.Saver(tf_vars)
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
             path = saver.save(sess, prefix, write_meta_graph=False)
     base = os.path.basename(path)
-    write_text(os.path.join(os.path.dirname(os.path.abspath(prefix)), "checkpoint"),
-               f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n',
-               error=CheckpointError)
+    write_text(
+        os.path.join(os.path.dirname(os.path.abspath(prefix)), "checkpoint"),
+        f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n',
+        error=CheckpointError,
+    )
     return path

@@ -51,7 +51,7 @@ class OrthogonalPerGate(keras.initializers.Initializer):
     def __call__(self, shape, dtype=None):
         # Without a seed, draw one from numpy's global generator, so that
         # `keras.utils.set_random_seed` makes model initialisation repeatable.
-        seed = self.seed if self.seed is not None else np.random.randint(2 ** 31)
+        seed = self.seed if self.seed is not None else np.random.randint(2**31)
         rng = np.random.default_rng(seed)
         rows, cols = shape
         n = cols // 4
@@ -190,8 +190,11 @@ class SketchCell(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_units=self.num_units, use_recurrent_dropout=self.use_recurrent_dropout,
-                      dropout_keep_prob=self.dropout_keep_prob)
+        config.update(
+            num_units=self.num_units,
+            use_recurrent_dropout=self.use_recurrent_dropout,
+            dropout_keep_prob=self.dropout_keep_prob,
+        )
         return config
 
 
@@ -230,7 +233,7 @@ class LSTMCell(SketchCell):
         return new_h, tf.concat([new_c, new_h], axis=1)
 
     def output_from_state(self, state):
-        return state[:, self.num_units:]
+        return state[:, self.num_units :]
 
     def magenta_weights(self):
         return [("W_xh", self.W_xh), ("W_hh", self.W_hh), ("bias", self.bias)]
@@ -263,8 +266,10 @@ class LayerNormLSTMCell(SketchCell):
         return self.W_xh, None
 
     def loop_weights(self):
-        return {k: tf.convert_to_tensor(getattr(self, k)) for k in
-                ("W_hh", "ln_all_gamma", "ln_all_beta", "ln_c_gamma", "ln_c_beta")}
+        return {
+            k: tf.convert_to_tensor(getattr(self, k))
+            for k in ("W_hh", "ln_all_gamma", "ln_all_beta", "ln_c_gamma", "ln_c_beta")
+        }
 
     def step(self, x_proj, state, mask=None, weights=None):
         w = self.loop_weights() if weights is None else weights
@@ -276,12 +281,17 @@ class LayerNormLSTMCell(SketchCell):
         return new_h, tf.concat([new_h, new_c], axis=1)
 
     def output_from_state(self, state):
-        return state[:, :self.num_units]
+        return state[:, : self.num_units]
 
     def magenta_weights(self):
-        return [("W_xh", self.W_xh), ("W_hh", self.W_hh),
-                ("ln_all/ln_gamma", self.ln_all_gamma), ("ln_all/ln_beta", self.ln_all_beta),
-                ("ln_c/ln_gamma", self.ln_c_gamma), ("ln_c/ln_beta", self.ln_c_beta)]
+        return [
+            ("W_xh", self.W_xh),
+            ("W_hh", self.W_hh),
+            ("ln_all/ln_gamma", self.ln_all_gamma),
+            ("ln_all/ln_beta", self.ln_all_beta),
+            ("ln_c/ln_gamma", self.ln_c_gamma),
+            ("ln_c/ln_beta", self.ln_c_beta),
+        ]
 
 
 # ----------------------------------------------------------------------------- HyperLSTM
@@ -307,21 +317,36 @@ class HyperLSTMCell(SketchCell):
 
     magenta_scope = "HyperLSTMCell"
 
-    def __init__(self, num_units, use_recurrent_dropout=False, dropout_keep_prob=0.9,
-                 hyper_num_units=256, hyper_embedding_size=32, **kwargs):
+    def __init__(
+        self,
+        num_units,
+        use_recurrent_dropout=False,
+        dropout_keep_prob=0.9,
+        hyper_num_units=256,
+        hyper_embedding_size=32,
+        **kwargs,
+    ):
         super().__init__(num_units, use_recurrent_dropout, dropout_keep_prob, **kwargs)
         self.hyper_num_units = int(hyper_num_units)
         self.hyper_embedding_size = int(hyper_embedding_size)
-        self.hyper_cell = LayerNormLSTMCell(self.hyper_num_units, use_recurrent_dropout=False,
-                                            dropout_keep_prob=dropout_keep_prob, name="hyper_cell")
+        self.hyper_cell = LayerNormLSTMCell(
+            self.hyper_num_units,
+            use_recurrent_dropout=False,
+            dropout_keep_prob=dropout_keep_prob,
+            name="hyper_cell",
+        )
 
     @property
     def state_size(self) -> int:
         return 2 * (self.num_units + self.hyper_num_units)
 
     def build(self, input_shape):
-        n, d, hn, e = (self.num_units, int(input_shape[-1]), self.hyper_num_units,
-                       self.hyper_embedding_size)
+        n, d, hn, e = (
+            self.num_units,
+            int(input_shape[-1]),
+            self.hyper_num_units,
+            self.hyper_embedding_size,
+        )
         self.input_size = d
         self.hyper_cell.build((None, d + n))
         self.W_xh = self.add_weight(shape=(d, 4 * n), initializer="glorot_uniform", name="W_xh")
@@ -332,14 +357,18 @@ class HyperLSTMCell(SketchCell):
         for g in _X_GATES + _H_GATES:
             self.zw_w[g] = self.add_weight(shape=(hn, e), initializer="zeros", name=f"{g}_zw_w")
             self.zw_b[g] = self.add_weight(shape=(e,), initializer="ones", name=f"{g}_zw_b")
-            self.alpha_w[g] = self.add_weight(shape=(e, n), initializer=alpha_init,
-                         name=f"{g}_alpha")
+            self.alpha_w[g] = self.add_weight(
+                shape=(e, n), initializer=alpha_init, name=f"{g}_alpha"
+            )
             if g in _H_GATES:
                 self.zb_w[g] = self.add_weight(
-                    shape=(hn, e), initializer=keras.initializers.RandomNormal(stddev=0.01),
-                    name=f"{g}_zb_w")
-                self.beta_w[g] = self.add_weight(shape=(e, n), initializer="zeros",
-                            name=f"{g}_beta")
+                    shape=(hn, e),
+                    initializer=keras.initializers.RandomNormal(stddev=0.01),
+                    name=f"{g}_zb_w",
+                )
+                self.beta_w[g] = self.add_weight(
+                    shape=(e, n), initializer="zeros", name=f"{g}_beta"
+                )
         self.ln_all_gamma = self.add_weight(shape=(4 * n,), initializer="ones", name="ln_all_gamma")
         self.ln_all_beta = self.add_weight(shape=(4 * n,), initializer="zeros", name="ln_all_beta")
         self.ln_c_gamma = self.add_weight(shape=(n,), initializer="ones", name="ln_c_gamma")
@@ -348,12 +377,14 @@ class HyperLSTMCell(SketchCell):
 
     def input_kernel(self):
         """[W_xh (4n) | the hyper cell's x rows (4·hyper)]: both input-only projections at once."""
-        return tf.concat([self.W_xh, self.hyper_cell.W_xh[:self.input_size]], axis=1), None
+        return tf.concat([self.W_xh, self.hyper_cell.W_xh[: self.input_size]], axis=1), None
 
     def loop_weights(self):
         d = self.input_size
-        w = {k: tf.convert_to_tensor(getattr(self, k)) for k in
-             ("W_hh", "ln_all_gamma", "ln_all_beta", "ln_c_gamma", "ln_c_beta")}
+        w = {
+            k: tf.convert_to_tensor(getattr(self, k))
+            for k in ("W_hh", "ln_all_gamma", "ln_all_beta", "ln_c_gamma", "ln_c_beta")
+        }
         w["hyper"] = self.hyper_cell.loop_weights()
         w["hyper_W_h"] = tf.convert_to_tensor(self.hyper_cell.W_xh)[d:]
         w["zw_w"] = tf.concat([self.zw_w[g] for g in _X_GATES + _H_GATES], 1)
@@ -369,11 +400,12 @@ class HyperLSTMCell(SketchCell):
         n, hn = self.num_units, self.hyper_num_units
         hc = self.hyper_cell
         h, hyper_h, c, hyper_c = tf.split(state, [n, hn, n, hn], axis=1)
-        xh, hyper_x = x_proj[:, :4 * n], x_proj[:, 4 * n:]
+        xh, hyper_x = x_proj[:, : 4 * n], x_proj[:, 4 * n :]
         # The hyper cell reads [x, h]: its x part was projected outside the loop.
         hyper_proj = hyper_x + tf.matmul(h, w["hyper_W_h"])
-        hyper_out, hyper_state = hc.step(hyper_proj, tf.concat([hyper_h, hyper_c], 1),
-                                         weights=w["hyper"])
+        hyper_out, hyper_state = hc.step(
+            hyper_proj, tf.concat([hyper_h, hyper_c], 1), weights=w["hyper"]
+        )
         hh = tf.matmul(h, w["W_hh"])
         # Embeddings for the 8 gates: z_w for all, z_b for the h-side ones.
         zw = tf.matmul(hyper_out, w["zw_w"]) + w["zw_b"]
@@ -397,26 +429,35 @@ class HyperLSTMCell(SketchCell):
         return new_h, tf.concat([new_h, new_hyper_h, new_c, new_hyper_c], axis=1)
 
     def output_from_state(self, state):
-        return state[:, :self.num_units]
+        return state[:, : self.num_units]
 
     def magenta_weights(self):
         out = [("W_xh", self.W_xh), ("W_hh", self.W_hh), ("bias", self.bias)]
         out += [(f"LayerNormLSTMCell/{name}", v) for name, v in self.hyper_cell.magenta_weights()]
         for g in _X_GATES + _H_GATES:
-            out += [(f"hyper_{g}/zw/super_linear_w", self.zw_w[g]),
-                    (f"hyper_{g}/zw/super_linear_b", self.zw_b[g]),
-                    (f"hyper_{g}/alpha/super_linear_w", self.alpha_w[g])]
+            out += [
+                (f"hyper_{g}/zw/super_linear_w", self.zw_w[g]),
+                (f"hyper_{g}/zw/super_linear_b", self.zw_b[g]),
+                (f"hyper_{g}/alpha/super_linear_w", self.alpha_w[g]),
+            ]
             if g in _H_GATES:
-                out += [(f"hyper_{g}/zb/super_linear_w", self.zb_w[g]),
-                        (f"hyper_{g}/beta/super_linear_w", self.beta_w[g])]
-        out += [("ln_all/ln_gamma", self.ln_all_gamma), ("ln_all/ln_beta", self.ln_all_beta),
-                ("ln_c/ln_gamma", self.ln_c_gamma), ("ln_c/ln_beta", self.ln_c_beta)]
+                out += [
+                    (f"hyper_{g}/zb/super_linear_w", self.zb_w[g]),
+                    (f"hyper_{g}/beta/super_linear_w", self.beta_w[g]),
+                ]
+        out += [
+            ("ln_all/ln_gamma", self.ln_all_gamma),
+            ("ln_all/ln_beta", self.ln_all_beta),
+            ("ln_c/ln_gamma", self.ln_c_gamma),
+            ("ln_c/ln_beta", self.ln_c_beta),
+        ]
         return out
 
     def get_config(self):
         config = super().get_config()
-        config.update(hyper_num_units=self.hyper_num_units,
-                      hyper_embedding_size=self.hyper_embedding_size)
+        config.update(
+            hyper_num_units=self.hyper_num_units, hyper_embedding_size=self.hyper_embedding_size
+        )
         return config
 
 
@@ -425,9 +466,14 @@ CELLS = {"lstm": LSTMCell, "layer_norm": LayerNormLSTMCell, "hyper": HyperLSTMCe
 
 def make_cell(kind, num_units, hparams, name=None):
     """The cell of type `kind` ('lstm', 'layer_norm', 'hyper'), built as Magenta's model.py does."""
-    kwargs = dict(use_recurrent_dropout=hparams.use_recurrent_dropout,
-                  dropout_keep_prob=hparams.recurrent_dropout_prob, name=name)
+    kwargs = dict(
+        use_recurrent_dropout=hparams.use_recurrent_dropout,
+        dropout_keep_prob=hparams.recurrent_dropout_prob,
+        name=name,
+    )
     if kind == "hyper":
-        kwargs.update(hyper_num_units=hparams.hyper_num_units,
-                      hyper_embedding_size=hparams.hyper_embedding_size)
+        kwargs.update(
+            hyper_num_units=hparams.hyper_num_units,
+            hyper_embedding_size=hparams.hyper_embedding_size,
+        )
     return CELLS[kind](num_units, **kwargs)

@@ -27,8 +27,9 @@ class Decoder(HParamsLayer):
     def __init__(self, hparams, **kwargs):
         super().__init__(hparams, **kwargs)
         self.cell = make_cell(hparams.dec_model, hparams.dec_rnn_size, hparams, name="cell")
-        self.init_layer = SuperLinear(self.cell.state_size, name="linear") if hparams.conditional \
-            else None
+        self.init_layer = (
+            SuperLinear(self.cell.state_size, name="linear") if hparams.conditional else None
+        )
 
     @property
     def input_size(self):
@@ -39,10 +40,12 @@ class Decoder(HParamsLayer):
         self.cell.build((None, self.input_size))
         if self.init_layer is not None:
             self.init_layer.build((None, hp.z_size))
-        self.output_w = self.add_weight(shape=(hp.dec_rnn_size, hp.num_outputs),
-                                        initializer="glorot_uniform", name="output_w")
-        self.output_b = self.add_weight(shape=(hp.num_outputs,), initializer="glorot_uniform",
-                                        name="output_b")
+        self.output_w = self.add_weight(
+            shape=(hp.dec_rnn_size, hp.num_outputs), initializer="glorot_uniform", name="output_w"
+        )
+        self.output_b = self.add_weight(
+            shape=(hp.num_outputs,), initializer="glorot_uniform", name="output_b"
+        )
         self.built = True
 
     def initial_state(self, z, batch_size=None):
@@ -81,8 +84,14 @@ class Decoder(HParamsLayer):
         else:
             # z is the same at every step: its share of the input projection is computed once.
             x, constant = strokes, (z if hp.conditional else None)
-        h, state = run_rnn(self.cell, x, initial_state, training=training, seed=fold_seed(seed, 1),
-                           constant=constant)
+        h, state = run_rnn(
+            self.cell,
+            x,
+            initial_state,
+            training=training,
+            seed=fold_seed(seed, 1),
+            constant=constant,
+        )
         if training and hp.use_output_dropout:
             h = _dropout(h, hp.output_dropout_prob, fold_seed(seed, 3))
         return self.output_params(h), state

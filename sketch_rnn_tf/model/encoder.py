@@ -44,19 +44,28 @@ class Encoder(HParamsLayer):
         sequence_length = tf.cast(sequence_length, tf.int32)
         # Both directions advance in one loop (run_rnns): independent ops that run in parallel.
         _, (state_fw, state_bw) = run_rnns(
-            [self.cell_fw, self.cell_bw], [strokes, strokes],
-            [self.cell_fw.zero_state(batch), self.cell_bw.zero_state(batch)], sequence_length,
-            training=training, reverse=[False, True], return_outputs=False,
-            seeds=[fold_seed(seed, 1), fold_seed(seed, 2)])
-        h = tf.concat([self.cell_fw.output_from_state(state_fw),
-                       self.cell_bw.output_from_state(state_bw)], axis=1)
+            [self.cell_fw, self.cell_bw],
+            [strokes, strokes],
+            [self.cell_fw.zero_state(batch), self.cell_bw.zero_state(batch)],
+            sequence_length,
+            training=training,
+            reverse=[False, True],
+            return_outputs=False,
+            seeds=[fold_seed(seed, 1), fold_seed(seed, 2)],
+        )
+        h = tf.concat(
+            [self.cell_fw.output_from_state(state_fw), self.cell_bw.output_from_state(state_bw)],
+            axis=1,
+        )
         return self.mu_layer(h), self.presig_layer(h)
 
     def magenta_weights(self):
         out = []
         for direction, cell in (("fw", self.cell_fw), ("bw", self.cell_bw)):
-            out += [(f"ENC_RNN/{direction}/{cell.magenta_scope}/{n}", v)
-                    for n, v in cell.magenta_weights()]
+            out += [
+                (f"ENC_RNN/{direction}/{cell.magenta_scope}/{n}", v)
+                for n, v in cell.magenta_weights()
+            ]
         out += [(f"ENC_RNN_mu/{n}", v) for n, v in self.mu_layer.magenta_weights()]
         out += [(f"ENC_RNN_sigma/{n}", v) for n, v in self.presig_layer.magenta_weights()]
         return out

@@ -21,11 +21,16 @@ class SuperLinear(keras.layers.Layer):
         self.use_bias = bool(use_bias)
 
     def build(self, input_shape):
-        self.w = self.add_weight(shape=(int(input_shape[-1]), self.units),
-                                 initializer=keras.initializers.RandomNormal(stddev=self.weight_stddev),
-                                 name="super_linear_w")
-        self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="super_linear_b") \
-            if self.use_bias else None
+        self.w = self.add_weight(
+            shape=(int(input_shape[-1]), self.units),
+            initializer=keras.initializers.RandomNormal(stddev=self.weight_stddev),
+            name="super_linear_w",
+        )
+        self.b = (
+            self.add_weight(shape=(self.units,), initializer="zeros", name="super_linear_b")
+            if self.use_bias
+            else None
+        )
         self.built = True
 
     def call(self, x):

@@ -19,9 +19,9 @@ from . import mixture
 
 
 class ReconstructionLoss(NamedTuple):
-    total: tf.Tensor   # L_R = mean(L_s + L_p)
+    total: tf.Tensor  # L_R = mean(L_s + L_p)
     offset: tf.Tensor  # mean of the masked offset NLL
-    pen: tf.Tensor     # mean of the pen cross-entropy
+    pen: tf.Tensor  # mean of the pen cross-entropy
 
 
 def reconstruction_loss(y, targets, num_mixture, mask_pen=False) -> ReconstructionLoss:
@@ -37,8 +37,9 @@ def reconstruction_loss(y, targets, num_mixture, mask_pen=False) -> Reconstructi
     pen_loss = -dist.pen.log_prob(targets[..., 2:5])
     if mask_pen:
         pen_loss = pen_loss * not_end
-    return ReconstructionLoss(tf.reduce_mean(offset + pen_loss), tf.reduce_mean(offset),
-                              tf.reduce_mean(pen_loss))
+    return ReconstructionLoss(
+        tf.reduce_mean(offset + pen_loss), tf.reduce_mean(offset), tf.reduce_mean(pen_loss)
+    )
 
 
 def kl_divergence(mu, presig):

@@ -56,8 +56,9 @@ def lstm_loop(projected, c0, h0, w_hh, masks=None, sequence_length=None, return_
     flat = list(projected) + list(c0) + list(h0) + list(w_hh) + [m for m in masks if m is not None]
     if has_len:
         flat.append(tf.cast(sequence_length, tf.int32))
-    outs = list(_make_loop(count, tuple(has_mask), has_len, bool(return_outputs),
-                           int(DW_CHUNK))(*flat))
+    outs = list(
+        _make_loop(count, tuple(has_mask), has_len, bool(return_outputs), int(DW_CHUNK))(*flat)
+    )
     outputs = outs[:count] if return_outputs else []
     outs = outs[count:] if return_outputs else outs
     return outputs, outs[:count], outs[count:]
@@ -67,8 +68,8 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
     """The custom-gradient function for a fixed structure (K cells, which have masks, lengths)."""
 
     def unpack(flat):
-        xp, c0, h0, w = (list(flat[k * count:(k + 1) * count]) for k in range(4))
-        rest = list(flat[4 * count:])
+        xp, c0, h0, w = (list(flat[k * count : (k + 1) * count]) for k in range(4))
+        rest = list(flat[4 * count :])
         masks = [rest.pop(0) if m else None for m in has_mask]
         length = rest.pop(0) if has_len else None
         return xp, c0, h0, w, masks, length
@@ -79,14 +80,18 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
         steps = tf.shape(xp[0])[0]
 
         def unstacked(tensors):
-            return [None if x is None else
-                    tf.TensorArray(x.dtype, size=steps, clear_after_read=False).unstack(x)
-                    for x in tensors]
+            return [
+                None
+                if x is None
+                else tf.TensorArray(x.dtype, size=steps, clear_after_read=False).unstack(x)
+                for x in tensors
+            ]
 
         def new_tas():
             # (clear_after_read=False: eager TensorArrays are read in both passes)
-            return [tf.TensorArray(tf.float32, size=steps, clear_after_read=False)
-                    for _ in range(count)]
+            return [
+                tf.TensorArray(tf.float32, size=steps, clear_after_read=False) for _ in range(count)
+            ]
 
         xp_ta, mask_ta = unstacked(xp), unstacked(masks)
         # Kept per step for the backward pass: h_{t-1} (for dW_hh); the factors of dz_t, computed
@@ -114,8 +119,10 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                     new_c = tf.where(active, new_c, c[k])
                     new_h = tf.where(active, new_h, h[k])
                 d_tj = si * mask_ta[k].read(t) if has_mask[k] else si
-                d_ijf = tf.stack([g * (si * (1.0 - si)), d_tj * (1.0 - tj * tj),
-                                  c[k] * (sf * (1.0 - sf))], axis=1)
+                d_ijf = tf.stack(
+                    [g * (si * (1.0 - si)), d_tj * (1.0 - tj * tj), c[k] * (sf * (1.0 - sf))],
+                    axis=1,
+                )
                 d_o = tc * (so * (1.0 - so))
                 d_c = so * (1.0 - tc * tc)
                 for s, v in zip(saved, (h[k], d_ijf, d_o, d_c, sf, new_h)):
@@ -124,8 +131,11 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
             return t + 1, c, h, saved
 
         _, c_last, h_last, saved = tf.while_loop(
-            lambda t, *_: t < steps, body, (tf.constant(0), list(c0), list(h0), saved0),
-            maximum_iterations=steps)
+            lambda t, *_: t < steps,
+            body,
+            (tf.constant(0), list(c0), list(h0), saved0),
+            maximum_iterations=steps,
+        )
         h_prev_ta, d_ijf_ta, d_o_ta, d_c_ta, sf_ta = saved[:5]
         outputs = [ta.stack() for ta in saved[5]] if with_outputs else []
 
@@ -133,10 +143,8 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
             upstream = list(upstream)
             d_out = upstream[:count] if with_outputs else [None] * count
             upstream = upstream[count:] if with_outputs else upstream
-            d_c = [tf.zeros_like(c0[k]) if d is None else d
-                   for k, d in enumerate(upstream[:count])]
-            d_h = [tf.zeros_like(h0[k]) if d is None else d
-                   for k, d in enumerate(upstream[count:])]
+            d_c = [tf.zeros_like(c0[k]) if d is None else d for k, d in enumerate(upstream[:count])]
+            d_h = [tf.zeros_like(h0[k]) if d is None else d for k, d in enumerate(upstream[count:])]
             d_out_ta = unstacked(d_out)
             dz0 = new_tas()
             n = [h0[k].shape[-1] or tf.shape(h0[k])[-1] for k in range(count)]
@@ -145,15 +153,19 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
             def d_w_part(k, dz_ta, first, last):
                 """Σ h_{t-1}ᵀ·dz_t over steps [first, last) as one matmul."""
                 idx = tf.range(first, last)
-                return tf.matmul(tf.reshape(h_prev_ta[k].gather(idx), [-1, n[k]]),
-                                 tf.reshape(dz_ta.gather(idx), [-1, 4 * n[k]]), transpose_a=True)
+                return tf.matmul(
+                    tf.reshape(h_prev_ta[k].gather(idx), [-1, n[k]]),
+                    tf.reshape(dz_ta.gather(idx), [-1, 4 * n[k]]),
+                    transpose_a=True,
+                )
 
             def back(t, dc, dh, dz_ta, d_w):
                 dc, dh, dz_ta, d_w = list(dc), list(dh), list(dz_ta), list(d_w)
                 active = tf.expand_dims(t < length, 1) if has_len else None
                 for k in range(count):
-                    d_ijf, d_o, d_c, sf = (ta[k].read(t) for ta in
-                                           (d_ijf_ta, d_o_ta, d_c_ta, sf_ta))
+                    d_ijf, d_o, d_c, sf = (
+                        ta[k].read(t) for ta in (d_ijf_ta, d_o_ta, d_c_ta, sf_ta)
+                    )
                     dh_t = dh[k] if d_out_ta[k] is None else dh[k] + d_out_ta[k].read(t)
                     dc_t = dc[k]
                     if has_len:  # a frozen row passes its state's gradient through unchanged
@@ -162,8 +174,9 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                         dc_pass = tf.where(active, zero, dc_t)
                         dh_t, dc_t = tf.where(active, dh_t, zero), tf.where(active, dc_t, zero)
                     dc_t = dc_t + dh_t * d_c
-                    dz = tf.concat([tf.reshape(dc_t[:, None, :] * d_ijf, [-1, 3 * n[k]]),
-                                    dh_t * d_o], axis=1)
+                    dz = tf.concat(
+                        [tf.reshape(dc_t[:, None, :] * d_ijf, [-1, 3 * n[k]]), dh_t * d_o], axis=1
+                    )
                     dz_ta[k] = dz_ta[k].write(t, dz)
                     dh_new = tf.matmul(dz, w[k], transpose_b=True)
                     dc_new = dc_t * sf
@@ -176,19 +189,29 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                         d_w[k] = tf.cond(
                             tf.equal((steps - t) % chunk, 0),
                             lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], t, t + chunk),
-                            lambda k=k: d_w[k])
+                            lambda k=k: d_w[k],
+                        )
                 return t - 1, dc, dh, dz_ta, d_w
 
             _, d_c0, d_h0, dz_ta, d_w = tf.while_loop(
-                lambda t, *_: t >= 0, back, (steps - 1, d_c, d_h, dz0, d_w0),
-                maximum_iterations=steps)
+                lambda t, *_: t >= 0,
+                back,
+                (steps - 1, d_c, d_h, dz0, d_w0),
+                maximum_iterations=steps,
+            )
             d_xp = [ta.stack() for ta in dz_ta]
             # dW_hh = Σ_t h_{t-1}ᵀ·dz_t: the steps not yet summed (all of them without chunks),
             # as one matmul over all their (step, row) pairs.
             rest = steps % chunk if chunk else steps
             # (a TensorList of unknown element shape cannot gather 0 elements)
-            d_w = [tf.cond(rest > 0, lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], 0, rest),
-                           lambda k=k: d_w[k]) for k in range(count)]
+            d_w = [
+                tf.cond(
+                    rest > 0,
+                    lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], 0, rest),
+                    lambda k=k: d_w[k],
+                )
+                for k in range(count)
+            ]
             nones = [None] * (sum(has_mask) + int(has_len))
             return (*d_xp, *d_c0, *d_h0, *d_w, *nones)
 

@@ -45,12 +45,12 @@ _LOG_2PI = math.log(2.0 * math.pi)
 class MixtureParams(NamedTuple):
     """Mixture and pen parameters for each step; every field is [..., M] except the pen ones."""
 
-    pi_logits: tf.Tensor   # π̂, unnormalised log-weights
+    pi_logits: tf.Tensor  # π̂, unnormalised log-weights
     mu_x: tf.Tensor
     mu_y: tf.Tensor
-    presig_x: tf.Tensor    # σ̂x = log σx
+    presig_x: tf.Tensor  # σ̂x = log σx
     presig_y: tf.Tensor
-    rho: tf.Tensor         # ρ = tanh(ρ̂)
+    rho: tf.Tensor  # ρ = tanh(ρ̂)
     pen_logits: tf.Tensor  # q̂, [..., 3]
 
     @property
@@ -74,7 +74,7 @@ def split_params(y, num_mixture):
     """Splits the decoder output y [..., 6M+3] into `MixtureParams` (Magenta's get_mixture_coef)."""
     m = num_mixture
     pen_logits = y[..., :3]
-    pi, mu_x, mu_y, sx, sy, rho = tf.split(y[..., 3:3 + 6 * m], 6, axis=-1)
+    pi, mu_x, mu_y, sx, sy, rho = tf.split(y[..., 3 : 3 + 6 * m], 6, axis=-1)
     return MixtureParams(pi, mu_x, mu_y, sx, sy, tf.tanh(rho), pen_logits)
 
 
@@ -103,9 +103,20 @@ class BivariateNormal(tfd.Distribution):
     ```
     """
 
-    def __init__(self, mu_x, mu_y, sigma_x=None, sigma_y=None, rho_xy=0.0, log_sigma_x=None,
-                 log_sigma_y=None, sigma_scale=None, validate_args=False, allow_nan_stats=True,
-                 name="BivariateNormal"):
+    def __init__(
+        self,
+        mu_x,
+        mu_y,
+        sigma_x=None,
+        sigma_y=None,
+        rho_xy=0.0,
+        log_sigma_x=None,
+        log_sigma_y=None,
+        sigma_scale=None,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="BivariateNormal",
+    ):
         parameters = dict(locals())
         if (sigma_x is None) == (log_sigma_x is None) or (sigma_y is None) == (log_sigma_y is None):
             raise ValueError("give each scale once: sigma_x or log_sigma_x, sigma_y or log_sigma_y")
@@ -116,23 +127,37 @@ class BivariateNormal(tfd.Distribution):
             self._rho_xy = tf.convert_to_tensor(rho_xy, dtype)
             self._sigma_x = None if sigma_x is None else tf.convert_to_tensor(sigma_x, dtype)
             self._sigma_y = None if sigma_y is None else tf.convert_to_tensor(sigma_y, dtype)
-            self._log_sigma_x = None if log_sigma_x is None else tf.convert_to_tensor(log_sigma_x,
-                                                                                      dtype)
-            self._log_sigma_y = None if log_sigma_y is None else tf.convert_to_tensor(log_sigma_y,
-                                                                                      dtype)
-            self._sigma_scale = None if sigma_scale is None else tf.convert_to_tensor(sigma_scale,
-                                                                                      dtype)
-            super().__init__(dtype=dtype,
-                             reparameterization_type=tfd.FULLY_REPARAMETERIZED,
-                             validate_args=validate_args, allow_nan_stats=allow_nan_stats,
-                             parameters=parameters, name=name)
+            self._log_sigma_x = (
+                None if log_sigma_x is None else tf.convert_to_tensor(log_sigma_x, dtype)
+            )
+            self._log_sigma_y = (
+                None if log_sigma_y is None else tf.convert_to_tensor(log_sigma_y, dtype)
+            )
+            self._sigma_scale = (
+                None if sigma_scale is None else tf.convert_to_tensor(sigma_scale, dtype)
+            )
+            super().__init__(
+                dtype=dtype,
+                reparameterization_type=tfd.FULLY_REPARAMETERIZED,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                parameters=parameters,
+                name=name,
+            )
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
         props = tfp.util.ParameterProperties
-        return dict(mu_x=props(), mu_y=props(), sigma_x=props(), sigma_y=props(),
-                    rho_xy=props(), log_sigma_x=props(), log_sigma_y=props(),
-                    sigma_scale=props())
+        return dict(
+            mu_x=props(),
+            mu_y=props(),
+            sigma_x=props(),
+            sigma_y=props(),
+            rho_xy=props(),
+            log_sigma_x=props(),
+            log_sigma_y=props(),
+            sigma_scale=props(),
+        )
 
     # The parameters as given (None where not given): tfp reads them by name to slice and to
     # broadcast. `scales()` and `log_scales()` are the σ in use.
@@ -170,13 +195,17 @@ class BivariateNormal(tfd.Distribution):
 
     def scales(self):
         """(σx, σy) of each component, `sigma_scale` applied."""
-        return (self._scale(self._sigma_x, self._log_sigma_x),
-                self._scale(self._sigma_y, self._log_sigma_y))
+        return (
+            self._scale(self._sigma_x, self._log_sigma_x),
+            self._scale(self._sigma_y, self._log_sigma_y),
+        )
 
     def log_scales(self):
         """(log σx, log σy): the given `log_sigma_*` as they are when nothing scales them."""
-        return (self._log_scale(self._sigma_x, self._log_sigma_x),
-                self._log_scale(self._sigma_y, self._log_sigma_y))
+        return (
+            self._log_scale(self._sigma_x, self._log_sigma_x),
+            self._log_scale(self._sigma_y, self._log_sigma_y),
+        )
 
     def _scale(self, sigma, log_sigma):
         sigma = tf.exp(log_sigma) if sigma is None else sigma
@@ -189,13 +218,21 @@ class BivariateNormal(tfd.Distribution):
 
     def _replace(self, **changes):
         """A copy with some parameters replaced (or mapped: a callable gets the old value)."""
-        params = dict(mu_x=self._mu_x, mu_y=self._mu_y, sigma_x=self._sigma_x,
-                      sigma_y=self._sigma_y, rho_xy=self._rho_xy, log_sigma_x=self._log_sigma_x,
-                      log_sigma_y=self._log_sigma_y, sigma_scale=self._sigma_scale)
+        params = dict(
+            mu_x=self._mu_x,
+            mu_y=self._mu_y,
+            sigma_x=self._sigma_x,
+            sigma_y=self._sigma_y,
+            rho_xy=self._rho_xy,
+            log_sigma_x=self._log_sigma_x,
+            log_sigma_y=self._log_sigma_y,
+            sigma_scale=self._sigma_scale,
+        )
         for k, v in changes.items():
             params[k] = v(params[k]) if callable(v) else v
-        return BivariateNormal(**params, validate_args=self.validate_args,
-                               allow_nan_stats=self.allow_nan_stats)
+        return BivariateNormal(
+            **params, validate_args=self.validate_args, allow_nan_stats=self.allow_nan_stats
+        )
 
     def scaled(self, factor):
         """The same normals with σx, σy multiplied by `factor` (the sampler's temperature)."""
@@ -219,8 +256,13 @@ class BivariateNormal(tfd.Distribution):
         nx, ny = (x - self.mu_x) / sx, (y - self.mu_y) / sy
         one_minus_rho2 = 1.0 - tf.square(rho)
         z = tf.square(nx) + tf.square(ny) - 2.0 * rho * nx * ny
-        return (-z / (2.0 * one_minus_rho2) - _LOG_2PI - log_sx - log_sy
-                - 0.5 * tf.math.log(one_minus_rho2))
+        return (
+            -z / (2.0 * one_minus_rho2)
+            - _LOG_2PI
+            - log_sx
+            - log_sy
+            - 0.5 * tf.math.log(one_minus_rho2)
+        )
 
     def _transform(self, eps_x, eps_y):
         """(x, y) from standard normals ε₁, ε₂ through the Cholesky factor."""
@@ -246,8 +288,13 @@ class BivariateNormal(tfd.Distribution):
         (sx, sy), rho = self.scales(), self.rho_xy
         shape = self.batch_shape_tensor()
         cxy = tf.broadcast_to(rho * sx * sy, shape)
-        return tf.stack([tf.stack([tf.broadcast_to(tf.square(sx), shape), cxy], -1),
-                         tf.stack([cxy, tf.broadcast_to(tf.square(sy), shape)], -1)], -2)
+        return tf.stack(
+            [
+                tf.stack([tf.broadcast_to(tf.square(sx), shape), cxy], -1),
+                tf.stack([cxy, tf.broadcast_to(tf.square(sy), shape)], -1),
+            ],
+            -2,
+        )
 
 
 def _stateless_seed(seed):
@@ -284,22 +331,34 @@ class StrokeDistribution(tfd.Distribution):
     sketch with `SketchRNN.predictive_distribution`.
     """
 
-    def __init__(self, offsets: tfd.MixtureSameFamily, pen: tfd.OneHotCategorical,
-                 validate_args=False, allow_nan_stats=True, name="StrokeDistribution"):
+    def __init__(
+        self,
+        offsets: tfd.MixtureSameFamily,
+        pen: tfd.OneHotCategorical,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="StrokeDistribution",
+    ):
         parameters = dict(locals())
         with tf.name_scope(name) as name:
             self._offsets = offsets
             self._pen = pen
-            super().__init__(dtype=tf.float32,
-                             reparameterization_type=tfd.NOT_REPARAMETERIZED,
-                             validate_args=validate_args, allow_nan_stats=allow_nan_stats,
-                             parameters=parameters, name=name)
+            super().__init__(
+                dtype=tf.float32,
+                reparameterization_type=tfd.NOT_REPARAMETERIZED,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                parameters=parameters,
+                name=name,
+            )
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
         # Sub-distributions whose batch shape is this one's (so slicing `d[0]` works).
-        return dict(offsets=parameter_properties.BatchedComponentProperties(),
-                    pen=parameter_properties.BatchedComponentProperties())
+        return dict(
+            offsets=parameter_properties.BatchedComponentProperties(),
+            pen=parameter_properties.BatchedComponentProperties(),
+        )
 
     @property
     def offsets(self) -> tfd.MixtureSameFamily:
@@ -328,8 +387,9 @@ class StrokeDistribution(tfd.Distribution):
         return tf.broadcast_static_shape(self._offsets.batch_shape, self._pen.batch_shape)
 
     def _batch_shape_tensor(self):
-        return tf.broadcast_dynamic_shape(self._offsets.batch_shape_tensor(),
-                                          self._pen.batch_shape_tensor())
+        return tf.broadcast_dynamic_shape(
+            self._offsets.batch_shape_tensor(), self._pen.batch_shape_tensor()
+        )
 
     def _event_shape(self):
         return tf.TensorShape([5])
@@ -359,8 +419,20 @@ class StrokeDistribution(tfd.Distribution):
 
         # Component j's parameters, then its σ = exp(σ̂)·scale: the order Magenta's sampler uses.
         chosen = self.components._replace(
-            **{k: pick for k in ("mu_x", "mu_y", "sigma_x", "sigma_y", "rho_xy", "log_sigma_x",
-                                 "log_sigma_y", "sigma_scale")})
+            **{
+                k: pick
+                for k in (
+                    "mu_x",
+                    "mu_y",
+                    "sigma_x",
+                    "sigma_y",
+                    "rho_xy",
+                    "log_sigma_x",
+                    "log_sigma_y",
+                    "sigma_scale",
+                )
+            }
+        )
         eps = tf.random.stateless_normal(tf.concat([tf.shape(j), [2]], 0), keys[1])
         dx, dy = chosen._transform(eps[..., 0], eps[..., 1])
         pen_logits = self.pen_logits
@@ -391,18 +463,23 @@ class StrokeDistribution(tfd.Distribution):
         temperature = tf.convert_to_tensor(temperature, self.dtype)
         if isinstance(temperature_mode, str):
             if temperature_mode not in TEMPERATURE_MODES:
-                raise ValueError(f"temperature_mode must be one of {TEMPERATURE_MODES}, "
-                                 f"got {temperature_mode!r}")
+                raise ValueError(
+                    f"temperature_mode must be one of {TEMPERATURE_MODES}, got {temperature_mode!r}"
+                )
             scale = tf.sqrt(temperature) if temperature_mode == "paper" else temperature
         else:
             scale = tf.where(temperature_mode, tf.sqrt(temperature), temperature)
         return StrokeDistribution(
             tfd.MixtureSameFamily(
                 tfd.Categorical(logits=tf.nn.log_softmax(self.mixture_logits) / temperature),
-                self.components.scaled(scale)),
-            tfd.OneHotCategorical(logits=tf.nn.log_softmax(self.pen_logits) / temperature,
-                                  dtype=self.dtype),
-            validate_args=self.validate_args, allow_nan_stats=self.allow_nan_stats)
+                self.components.scaled(scale),
+            ),
+            tfd.OneHotCategorical(
+                logits=tf.nn.log_softmax(self.pen_logits) / temperature, dtype=self.dtype
+            ),
+            validate_args=self.validate_args,
+            allow_nan_stats=self.allow_nan_stats,
+        )
 
 
 def output_distribution(y, num_mixture, temperature=None, temperature_mode="magenta"):
@@ -414,9 +491,12 @@ def output_distribution(y, num_mixture, temperature=None, temperature_mode="mage
     dist = StrokeDistribution(
         tfd.MixtureSameFamily(
             tfd.Categorical(logits=p.pi_logits),
-            BivariateNormal(p.mu_x, p.mu_y, log_sigma_x=p.presig_x, log_sigma_y=p.presig_y,
-                            rho_xy=p.rho)),
-        tfd.OneHotCategorical(logits=p.pen_logits, dtype=tf.float32))
+            BivariateNormal(
+                p.mu_x, p.mu_y, log_sigma_x=p.presig_x, log_sigma_y=p.presig_y, rho_xy=p.rho
+            ),
+        ),
+        tfd.OneHotCategorical(logits=p.pen_logits, dtype=tf.float32),
+    )
     return dist if temperature is None else dist.tempered(temperature, temperature_mode)
 
 
@@ -428,5 +508,6 @@ def offset_nll(dist: StrokeDistribution, offsets):
     """
     log_p = dist.offsets.log_prob(offsets)
     log_eps = tf.constant(math.log(DENSITY_EPSILON), log_p.dtype)
-    return -tf.math.reduce_logsumexp(tf.stack([log_p, tf.broadcast_to(log_eps, tf.shape(log_p))]),
-                                     axis=0)
+    return -tf.math.reduce_logsumexp(
+        tf.stack([log_p, tf.broadcast_to(log_eps, tf.shape(log_p))]), axis=0
+    )

@@ -16,8 +16,17 @@ from .cells import LSTMCell
 from .lstm_loop import lstm_loop
 
 
-def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, reverse=False,
-            return_outputs=True, seed=None, constant=None):
+def run_rnn(
+    cell,
+    inputs,
+    initial_state,
+    sequence_length=None,
+    training=False,
+    reverse=False,
+    return_outputs=True,
+    seed=None,
+    constant=None,
+):
     """Runs `cell` over `inputs` [B, T, D].
 
     `seed` (a [2] stateless seed or a `seeds.RowSeed`): the recurrent-dropout masks of all steps
@@ -26,13 +35,31 @@ def run_rnn(cell, inputs, initial_state, sequence_length=None, training=False, r
 
     Returns (outputs [B, T, num_units] or None, final_state [B, state_size]).
     """
-    outputs, states = run_rnns([cell], [inputs], [initial_state], sequence_length, training,
-                               [reverse], return_outputs, [seed], [constant])
+    outputs, states = run_rnns(
+        [cell],
+        [inputs],
+        [initial_state],
+        sequence_length,
+        training,
+        [reverse],
+        return_outputs,
+        [seed],
+        [constant],
+    )
     return (outputs[0] if return_outputs else None), states[0]
 
 
-def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False, reverse=None,
-             return_outputs=True, seeds=None, constants=None):
+def run_rnns(
+    cells,
+    inputs,
+    initial_states,
+    sequence_length=None,
+    training=False,
+    reverse=None,
+    return_outputs=True,
+    seeds=None,
+    constants=None,
+):
     """Runs independent cells over inputs of the same length in one loop.
 
     For the encoder's two directions: their steps are independent ops of one loop body, so
@@ -51,8 +78,11 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
             extra = 0 if constant is None else int(constant.shape[-1])
             cell.build((None, int(x.shape[-1]) + extra))
         if backwards:
-            x = tf.reverse(x, axis=[1]) if sequence_length is None else \
-                tf.reverse_sequence(x, sequence_length, seq_axis=1, batch_axis=0)
+            x = (
+                tf.reverse(x, axis=[1])
+                if sequence_length is None
+                else tf.reverse_sequence(x, sequence_length, seq_axis=1, batch_axis=0)
+            )
         steps = tf.shape(x)[1]
         # Time-major input projections read through a TensorArray: the gradient of
         # `projected[t]` would be a dense [T, B, K] tensor summed over the steps (O(T²) work);
@@ -65,23 +95,34 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         weights.append(cell.loop_weights())  # read once, outside the loop
         # Recurrent-dropout masks of all steps in one RNG call (cheaper than one per step).
         dropout.append(cell.dropout_masks(tf.shape(x)[0], steps, training, seed))
-    if training and all(type(cell) is LSTMCell for cell in cells) and \
-            not (return_outputs and sequence_length is not None):
+    if (
+        training
+        and all(type(cell) is LSTMCell for cell in cells)
+        and not (return_outputs and sequence_length is not None)
+    ):
         # Plain LSTMs in training: the same forward ops, with a hand-written backward pass
         # (lstm_loop.py: the recurrent weight's gradient is summed outside the recurrence).
         # Not for inference, whose graphs may be exported (a SavedModel cannot hold the custom
         # gradient's function); not with sequence_length and outputs (its outputs would be the
         # frozen states, not the step outputs).
         c0, h0 = zip(*(tf.split(s, 2, axis=1) for s in initial_states))
-        outputs, c, h = lstm_loop(projected, c0, h0, [w["W_hh"] for w in weights], dropout,
-                                  sequence_length, return_outputs)
+        outputs, c, h = lstm_loop(
+            projected,
+            c0,
+            h0,
+            [w["W_hh"] for w in weights],
+            dropout,
+            sequence_length,
+            return_outputs,
+        )
         states = [tf.concat([c_k, h_k], axis=1) for c_k, h_k in zip(c, h)]
         outputs = [tf.transpose(o, [1, 0, 2]) for o in outputs]
         return outputs, states
     steps = tf.shape(inputs[0])[1]
     projected = [tf.TensorArray(p.dtype, size=steps).unstack(p) for p in projected]
-    dropout = [None if m is None else tf.TensorArray(m.dtype, size=steps).unstack(m)
-               for m in dropout]
+    dropout = [
+        None if m is None else tf.TensorArray(m.dtype, size=steps).unstack(m) for m in dropout
+    ]
     outputs = [tf.TensorArray(tf.float32, size=steps) for _ in cells] if return_outputs else []
 
     def body(t, states, outputs):
@@ -97,7 +138,10 @@ def run_rnns(cells, inputs, initial_states, sequence_length=None, training=False
         return t + 1, new_states, new_outputs
 
     _, states, outputs = tf.while_loop(
-        lambda t, *_: t < steps, body, (tf.constant(0), list(initial_states), outputs),
-        maximum_iterations=steps)  # a static bound, for XLA
+        lambda t, *_: t < steps,
+        body,
+        (tf.constant(0), list(initial_states), outputs),
+        maximum_iterations=steps,
+    )  # a static bound, for XLA
     outputs = [tf.transpose(o.stack(), [1, 0, 2]) for o in outputs]
     return outputs, states

@@ -41,22 +41,31 @@ class Sampler(tf.Module):
         hp = model.hparams
         z_dim = hp.z_size if hp.conditional else 0
         state_size = model.decoder.cell.state_size
-        self.decode = tf.function(self._decode, input_signature=[
-            tf.TensorSpec([None, z_dim], tf.float32, name="z"),
-            tf.TensorSpec([None, state_size], tf.float32, name="state"),
-            tf.TensorSpec([None, 5], tf.float32, name="prev"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.bool, name="greedy"),
-            tf.TensorSpec([2], tf.int64, name="seed"),
-            tf.TensorSpec([], tf.int32, name="steps"),
-            tf.TensorSpec([], tf.bool, name="sqrt_temperature"),
-        ])
-        self.initial_state = tf.function(self._initial_state, input_signature=[
-            tf.TensorSpec([None, z_dim], tf.float32, name="z")])
-        self.prime = tf.function(self._prime, input_signature=[
-            tf.TensorSpec([None, z_dim], tf.float32, name="z"),
-            tf.TensorSpec([None, None, 5], tf.float32, name="strokes"),
-            tf.TensorSpec([None], tf.int32, name="lengths")])
+        self.decode = tf.function(
+            self._decode,
+            input_signature=[
+                tf.TensorSpec([None, z_dim], tf.float32, name="z"),
+                tf.TensorSpec([None, state_size], tf.float32, name="state"),
+                tf.TensorSpec([None, 5], tf.float32, name="prev"),
+                tf.TensorSpec([], tf.float32, name="temperature"),
+                tf.TensorSpec([], tf.bool, name="greedy"),
+                tf.TensorSpec([2], tf.int64, name="seed"),
+                tf.TensorSpec([], tf.int32, name="steps"),
+                tf.TensorSpec([], tf.bool, name="sqrt_temperature"),
+            ],
+        )
+        self.initial_state = tf.function(
+            self._initial_state,
+            input_signature=[tf.TensorSpec([None, z_dim], tf.float32, name="z")],
+        )
+        self.prime = tf.function(
+            self._prime,
+            input_signature=[
+                tf.TensorSpec([None, z_dim], tf.float32, name="z"),
+                tf.TensorSpec([None, None, 5], tf.float32, name="strokes"),
+                tf.TensorSpec([None], tf.int32, name="lengths"),
+            ],
+        )
 
     # ------------------------------------------------------------ graph parts
     def _initial_state(self, z):
@@ -71,8 +80,14 @@ class Sampler(tf.Module):
         """
         dec = self.model.decoder
         state0 = self._initial_state(z)
-        _, state = run_rnn(dec.cell, strokes, state0, sequence_length=lengths, return_outputs=False,
-                           constant=z if self.model.conditional else None)
+        _, state = run_rnn(
+            dec.cell,
+            strokes,
+            state0,
+            sequence_length=lengths,
+            return_outputs=False,
+            constant=z if self.model.conditional else None,
+        )
         prev = tf.gather(strokes, lengths, batch_dims=1)
         return state, prev
 
@@ -92,7 +107,8 @@ class Sampler(tf.Module):
             dist = mixture.output_distribution(y, m)
             # Step t's draw: component, offsets and pen from three keys split off (seed, t).
             drawn = dist.tempered(temperature, sqrt_temperature).sample(
-                seed=tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64)))
+                seed=tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
+            )
             row = tf.where(greedy, dist.greedy(), drawn)
             row = tf.where(finished[:, None], pad, row)
             rows = rows.write(t, row)
@@ -101,13 +117,25 @@ class Sampler(tf.Module):
         rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, 5])
         _, _, _, _, rows = tf.while_loop(
             lambda t, prev, state, finished, rows: tf.logical_and(
-                t < steps, tf.logical_not(tf.reduce_all(finished))),
-            body, (tf.constant(0), prev, state, tf.zeros([n], tf.bool), rows))
+                t < steps, tf.logical_not(tf.reduce_all(finished))
+            ),
+            body,
+            (tf.constant(0), prev, state, tf.zeros([n], tf.bool), rows),
+        )
         return tf.transpose(rows.stack(), [1, 0, 2])
 
     # ------------------------------------------------------------- user API
-    def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
-               temperature_mode="magenta", max_len=None, prefix=None):
+    def sample(
+        self,
+        n=1,
+        temperature=1.0,
+        z=None,
+        seed=None,
+        greedy=False,
+        temperature_mode="magenta",
+        max_len=None,
+        prefix=None,
+    ):
         """Draws `n` sketches; returns a list of stroke-3 arrays in pixels.
 
         Args:
@@ -122,8 +150,9 @@ class Sampler(tf.Module):
         """
         model = self.model
         pre = model.preprocessor  # argument checks, z and post-processing: the numpy front door
-        n, temperature, max_len, seed = pre.sample_args(n, temperature, greedy, temperature_mode,
-                                                        max_len, seed)
+        n, temperature, max_len, seed = pre.sample_args(
+            n, temperature, greedy, temperature_mode, max_len, seed
+        )
         z = tf.constant(pre.latents(n, z, np.random.default_rng(seed)))
         if prefix is None:
             state = self.initial_state(z)
@@ -135,16 +164,25 @@ class Sampler(tf.Module):
             if len(prefixes) == 1:
                 prefixes = prefixes * n
             if len(prefixes) != n:
-                raise ModelInputError(f"got {len(prefixes)} prefixes for n={n} sketches; give one "
-                                      "or n", where="sample()")
+                raise ModelInputError(
+                    f"got {len(prefixes)} prefixes for n={n} sketches; give one or n",
+                    where="sample()",
+                )
             batch, lengths = model.prepare(prefixes)
             state, prev = self.prime(z, batch, lengths)
-            prefix_rows = [batch.numpy()[i, 1:lengths[i] + 1] for i in range(n)]
+            prefix_rows = [batch.numpy()[i, 1 : lengths[i] + 1] for i in range(n)]
             steps = max_len - int(tf.reduce_min(lengths))
-        rows = self.decode(z, state, prev, tf.constant(temperature), tf.constant(bool(greedy)),
-                           tf.constant([seed, 0], tf.int64),
-                           tf.constant(max(steps, 0), tf.int32),
-                           tf.constant(temperature_mode == "paper")).numpy()
+        rows = self.decode(
+            z,
+            state,
+            prev,
+            tf.constant(temperature),
+            tf.constant(bool(greedy)),
+            tf.constant([seed, 0], tf.int64),
+            tf.constant(max(steps, 0), tf.int32),
+            tf.constant(temperature_mode == "paper"),
+        ).numpy()
         return pre.postprocess(
-            np.concatenate([prefix_rows[i], rows[i]], axis=0)[:max(max_len, len(prefix_rows[i]))]
-            for i in range(n))
+            np.concatenate([prefix_rows[i], rows[i]], axis=0)[: max(max_len, len(prefix_rows[i]))]
+            for i in range(n)
+        )

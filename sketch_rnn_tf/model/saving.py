@@ -52,16 +52,24 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
         if contents and CONFIG_NAME not in contents:
             raise ModelLoadError(
                 f"{directory}: exists and is not a save_model directory (no {CONFIG_NAME}); "
-                "refusing to replace it")
-    config = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
-              "hparams": model.hparams.to_dict(), "scale_factor": float(model.scale_factor)}
+                "refusing to replace it"
+            )
+    config = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "hparams": model.hparams.to_dict(),
+        "scale_factor": float(model.scale_factor),
+    }
     with staged_dir(directory) as staged:
-        write_text(os.path.join(staged, CONFIG_NAME), json.dumps(config, indent=1),
-                   error=ModelLoadError)
+        write_text(
+            os.path.join(staged, CONFIG_NAME), json.dumps(config, indent=1), error=ModelLoadError
+        )
         tf.train.Checkpoint(model=model).write(os.path.join(staged, _CKPT_NAME))
-        write_text(os.path.join(staged, "checkpoint"),
-                   f'model_checkpoint_path: "{_CKPT_NAME}"\n'
-                   f'all_model_checkpoint_paths: "{_CKPT_NAME}"\n', error=ModelLoadError)
+        write_text(
+            os.path.join(staged, "checkpoint"),
+            f'model_checkpoint_path: "{_CKPT_NAME}"\nall_model_checkpoint_paths: "{_CKPT_NAME}"\n',
+            error=ModelLoadError,
+        )
     return directory
 
 
@@ -74,20 +82,25 @@ def load_model_dir(directory, scale_factor=None):
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelLoadError(f"{config_path}: not valid JSON ({e})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
-        raise ModelLoadError(f"{config_path}: not a {FORMAT_NAME} config (expected an object with "
-                             f'"format": "{FORMAT_NAME}")')
+        raise ModelLoadError(
+            f"{config_path}: not a {FORMAT_NAME} config (expected an object with "
+            f'"format": "{FORMAT_NAME}")'
+        )
     if not isinstance(config.get("hparams"), dict):
-        raise ModelLoadError(f"{config_path}: has no \"hparams\" object")
+        raise ModelLoadError(f'{config_path}: has no "hparams" object')
     try:
         hparams = HParams.from_dict(config["hparams"])
     except HParamsError as e:
         raise ModelLoadError(f"{config_path}: {e}") from None
-    stored_scale = check_scale_factor(config.get("scale_factor"), error=ModelLoadError,
-                                      where=config_path)
+    stored_scale = check_scale_factor(
+        config.get("scale_factor"), error=ModelLoadError, where=config_path
+    )
     prefix = tf.train.latest_checkpoint(directory)
     if prefix is None:
-        raise ModelLoadError(f"{directory}: {CONFIG_NAME} is there but no TF checkpoint "
-                             "(no 'checkpoint' state file or the files it names are missing)")
+        raise ModelLoadError(
+            f"{directory}: {CONFIG_NAME} is there but no TF checkpoint "
+            "(no 'checkpoint' state file or the files it names are missing)"
+        )
     _require_data_files(prefix)
     model = SketchRNN(hparams, scale_factor=stored_scale)
     try:
@@ -105,7 +118,8 @@ def load_model_dir(directory, scale_factor=None):
             ) from None
         raise ModelLoadError(
             f"{prefix}: the checkpoint does not fit the model described by {CONFIG_NAME} "
-            f"({type(e).__name__}: {e})") from None
+            f"({type(e).__name__}: {e})"
+        ) from None
     _require_finite(model, prefix)
     if scale_factor is not None:
         model.scale_factor = scale_factor
@@ -122,8 +136,9 @@ def _require_data_files(prefix):
     if not os.path.exists(prefix + ".index"):
         raise ModelLoadError(f"{prefix}.index is missing")
     if not has_tensor_data(prefix):
-        raise ModelLoadError(f"{prefix}.index has no tensor data beside it "
-                             f"({prefix}.data-00000-of-00001 is missing)")
+        raise ModelLoadError(
+            f"{prefix}.index has no tensor data beside it ({prefix}.data-00000-of-00001 is missing)"
+        )
 
 
 def _require_finite(model, where):

@@ -21,15 +21,19 @@ class RowSeed(NamedTuple):
     rows; drawing the global batch's noise and keeping its rows gives every example the noise it
     would get in a one-device step on the same global batch.
     """
-    seed: tf.Tensor    # [2] int64
+
+    seed: tf.Tensor  # [2] int64
     offset: tf.Tensor  # first row of this replica in the global batch (int32)
-    total: tf.Tensor   # rows of the global batch (int32)
+    total: tf.Tensor  # rows of the global batch (int32)
 
     @classmethod
     def make(cls, seed, offset, total) -> "RowSeed":
         """A RowSeed of tensors (Keras layers refuse a call argument mixing tensors and ints)."""
-        return cls(tf.convert_to_tensor(seed, tf.int64), tf.cast(offset, tf.int32),
-                   tf.cast(total, tf.int32))
+        return cls(
+            tf.convert_to_tensor(seed, tf.int64),
+            tf.cast(offset, tf.int32),
+            tf.cast(total, tf.int32),
+        )
 
 
 def fold_seed(seed, k):
@@ -45,7 +49,9 @@ def stateless_draw(fn, shape, seed):
     """`fn(shape, seed=...)` (a tf.random.stateless_* op) for a [2] seed or a `RowSeed`."""
     if isinstance(seed, RowSeed):
         shape = tf.convert_to_tensor(shape, tf.int32)
-        full = fn(tf.concat([tf.reshape(tf.cast(seed.total, tf.int32), [1]), shape[1:]], 0),
-                  seed=seed.seed)
-        return full[seed.offset:seed.offset + shape[0]]
+        full = fn(
+            tf.concat([tf.reshape(tf.cast(seed.total, tf.int32), [1]), shape[1:]], 0),
+            seed=seed.seed,
+        )
+        return full[seed.offset : seed.offset + shape[0]]
     return fn(shape, seed=seed)

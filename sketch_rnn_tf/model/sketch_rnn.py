@@ -41,8 +41,11 @@ class SketchRNN(keras.Model):
         self.encoder = Encoder(self.hparams, name="encoder") if self.hparams.conditional else None
         self.decoder = Decoder(self.hparams, name="decoder")
         self._scale_factor = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(float(scale_factor)),
-            trainable=False, name="scale_factor")
+            shape=(),
+            initializer=keras.initializers.Constant(float(scale_factor)),
+            trainable=False,
+            name="scale_factor",
+        )
         self._sampler = None
         self.build()
 
@@ -73,8 +76,9 @@ class SketchRNN(keras.Model):
 
     @scale_factor.setter
     def scale_factor(self, value):
-        self._scale_factor.assign(check_scale_factor(value, error=ModelInputError,
-                                                     where="SketchRNN"))
+        self._scale_factor.assign(
+            check_scale_factor(value, error=ModelInputError, where="SketchRNN")
+        )
 
     @property
     def preprocessor(self) -> SketchPreprocessor:
@@ -84,8 +88,9 @@ class SketchRNN(keras.Model):
         max_seq_len and scale factor, and checks its z.
         """
         hp = self.hparams
-        return SketchPreprocessor(hp.max_seq_len, self.scale_factor,
-                                  hp.z_size if hp.conditional else 0)
+        return SketchPreprocessor(
+            hp.max_seq_len, self.scale_factor, hp.z_size if hp.conditional else 0
+        )
 
     def call(self, inputs, training=False, z=None, seed=None):
         """Teacher-forced forward pass.
@@ -105,8 +110,9 @@ class SketchRNN(keras.Model):
         decoder_input, targets = strokes[:, :-1], strokes[:, 1:]
         out = {}
         if self.conditional:
-            mu, presig = self.encoder(targets, sequence_length, training=training,
-                                      seed=fold_seed(seed, 1))
+            mu, presig = self.encoder(
+                targets, sequence_length, training=training, seed=fold_seed(seed, 1)
+            )
             if z is None:
                 z = sample_z(mu, presig, seed)
             out.update(mu=mu, presig=presig, z=z)
@@ -114,8 +120,9 @@ class SketchRNN(keras.Model):
         out["y"] = y
         return out
 
-    def compute_losses(self, strokes, sequence_length, training=True, z=None, seed=None,
-                       mask_pen=None):
+    def compute_losses(
+        self, strokes, sequence_length, training=True, z=None, seed=None, mask_pen=None
+    ):
         """Magenta's loss terms for a padded batch: dict of r_cost, offset, pen, kl, kl_raw.
 
         `mask_pen` defaults to `not training` (the pen loss is masked after the end only in
@@ -147,8 +154,11 @@ class SketchRNN(keras.Model):
 
     def _require_encoder(self, what):
         if not self.conditional:
-            raise ModelInputError("needs a conditional model; this one is decoder-only "
-                                  "(conditional=False) and has no encoder", where=what)
+            raise ModelInputError(
+                "needs a conditional model; this one is decoder-only "
+                "(conditional=False) and has no encoder",
+                where=what,
+            )
 
     def latent(self, strokes):
         """(μ, σ̂) of the latent Gaussian for each sketch (Eq. 2), as numpy arrays [B, z_size]."""
@@ -235,22 +245,40 @@ class SketchRNN(keras.Model):
     def _eval_r_cost(self, batch, lengths, z=None):
         """Evaluation L_R (no KL): the decoder outputs' loss on the batch's targets."""
         y = self._eval_outputs(batch, lengths, z)
-        return losses.reconstruction_loss(y, batch[:, 1:], self.hparams.num_mixture,
-                                          mask_pen=True).total
+        return losses.reconstruction_loss(
+            y, batch[:, 1:], self.hparams.num_mixture, mask_pen=True
+        ).total
 
-    def sample(self, n=1, temperature=1.0, z=None, seed=None, greedy=False,
-               temperature_mode="magenta", max_len=None, prefix=None):
+    def sample(
+        self,
+        n=1,
+        temperature=1.0,
+        z=None,
+        seed=None,
+        greedy=False,
+        temperature_mode="magenta",
+        max_len=None,
+        prefix=None,
+    ):
         """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
 
         `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that
         each sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
         """
         from .sampler import Sampler  # same package: the sampler is part of the model
+
         if self._sampler is None:
             self._sampler = Sampler(self)
-        return self._sampler.sample(n=n, temperature=temperature, z=z, seed=seed, greedy=greedy,
-                                    temperature_mode=temperature_mode, max_len=max_len,
-                                    prefix=prefix)
+        return self._sampler.sample(
+            n=n,
+            temperature=temperature,
+            z=z,
+            seed=seed,
+            greedy=greedy,
+            temperature_mode=temperature_mode,
+            max_len=max_len,
+            prefix=prefix,
+        )
 
     # ------------------------------------------------------------- Magenta
     def magenta_variables(self):

@@ -88,8 +88,14 @@ def _oklab_to_srgb(lab: np.ndarray) -> np.ndarray:
     return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
 
 
-def stroke_colors(n: int, *, lightness: float = 0.62, chroma: float = 0.14,
-                  start_hue: float = 20.0, hue_span: float = 290.0) -> list[str]:
+def stroke_colors(
+    n: int,
+    *,
+    lightness: float = 0.62,
+    chroma: float = 0.14,
+    start_hue: float = 20.0,
+    hue_span: float = 290.0,
+) -> list[str]:
     """`n` hex colours on a perceptual hue ramp (constant OKLCH lightness and chroma).
 
     The hue runs over `hue_span` degrees (less than a full turn, so the first and the

@@ -17,21 +17,35 @@ def new_drawing(width: float, height: float, background: Any) -> svgwrite.Drawin
     dwg = svgwrite.Drawing(size=(w, h), debug=False)
     dwg.viewbox(0, 0, w, h)
     if background is not None:
-        dwg.add(dwg.rect(insert=(0, 0), size=(w, h), fill=css_color(background),
-                         class_="background"))
+        dwg.add(
+            dwg.rect(insert=(0, 0), size=(w, h), fill=css_color(background), class_="background")
+        )
     return dwg
 
 
-def add_strokes(dwg: svgwrite.Drawing, parent: Any, polylines_px: list[np.ndarray],
-                 color: Any, color_by_stroke: bool) -> None:
+def add_strokes(
+    dwg: svgwrite.Drawing,
+    parent: Any,
+    polylines_px: list[np.ndarray],
+    color: Any,
+    color_by_stroke: bool,
+) -> None:
     """Adds one `<polyline class="stroke">` per polyline (pixels) to `parent`."""
-    colors = (stroke_colors(len(polylines_px)) if color_by_stroke
-              else [css_color(color)] * len(polylines_px))
+    colors = (
+        stroke_colors(len(polylines_px))
+        if color_by_stroke
+        else [css_color(color)] * len(polylines_px)
+    )
     for poly, c in zip(polylines_px, colors):
         parent.add(dwg.polyline(points=points(poly), stroke=c, class_="stroke"))
 
 
 def stroke_group(dwg: svgwrite.Drawing, stroke_width: float, **extra: Any) -> Any:
     """A `<g>` with the stroke style shared by all lines in it (round caps and joins, no fill)."""
-    return dwg.g(fill="none", stroke_width=round_px(stroke_width), stroke_linecap="round",
-                 stroke_linejoin="round", **extra)
+    return dwg.g(
+        fill="none",
+        stroke_width=round_px(stroke_width),
+        stroke_linecap="round",
+        stroke_linejoin="round",
+        **extra,
+    )

@@ -37,12 +37,16 @@ def _is_list_of_rows(items: Sequence[Any]) -> bool:
 
 
 def _is_color_triple(x: Any) -> bool:
-    return (isinstance(x, (list, tuple, np.ndarray)) and len(x) == 3
-            and all(isinstance(v, numbers.Real) for v in x))
+    return (
+        isinstance(x, (list, tuple, np.ndarray))
+        and len(x) == 3
+        and all(isinstance(v, numbers.Real) for v in x)
+    )
 
 
-def _to_grid(items: Any, name: str, nrows: int, ncols: int, nested: bool | None = None
-             ) -> list[list[Any]]:
+def _to_grid(
+    items: Any, name: str, nrows: int, ncols: int, nested: bool | None = None
+) -> list[list[Any]]:
     """Arranges per-cell values (flat row-major, or a list of rows) into `nrows x ncols`.
 
     `nested=None` guesses: a list whose entries are all lists/tuples (and, for colours,
@@ -63,7 +67,8 @@ def _to_grid(items: Any, name: str, nrows: int, ncols: int, nested: bool | None 
     if nested is None:
         nested = bool(items) and all(
             isinstance(r, (list, tuple)) and not (name == "colors" and _is_color_triple(r))
-            for r in items)
+            for r in items
+        )
     grid = [[None] * ncols for _ in range(nrows)]
     if nested:
         if len(items) > nrows or any(len(r) > ncols for r in items):
@@ -74,7 +79,8 @@ def _to_grid(items: Any, name: str, nrows: int, ncols: int, nested: bool | None 
     else:
         if len(items) > nrows * ncols:
             raise RenderError(
-                f"{name} has {len(items)} entries for a grid of {nrows * ncols} cells")
+                f"{name} has {len(items)} entries for a grid of {nrows * ncols} cells"
+            )
         for k, v in enumerate(items):
             grid[k // ncols][k % ncols] = v
     return grid
@@ -118,14 +124,22 @@ def _style(style: GridStyle | None, options: dict) -> GridStyle:
     names = {f.name for f in dataclasses.fields(GridStyle)}
     unknown = sorted(set(options) - names)
     if unknown:
-        raise RenderError(f"render_grid got unknown style options {unknown}; "
-                          f"GridStyle has {sorted(names)}")
+        raise RenderError(
+            f"render_grid got unknown style options {unknown}; GridStyle has {sorted(names)}"
+        )
     return dataclasses.replace(style or GridStyle(), **options)
 
 
-def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, path: Any = None,
-                colors: Any = None, labels: Any = None, style: GridStyle | None = None,
-                **style_options: Any) -> str:
+def render_grid(
+    sketches: Any,
+    ncols: int | None = None,
+    cell_size: Any = 100,
+    path: Any = None,
+    colors: Any = None,
+    labels: Any = None,
+    style: GridStyle | None = None,
+    **style_options: Any,
+) -> str:
     """Draws sketches on a grid, each scaled to fit its cell and centred in it.
 
     Cell `(r, c)` occupies `x in [margin + c * w, margin + (c + 1) * w]` and
@@ -156,8 +170,10 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
     cell_padding, margin, background = st.cell_padding, st.margin, st.background
     cell_border, font_size, label_color = st.cell_border, st.font_size, st.label_color
     if isinstance(sketches, np.ndarray) and sketches.dtype != object:
-        raise RenderError("sketches must be a list of stroke-3 arrays (or a list of rows), "
-                          f"not a single array of shape {sketches.shape}")
+        raise RenderError(
+            "sketches must be a list of stroke-3 arrays (or a list of rows), "
+            f"not a single array of shape {sketches.shape}"
+        )
     if sketches is None or isinstance(sketches, (str, bytes)):
         raise RenderError("sketches must be a list of stroke-3 arrays (or a list of rows)")
     sketches = list(sketches)
@@ -233,10 +249,15 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
             x0, y0 = margin + c * cw, margin + r * row_h
             group = stroke_group(dwg, stroke_width, class_="cell", id=f"cell-{r}-{c}")
             if cell_border is not None:
-                group.add(dwg.rect(insert=(round_px(x0), round_px(y0)),
-                                   size=(round_px(cw), round_px(ch)),
-                                   stroke=css_color(cell_border), stroke_width=1,
-                                   class_="cell-border"))
+                group.add(
+                    dwg.rect(
+                        insert=(round_px(x0), round_px(y0)),
+                        size=(round_px(cw), round_px(ch)),
+                        stroke=css_color(cell_border),
+                        stroke_width=1,
+                        class_="cell-border",
+                    )
+                )
             if (r, c) in cells:
                 polys, lo, hi = cells[(r, c)]
                 s = scales[(r, c)]
@@ -250,11 +271,18 @@ def render_grid(sketches: Any, ncols: int | None = None, cell_size: Any = 100, p
                     add_strokes(dwg, group, px, color, color_by_stroke)
             label = label_grid[r][c]
             if label is not None and str(label) != "":
-                group.add(dwg.text(str(label), insert=(round_px(x0 + cw / 2),
-                                                       round_px(y0 + ch + 1.1 * font_size)),
-                                   font_size=round_px(font_size), text_anchor="middle",
-                                   font_family="sans-serif", fill=css_color(label_color),
-                                   stroke="none", class_="label"))
+                group.add(
+                    dwg.text(
+                        str(label),
+                        insert=(round_px(x0 + cw / 2), round_px(y0 + ch + 1.1 * font_size)),
+                        font_size=round_px(font_size),
+                        text_anchor="middle",
+                        font_family="sans-serif",
+                        fill=css_color(label_color),
+                        stroke="none",
+                        class_="label",
+                    )
+                )
             dwg.add(group)
     svg = dwg.tostring()
     if path is not None:

@@ -36,9 +36,16 @@ from .geometry import stroke_bounds, strokes_to_polylines
 __all__ = ["render_svg", "display_svg"]
 
 
-def render_svg(strokes: Any, path: Any = None, factor: float = 0.2, stroke_width: float = 1,
-               color: Any = "black", color_by_stroke: bool = False, padding: float = 25,
-               background: Any = None) -> str:
+def render_svg(
+    strokes: Any,
+    path: Any = None,
+    factor: float = 0.2,
+    stroke_width: float = 1,
+    color: Any = "black",
+    color_by_stroke: bool = False,
+    padding: float = 25,
+    background: Any = None,
+) -> str:
     """Draws one stroke-3 sketch as SVG and returns the SVG text.
 
     Args:
@@ -91,8 +98,10 @@ def display_svg(svg_string_or_strokes: Any, **kw: Any) -> Any:
         ) from e
     if isinstance(svg_string_or_strokes, str):
         if kw:
-            raise TypeError(f"display_svg: keyword arguments {sorted(kw)} apply only to strokes, "
-                            "not to an SVG string")
+            raise TypeError(
+                f"display_svg: keyword arguments {sorted(kw)} apply only to strokes, "
+                "not to an SVG string"
+            )
         svg = svg_string_or_strokes
     else:
         svg = render_svg(svg_string_or_strokes, **kw)

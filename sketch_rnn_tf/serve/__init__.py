@@ -13,5 +13,14 @@ from .api import MAX_BODY_BYTES, RequestError
 from .models import ModelCache, available_models
 from .server import ServeError, SketchServer, make_server, serve, start_in_thread
 
-__all__ = ["MAX_BODY_BYTES", "ModelCache", "RequestError", "ServeError", "SketchServer",
-           "available_models", "make_server", "serve", "start_in_thread"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ModelCache",
+    "RequestError",
+    "ServeError",
+    "SketchServer",
+    "available_models",
+    "make_server",
+    "serve",
+    "start_in_thread",
+]

@@ -41,7 +41,7 @@ MAX_POINTS = 1000
 MAX_OFFSET = 10000.0
 #: Temperatures allowed: (0, MAX_TEMPERATURE].
 MAX_TEMPERATURE = 2.0
-MAX_SEED = 2 ** 63 - 1
+MAX_SEED = 2**63 - 1
 
 DEFAULTS = {"n": 4, "temperature": 0.3}
 _FIELDS = {"strokes", "n", "temperature", "seed", "model"}
@@ -64,25 +64,33 @@ def _is_number(x):
 def check_strokes(strokes, max_points=MAX_POINTS) -> np.ndarray:
     """`strokes` from JSON → a float32 array (m, 3), or `RequestError(400)` naming what is wrong."""
     if not isinstance(strokes, list):
-        raise RequestError(400, f"'strokes' must be a list of [dx, dy, pen_lifted] rows, got "
-                                f"{type(strokes).__name__}")
+        raise RequestError(
+            400,
+            f"'strokes' must be a list of [dx, dy, pen_lifted] rows, got {type(strokes).__name__}",
+        )
     if not strokes:
         raise RequestError(400, "'strokes' is empty: draw something first")
     if len(strokes) > max_points:
-        raise RequestError(400, f"'strokes' has {len(strokes)} rows; at most {max_points} are "
-                                "accepted")
+        raise RequestError(
+            400, f"'strokes' has {len(strokes)} rows; at most {max_points} are accepted"
+        )
     for i, row in enumerate(strokes):
         if not isinstance(row, list) or len(row) != 3:
-            raise RequestError(400, f"strokes[{i}] must be a list [dx, dy, pen_lifted] of 3 "
-                                    f"numbers, got {_short(row)}")
+            raise RequestError(
+                400,
+                f"strokes[{i}] must be a list [dx, dy, pen_lifted] of 3 numbers, got {_short(row)}",
+            )
         for j, v in enumerate(row):
             if not _is_number(v):
                 raise RequestError(400, f"strokes[{i}][{j}] must be a number, got {_short(v)}")
             if not math.isfinite(v):
                 raise RequestError(400, f"strokes[{i}][{j}] is not finite ({v})")
         if abs(row[0]) > MAX_OFFSET or abs(row[1]) > MAX_OFFSET:
-            raise RequestError(400, f"strokes[{i}] moves the pen by ({row[0]}, {row[1]}) pixels; "
-                                    f"offsets must lie within ±{MAX_OFFSET:g}")
+            raise RequestError(
+                400,
+                f"strokes[{i}] moves the pen by ({row[0]}, {row[1]}) pixels; "
+                f"offsets must lie within ±{MAX_OFFSET:g}",
+            )
         if row[2] not in (0, 1):
             raise RequestError(400, f"strokes[{i}][2] (pen_lifted) must be 0 or 1, got {row[2]}")
     return np.asarray(strokes, np.float32)
@@ -96,8 +104,9 @@ def _short(value, limit=60):
 def check_request(body) -> dict:
     """The common fields of /api/complete and /api/reconstruct, checked and with defaults."""
     if not isinstance(body, dict):
-        raise RequestError(400, f"the request body must be a JSON object, got "
-                                f"{type(body).__name__}")
+        raise RequestError(
+            400, f"the request body must be a JSON object, got {type(body).__name__}"
+        )
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise RequestError(400, f"unknown field(s) {unknown}; the fields are {sorted(_FIELDS)}")
@@ -110,14 +119,17 @@ def check_request(body) -> dict:
     out["n"] = n
     t = body.get("temperature", DEFAULTS["temperature"])
     if not _is_number(t) or not math.isfinite(t) or not 0 < t <= MAX_TEMPERATURE:
-        raise RequestError(400, f"'temperature' must be a number in (0, {MAX_TEMPERATURE:g}], got "
-                                f"{_short(t)}")
+        raise RequestError(
+            400, f"'temperature' must be a number in (0, {MAX_TEMPERATURE:g}], got {_short(t)}"
+        )
     out["temperature"] = float(t)
     seed = body.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)
-                             or not 0 <= seed <= MAX_SEED):
-        raise RequestError(400, f"'seed' must be an integer from 0 to 2**63-1 (or absent), got "
-                                f"{_short(seed)}")
+    if seed is not None and (
+        not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED
+    ):
+        raise RequestError(
+            400, f"'seed' must be an integer from 0 to 2**63-1 (or absent), got {_short(seed)}"
+        )
     out["seed"] = seed
     model = body.get("model")
     if model is not None and not isinstance(model, str):
@@ -141,20 +153,24 @@ def complete(entry, request) -> dict:
     strokes = request["strokes"]
     limit = model.hparams.max_seq_len
     if len(strokes) >= limit:
-        raise RequestError(400, f"the drawing has {len(strokes)} points; model '{entry.name}' "
-                                f"draws at most {limit} (max_seq_len) in all, so it can finish "
-                                f"drawings of at most {limit - 1}. Undo or clear, or draw with "
-                                "fewer points.")
+        raise RequestError(
+            400,
+            f"the drawing has {len(strokes)} points; model '{entry.name}' "
+            f"draws at most {limit} (max_seq_len) in all, so it can finish "
+            f"drawings of at most {limit - 1}. Undo or clear, or draw with "
+            "fewer points.",
+        )
     with entry.lock:
-        sketches = completion.complete(model, strokes, n=request["n"],
-                                     temperature=request["temperature"], seed=request["seed"])
+        sketches = completion.complete(
+            model, strokes, n=request["n"], temperature=request["temperature"], seed=request["seed"]
+        )
     given = _rows(strokes)
     out = []
     for s in sketches:
         rows = _rows(s)
         if len(rows) < len(given):  # cannot happen: the sampler keeps every prefix row
             raise RuntimeError(f"the model returned {len(rows)} rows for a {len(given)}-row prefix")
-        out.append(given + rows[len(given):])
+        out.append(given + rows[len(given) :])
     return {"model": entry.name, "sketches": out}
 
 
@@ -162,26 +178,37 @@ def reconstruct(entry, request) -> dict:
     """Encodes the drawing to μ and decodes n sketches from it (conditional models only)."""
     model = entry.model
     if not model.hparams.conditional:
-        raise RequestError(400, f"model '{entry.name}' is decoder-only (conditional=False): it has "
-                                "no encoder, so it cannot reconstruct a drawing; pick a "
-                                "conditional (VAE) model, or use /api/complete")
+        raise RequestError(
+            400,
+            f"model '{entry.name}' is decoder-only (conditional=False): it has "
+            "no encoder, so it cannot reconstruct a drawing; pick a "
+            "conditional (VAE) model, or use /api/complete",
+        )
     strokes = request["strokes"]
     limit = model.hparams.max_seq_len
     if len(strokes) > limit:
-        raise RequestError(400, f"the drawing has {len(strokes)} points; model '{entry.name}' "
-                                f"encodes at most {limit} (max_seq_len)")
+        raise RequestError(
+            400,
+            f"the drawing has {len(strokes)} points; model '{entry.name}' "
+            f"encodes at most {limit} (max_seq_len)",
+        )
     with entry.lock:
         mu = model.encode([strokes])
-        sketches = model.sample(request["n"], temperature=request["temperature"],
-                                z=np.repeat(mu, request["n"], axis=0), seed=request["seed"])
+        sketches = model.sample(
+            request["n"],
+            temperature=request["temperature"],
+            z=np.repeat(mu, request["n"], axis=0),
+            seed=request["seed"],
+        )
     return {"model": entry.name, "sketches": [_rows(s) for s in sketches]}
 
 
 def check_model_request(body) -> str | None:
     """The model name of a POST /api/model body (None: the server's default)."""
     if not isinstance(body, dict):
-        raise RequestError(400, f"the request body must be a JSON object, got "
-                                f"{type(body).__name__}")
+        raise RequestError(
+            400, f"the request body must be a JSON object, got {type(body).__name__}"
+        )
     unknown = sorted(set(body) - {"model"})
     if unknown:
         raise RequestError(400, f"unknown field(s) {unknown}; the only field is 'model'")

@@ -59,13 +59,18 @@ class LoadedModel:
         `pad_size` is the side of the drawing pad in the model's pixels (see `PAD_SCALE_FACTORS`).
         """
         hp = self.model.hparams
-        return {"name": self.name, "conditional": bool(hp.conditional),
-                "max_seq_len": int(hp.max_seq_len), "scale_factor": float(self.model.scale_factor),
-                "pad_size": round(PAD_SCALE_FACTORS * float(self.model.scale_factor), 2),
-                "dec_model": hp.dec_model, "dec_rnn_size": int(hp.dec_rnn_size),
-                "enc_model": hp.enc_model if hp.conditional else None,
-                "z_size": int(hp.z_size) if hp.conditional else None,
-                "num_mixture": int(hp.num_mixture)}
+        return {
+            "name": self.name,
+            "conditional": bool(hp.conditional),
+            "max_seq_len": int(hp.max_seq_len),
+            "scale_factor": float(self.model.scale_factor),
+            "pad_size": round(PAD_SCALE_FACTORS * float(self.model.scale_factor), 2),
+            "dec_model": hp.dec_model,
+            "dec_rnn_size": int(hp.dec_rnn_size),
+            "enc_model": hp.enc_model if hp.conditional else None,
+            "z_size": int(hp.z_size) if hp.conditional else None,
+            "num_mixture": int(hp.num_mixture),
+        }
 
 
 class UnknownModelError(KeyError):

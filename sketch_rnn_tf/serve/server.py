@@ -33,9 +33,14 @@ from . import api
 from .models import ModelCache, UnknownModelError, available_models, is_model_path
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
-_CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                  ".css": "text/css; charset=utf-8", ".png": "image/png",
-                  ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+}
 #: Bytes of a too-large body read (and dropped) before the 413 reply; the rest is never read.
 _DRAIN_LIMIT = 16 << 20
 _DRAIN_SECONDS = 5.0
@@ -43,7 +48,7 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
 }
 
 
@@ -105,8 +110,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status, obj):
-        self._send(status, json.dumps(obj, allow_nan=False).encode("utf-8"),
-                   "application/json; charset=utf-8")
+        self._send(
+            status,
+            json.dumps(obj, allow_nan=False).encode("utf-8"),
+            "application/json; charset=utf-8",
+        )
 
     def _error(self, status, message):
         self._json(status, {"error": message})
@@ -119,8 +127,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = urlsplit(self.path).path
         if path == "/api/models":
-            return self._json(200, {"models": self.server.cache.names(),
-                                    "default": self.server.default_model})
+            return self._json(
+                200, {"models": self.server.cache.names(), "default": self.server.default_model}
+            )
         if path.startswith("/api/"):
             if path in ("/api/model", "/api/complete", "/api/reconstruct"):
                 return self._error(405, f"{path} takes POST with a JSON body")
@@ -132,16 +141,20 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(404, "not found")
         with open(file, "rb") as f:
             body = f.read()
-        self._send(200, body, _CONTENT_TYPES.get(os.path.splitext(file)[1],
-                                                 "application/octet-stream"))
+        self._send(
+            200, body, _CONTENT_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
+        )
 
     do_HEAD = do_GET
 
     # ------------------------------------------------------------------ POST
     def do_POST(self):
         path = urlsplit(self.path).path
-        routes = {"/api/complete": api.complete, "/api/reconstruct": api.reconstruct,
-                  "/api/model": None}
+        routes = {
+            "/api/complete": api.complete,
+            "/api/reconstruct": api.reconstruct,
+            "/api/model": None,
+        }
         if path not in routes:
             return self._error(404, f"no such API endpoint: {path}")
         try:
@@ -185,13 +198,17 @@ class Handler(BaseHTTPRequestHandler):
             raise api.RequestError(400, f"bad Content-Length {length}")
         if length > api.MAX_BODY_BYTES:
             self._refused = min(length, _DRAIN_LIMIT)  # dropped after the reply
-            raise api.RequestError(413, f"request body of {length} bytes is larger than the "
-                                        f"{api.MAX_BODY_BYTES} bytes accepted")
+            raise api.RequestError(
+                413,
+                f"request body of {length} bytes is larger than the "
+                f"{api.MAX_BODY_BYTES} bytes accepted",
+            )
         content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         body = self.rfile.read(length)
         if content_type != "application/json":
-            raise api.RequestError(415, f"Content-Type must be application/json, got "
-                                        f"{content_type or 'none'}")
+            raise api.RequestError(
+                415, f"Content-Type must be application/json, got {content_type or 'none'}"
+            )
         try:
             return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
         except UnicodeDecodeError:
@@ -222,8 +239,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return self.server.cache.get(name)
         except UnknownModelError:
-            raise api.RequestError(404, f"no model called {name!r}; the models are "
-                                        f"{self.server.cache.names()}") from None
+            raise api.RequestError(
+                404, f"no model called {name!r}; the models are {self.server.cache.names()}"
+            ) from None
         except Exception as e:  # noqa: BLE001 (the loader's own clear error, e.g. ModelLoadError)
             raise api.RequestError(500, f"model {name!r} could not be loaded: {e}") from None
 
@@ -251,7 +269,7 @@ def resolve_models(checkpoint) -> tuple[dict, str]:
                 return models, name
         name = os.path.basename(path.rstrip(os.sep)) or path
         if name.endswith(".json"):
-            name = name[:-len(".json")]
+            name = name[: -len(".json")]
         if name in models:  # another model of that name is listed: name this one by its path
             name = path
         return {name: path, **models}, name
@@ -263,9 +281,11 @@ def resolve_models(checkpoint) -> tuple[dict, str]:
         raise ServeError(str(e)) from None
     if os.path.exists(path):
         return {checkpoint: path, **models}, checkpoint
-    raise ServeError(f"{checkpoint}: neither a model path nor a known model name; the models found "
-                     f"are {sorted(models) or 'none'} (bundled, and Magenta's catalogue models "
-                     "cached in $SKETCH_RNN_TF_HOME; `python -m sketch_rnn_tf models` lists them)")
+    raise ServeError(
+        f"{checkpoint}: neither a model path nor a known model name; the models found "
+        f"are {sorted(models) or 'none'} (bundled, and Magenta's catalogue models "
+        "cached in $SKETCH_RNN_TF_HOME; `python -m sketch_rnn_tf models` lists them)"
+    )
 
 
 def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True) -> SketchServer:
@@ -308,11 +328,17 @@ def start_in_thread(server: SketchServer) -> threading.Thread:
 def serve(checkpoint, host="127.0.0.1", port=8000, quiet=False):
     """Runs the drawing page until interrupted (Ctrl-C), printing its URL first."""
     server = make_server(checkpoint, host=host, port=port, quiet=quiet)
-    print(f"sketch_rnn_tf: drawing page for model '{server.default_model}' at {server.url} "
-          "(Ctrl-C stops it)", flush=True)
+    print(
+        f"sketch_rnn_tf: drawing page for model '{server.default_model}' at {server.url} "
+        "(Ctrl-C stops it)",
+        flush=True,
+    )
     if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {host}, so other machines can reach this server",
-              file=sys.stderr, flush=True)
+        print(
+            f"warning: listening on {host}, so other machines can reach this server",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -28,8 +28,10 @@ from ..errors import SketchRNNError
 
 STRATEGIES = ("one_device", "mirrored", "multi_worker")
 
-_EXAMPLE = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["127.0.0.1:23456", "127.0.0.1:23457"]}, '
-            '"task": {"type": "worker", "index": 0}}\'')
+_EXAMPLE = (
+    'e.g. TF_CONFIG=\'{"cluster": {"worker": ["127.0.0.1:23456", "127.0.0.1:23457"]}, '
+    '"task": {"type": "worker", "index": 0}}\''
+)
 
 
 class DistributeError(SketchRNNError):
@@ -66,8 +68,9 @@ def _check_address(address, where):
         raise DistributeError(f"TF_CONFIG: {where} is {address!r}, not a 'host:port' string")
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise DistributeError(f"TF_CONFIG: {where} is {address!r}, not a 'host:port' string "
-                              "with a port in 1..65535")
+        raise DistributeError(
+            f"TF_CONFIG: {where} is {address!r}, not a 'host:port' string with a port in 1..65535"
+        )
 
 
 def read_tf_config(environ=None) -> WorkerInfo:
@@ -79,9 +82,10 @@ def read_tf_config(environ=None) -> WorkerInfo:
     environ = os.environ if environ is None else environ
     text = environ.get("TF_CONFIG", "").strip()
     if not text:
-        raise DistributeError("--strategy multi_worker needs the TF_CONFIG environment variable "
-                              "on every worker, naming the cluster and this worker's task; "
-                              + _EXAMPLE)
+        raise DistributeError(
+            "--strategy multi_worker needs the TF_CONFIG environment variable "
+            "on every worker, naming the cluster and this worker's task; " + _EXAMPLE
+        )
     try:
         config = json.loads(text)
     except json.JSONDecodeError as e:
@@ -91,40 +95,54 @@ def read_tf_config(environ=None) -> WorkerInfo:
     cluster, task = config["cluster"], config.get("task")
     unknown = sorted(set(cluster) - {"chief", "worker"})
     if unknown:
-        raise DistributeError(f"TF_CONFIG: cluster task types {unknown} are not supported by "
-                              "--strategy multi_worker (only 'chief' and 'worker')")
+        raise DistributeError(
+            f"TF_CONFIG: cluster task types {unknown} are not supported by "
+            "--strategy multi_worker (only 'chief' and 'worker')"
+        )
     order = []
     for task_type in ("chief", "worker"):
         addresses = cluster.get(task_type, [])
         if not isinstance(addresses, list):
-            raise DistributeError(f"TF_CONFIG: cluster {task_type!r} is {addresses!r}, not a list "
-                                  "of 'host:port' addresses")
+            raise DistributeError(
+                f"TF_CONFIG: cluster {task_type!r} is {addresses!r}, not a list "
+                "of 'host:port' addresses"
+            )
         for i, address in enumerate(addresses):
             _check_address(address, f"cluster {task_type!r}[{i}]")
             order.append((task_type, i, address))
     if len(cluster.get("chief", [])) > 1:
-        raise DistributeError("TF_CONFIG: a cluster has at most one 'chief'; got "
-                              f"{len(cluster['chief'])}")
+        raise DistributeError(
+            f"TF_CONFIG: a cluster has at most one 'chief'; got {len(cluster['chief'])}"
+        )
     if not order:
         raise DistributeError(f"TF_CONFIG: the cluster lists no worker; {_EXAMPLE}")
     seen = {}
     for task_type, i, address in order:
         if address in seen:
-            raise DistributeError(f"TF_CONFIG: address {address} is given to both {seen[address]} "
-                                  f"and {task_type} {i}")
+            raise DistributeError(
+                f"TF_CONFIG: address {address} is given to both {seen[address]} and {task_type} {i}"
+            )
         seen[address] = f"{task_type} {i}"
     if not isinstance(task, dict):
-        raise DistributeError('TF_CONFIG has no "task" object ({"type": ..., "index": ...}) '
-                              "saying which worker this process is")
+        raise DistributeError(
+            'TF_CONFIG has no "task" object ({"type": ..., "index": ...}) '
+            "saying which worker this process is"
+        )
     task_type, index = task.get("type"), task.get("index")
     if task_type not in ("chief", "worker") or task_type not in cluster:
-        raise DistributeError(f"TF_CONFIG: task type {task_type!r} is not one of the cluster's "
-                              f"{sorted(cluster)}")
-    if isinstance(index, bool) or not isinstance(index, int) \
-            or not 0 <= index < len(cluster[task_type]):
+        raise DistributeError(
+            f"TF_CONFIG: task type {task_type!r} is not one of the cluster's {sorted(cluster)}"
+        )
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, int)
+        or not 0 <= index < len(cluster[task_type])
+    ):
         count = len(cluster[task_type])
-        raise DistributeError(f"TF_CONFIG: task index {index!r} is not in 0..{count - 1} for the "
-                              f"{count} {task_type!r} address(es)")
+        raise DistributeError(
+            f"TF_CONFIG: task index {index!r} is not in 0..{count - 1} for the "
+            f"{count} {task_type!r} address(es)"
+        )
     rank = [(t, i) for t, i, _ in order].index((task_type, index))
     return WorkerInfo(rank=rank, count=len(order), task_type=task_type, task_index=index)
 
@@ -142,17 +160,23 @@ def make_strategy(name: str):
         return None, WorkerInfo()
     if name == "mirrored":
         import tensorflow as tf
+
         return tf.distribute.MirroredStrategy(), WorkerInfo()
     info = read_tf_config()
     import tensorflow as tf
     from absl import logging as absl_logging
-    absl_logging.info("joining the cluster in TF_CONFIG as %s; waiting for all %d workers to start",
-                      info.tag, info.count)
+
+    absl_logging.info(
+        "joining the cluster in TF_CONFIG as %s; waiting for all %d workers to start",
+        info.tag,
+        info.count,
+    )
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (RuntimeError, ValueError) as e:
         raise DistributeError(
-            f"cannot start MultiWorkerMirroredStrategy as {info.tag}: {e}") from None
+            f"cannot start MultiWorkerMirroredStrategy as {info.tag}: {e}"
+        ) from None
     return strategy, info
 
 

@@ -19,11 +19,12 @@ def evaluate_split(model, strokes, batch_size=100):
     """{"r_cost": L_R, "kl": L_KL (0 for decoder-only), "count": n} over stroke-3 pixel sketches."""
     strokes = [s for s in strokes if len(s) <= model.hparams.max_seq_len]
     if not strokes:
-        raise ModelInputError(f"no sketch fits this model's max_seq_len "
-                              f"{model.hparams.max_seq_len}", where="evaluate")
+        raise ModelInputError(
+            f"no sketch fits this model's max_seq_len {model.hparams.max_seq_len}", where="evaluate"
+        )
     r_total, kl_total = 0.0, 0.0
     for start in range(0, len(strokes), batch_size):
-        batch = strokes[start:start + batch_size]
+        batch = strokes[start : start + batch_size]
         r_total += model.reconstruction_loss(batch) * len(batch)
         if model.conditional:
             mu, presig = model.latent(batch)
@@ -53,9 +54,11 @@ def derangement(n, seed=0):
 
 def _check_conditional(model):
     if not getattr(model, "conditional", False):
-        raise ModelInputError("the latent diagnostic needs a conditional model (a VAE with an "
-                              "encoder); this one is decoder-only (conditional=False): it has no "
-                              "z to encode a sketch into, so there is nothing to compare")
+        raise ModelInputError(
+            "the latent diagnostic needs a conditional model (a VAE with an "
+            "encoder); this one is decoder-only (conditional=False): it has no "
+            "z to encode a sketch into, so there is nothing to compare"
+        )
 
 
 def latent_r_costs(model, sketches, seed=0, batch_size=100):
@@ -67,14 +70,17 @@ def latent_r_costs(model, sketches, seed=0, batch_size=100):
     """
     _check_conditional(model)
     sketches = list(sketches)
-    mu = np.concatenate([model.encode(sketches[i:i + batch_size])
-                         for i in range(0, len(sketches), batch_size)])
+    mu = np.concatenate(
+        [model.encode(sketches[i : i + batch_size]) for i in range(0, len(sketches), batch_size)]
+    )
     z_other = mu[derangement(len(sketches), seed)]
     own = other = 0.0
     for start in range(0, len(sketches), batch_size):
-        batch = sketches[start:start + batch_size]
+        batch = sketches[start : start + batch_size]
         own += model.reconstruction_loss(batch) * len(batch)
-        other += model.reconstruction_loss(batch, z=z_other[start:start + len(batch)]) * len(batch)
+        other += model.reconstruction_loss(batch, z=z_other[start : start + len(batch)]) * len(
+            batch
+        )
     return own / len(sketches), other / len(sketches)
 
 
@@ -87,7 +93,7 @@ def reconstruct_sketches(model, sketches, temperature=0.1, seed=0, batch_size=10
     sketches = list(sketches)
     out = []
     for k, start in enumerate(range(0, len(sketches), batch_size)):
-        batch = sketches[start:start + batch_size]
+        batch = sketches[start : start + batch_size]
         mu = model.encode(batch)
         out.extend(model.sample(n=len(batch), temperature=temperature, z=mu, seed=int(seed) + k))
     return out
@@ -137,22 +143,38 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
     if not (np.isfinite(temperature) and temperature > 0):
         raise ModelInputError(f"temperature must be a positive number, got {temperature}")
     if count is not None and int(count) < 2:
-        raise ModelInputError(f"count must be at least 2 (sketches are compared with each other), "
-                         f"got {count}")
+        raise ModelInputError(
+            f"count must be at least 2 (sketches are compared with each other), got {count}"
+        )
     fitting = [s for s in sketches if len(s) <= model.hparams.max_seq_len]
-    sketches = fitting if count is None else fitting[:int(count)]
+    sketches = fitting if count is None else fitting[: int(count)]
     if len(sketches) < 2:
-        raise ModelInputError("the latent diagnostic needs at least 2 sketches that fit this "
-                              f"model's max_seq_len {model.hparams.max_seq_len}; "
-                              f"got {len(sketches)}")
+        raise ModelInputError(
+            "the latent diagnostic needs at least 2 sketches that fit this "
+            f"model's max_seq_len {model.hparams.max_seq_len}; "
+            f"got {len(sketches)}"
+        )
     seed = int(seed)
     own, shuffled = latent_r_costs(model, sketches, seed=seed, batch_size=batch_size)
     reconstructions = reconstruct_sketches(model, sketches, temperature, seed, batch_size)
     chamfer = reconstruction_ratio(sketches, reconstructions)
-    return {"r_cost_own": own, "r_cost_shuffled": shuffled, "ratio": chamfer["ratio"],
-            "chamfer_own": chamfer["own"], "chamfer_other": chamfer["other"],
-            "count": len(sketches), "temperature": float(temperature), "seed": seed}
+    return {
+        "r_cost_own": own,
+        "r_cost_shuffled": shuffled,
+        "ratio": chamfer["ratio"],
+        "chamfer_own": chamfer["own"],
+        "chamfer_other": chamfer["other"],
+        "count": len(sketches),
+        "temperature": float(temperature),
+        "seed": seed,
+    }
 
 
-__all__ = ["evaluate_split", "evaluate_dataset", "derangement", "latent_r_costs",
-           "reconstruct_sketches", "latent_diagnostic"]
+__all__ = [
+    "evaluate_split",
+    "evaluate_dataset",
+    "derangement",
+    "latent_r_costs",
+    "reconstruct_sketches",
+    "latent_diagnostic",
+]

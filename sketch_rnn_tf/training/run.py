@@ -16,8 +16,15 @@ from ..model import SketchRNN
 from .trainer import TRAIN_DIR, Trainer, TrainingError, make_log_root
 
 
-def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile=False,
-                  progress=True, strategy=None):
+def build_trainer(
+    data_dir,
+    hparams: HParams,
+    log_root=None,
+    seed=0,
+    jit_compile=False,
+    progress=True,
+    strategy=None,
+):
     """(Trainer, SketchDataset) of `hparams.data_set` in `data_dir`, resumed from log_root.
 
     The splits are packed and memory-mapped (data/packed.py): each .npz is validated and cached
@@ -25,9 +32,15 @@ def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile
     """
     dataset = load_packed_dataset(data_dir, hparams.data_set, hparams.max_seq_len)
     scale = dataset.scale_factor
-    train_loader = DataLoader(dataset.train, hparams.batch_size, hparams.max_seq_len, scale,
-                              random_scale_factor=hparams.random_scale_factor,
-                              augment_stroke_prob=hparams.augment_stroke_prob, seed=seed)
+    train_loader = DataLoader(
+        dataset.train,
+        hparams.batch_size,
+        hparams.max_seq_len,
+        scale,
+        random_scale_factor=hparams.random_scale_factor,
+        augment_stroke_prob=hparams.augment_stroke_prob,
+        seed=seed,
+    )
     valid_loader = DataLoader(dataset.valid, hparams.batch_size, hparams.max_seq_len, scale)
     test_loader = DataLoader(dataset.test, hparams.batch_size, hparams.max_seq_len, scale)
     if strategy is not None:
@@ -35,16 +48,36 @@ def build_trainer(data_dir, hparams: HParams, log_root=None, seed=0, jit_compile
             model = SketchRNN(hparams, scale_factor=scale)
     else:
         model = SketchRNN(hparams, scale_factor=scale)
-    logging.info("model: %d trainable parameters",
-                 sum(int(v.shape.num_elements()) for v in model.trainable_variables))
-    trainer = Trainer(model, train_loader, valid_loader, test_loader, log_root=log_root, seed=seed,
-                      jit_compile=jit_compile, progress=progress, strategy=strategy)
+    logging.info(
+        "model: %d trainable parameters",
+        sum(int(v.shape.num_elements()) for v in model.trainable_variables),
+    )
+    trainer = Trainer(
+        model,
+        train_loader,
+        valid_loader,
+        test_loader,
+        log_root=log_root,
+        seed=seed,
+        jit_compile=jit_compile,
+        progress=progress,
+        strategy=strategy,
+    )
     trainer.restore()
     return trainer, dataset
 
 
-def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_compile=False,
-          progress=True, strategy=None, worker=None):
+def train(
+    data_dir,
+    hparams: HParams,
+    log_root,
+    num_steps=None,
+    seed=0,
+    jit_compile=False,
+    progress=True,
+    strategy=None,
+    worker=None,
+):
     """Trains (or resumes) a model on `hparams.data_set`; the best model lands in log_root/best.
 
     Under a multi-worker `strategy` every worker calls this with the same arguments and its
@@ -58,17 +91,22 @@ def train(data_dir, hparams: HParams, log_root, num_steps=None, seed=0, jit_comp
         raise TrainingError("jit_compile (--xla) works only on one device (--strategy one_device)")
     if worker is None or worker.is_chief:
         make_log_root(log_root)
-        trainer, _ = build_trainer(data_dir, hparams, log_root, seed, jit_compile, progress,
-                                   strategy=strategy)
+        trainer, _ = build_trainer(
+            data_dir, hparams, log_root, seed, jit_compile, progress, strategy=strategy
+        )
         _check_same_step(trainer, worker)
         trainer.train(num_steps)
         return trainer
     scratch = tempfile.mkdtemp(prefix=f"sketch_rnn_worker{worker.rank}-")
-    logging.info("the chief writes %s; this worker's checkpoints go to %s (removed at the end)",
-                 log_root, scratch)
+    logging.info(
+        "the chief writes %s; this worker's checkpoints go to %s (removed at the end)",
+        log_root,
+        scratch,
+    )
     try:
-        trainer, _ = build_trainer(data_dir, hparams, scratch, seed, jit_compile, progress=False,
-                                   strategy=strategy)
+        trainer, _ = build_trainer(
+            data_dir, hparams, scratch, seed, jit_compile, progress=False, strategy=strategy
+        )
         checkpoint = tf.train.latest_checkpoint(os.path.join(log_root, TRAIN_DIR))
         if checkpoint:
             trainer.restore(checkpoint)
@@ -90,12 +128,16 @@ def _check_same_step(trainer, worker):
 
     @tf.function
     def gather():
-        return strategy.run(lambda: tf.distribute.get_replica_context().all_gather(
-            tf.reshape(trainer.step.read_value(), [1]), axis=0))
+        return strategy.run(
+            lambda: tf.distribute.get_replica_context().all_gather(
+                tf.reshape(trainer.step.read_value(), [1]), axis=0
+            )
+        )
 
     steps = [int(s) for s in strategy.experimental_local_results(gather())[0].numpy()]
     if len(set(steps)) > 1:
         raise TrainingError(
             f"the workers resumed at different steps {steps} (one per replica, the chief's first): "
             "the chief's --log_root must be a directory every worker sees (a shared filesystem), "
-            "and all workers must run the same command")
+            "and all workers must run the same command"
+        )

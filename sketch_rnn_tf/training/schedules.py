@@ -17,11 +17,13 @@ import tensorflow as tf
 
 def learning_rate(hparams, step):
     step = tf.cast(step, tf.float32)
-    return ((hparams.learning_rate - hparams.min_learning_rate)
-            * tf.pow(tf.constant(hparams.decay_rate, tf.float32), step) + hparams.min_learning_rate)
+    return (hparams.learning_rate - hparams.min_learning_rate) * tf.pow(
+        tf.constant(hparams.decay_rate, tf.float32), step
+    ) + hparams.min_learning_rate
 
 
 def kl_weight(hparams, step):
     step = tf.cast(step, tf.float32)
-    return (hparams.kl_weight - (hparams.kl_weight - hparams.kl_weight_start)
-            * tf.pow(tf.constant(hparams.kl_decay_rate, tf.float32), step))
+    return hparams.kl_weight - (hparams.kl_weight - hparams.kl_weight_start) * tf.pow(
+        tf.constant(hparams.kl_decay_rate, tf.float32), step
+    )

@@ -54,14 +54,17 @@ def make_log_root(log_root) -> None:
     try:
         os.makedirs(log_root, exist_ok=True)
     except OSError as e:
-        raise TrainingError(f"cannot use log_root {os.fspath(log_root)!r}: {e.strerror or e} (it "
-                            "must be a directory or a path where one can be made)") from None
+        raise TrainingError(
+            f"cannot use log_root {os.fspath(log_root)!r}: {e.strerror or e} (it "
+            "must be a directory or a path where one can be made)"
+        ) from None
 
 
 def make_optimizer(hparams):
     """Adam with TF1's epsilon 1e-8 (Keras' default is 1e-7); lr is set every step."""
-    return keras.optimizers.Adam(learning_rate=hparams.learning_rate, beta_1=0.9, beta_2=0.999,
-                                 epsilon=1e-8)
+    return keras.optimizers.Adam(
+        learning_rate=hparams.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+    )
 
 
 class Trainer:
@@ -84,9 +87,18 @@ class Trainer:
     latent_count = 16
     latent_seed = 0
 
-    def __init__(self, model, train: DataLoader, valid: DataLoader | None = None,
-                 test: DataLoader | None = None, log_root: str | None = None, seed: int = 0,
-                 jit_compile: bool = False, progress: bool = True, strategy=None):
+    def __init__(
+        self,
+        model,
+        train: DataLoader,
+        valid: DataLoader | None = None,
+        test: DataLoader | None = None,
+        log_root: str | None = None,
+        seed: int = 0,
+        jit_compile: bool = False,
+        progress: bool = True,
+        strategy=None,
+    ):
         self.model = model
         self.hparams: HParams = model.hparams
         self.train_data, self.valid_data, self.test_data = train, valid, test
@@ -99,32 +111,42 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         replicas = self.strategy.num_replicas_in_sync
         if self.distributed and self.hparams.batch_size % replicas:
-            raise TrainingError(f"batch_size {self.hparams.batch_size} is not divisible by the "
-                                f"{replicas} replicas of the strategy")
+            raise TrainingError(
+                f"batch_size {self.hparams.batch_size} is not divisible by the "
+                f"{replicas} replicas of the strategy"
+            )
         with self.strategy.scope():
             self.optimizer = make_optimizer(self.hparams)
             self.optimizer.build(model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-            self.nonfinite_steps = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                               name="nonfinite_steps")
-            self.best_valid_cost = tf.Variable(np.inf, dtype=tf.float32, trainable=False,
-                                               name="best_valid_cost")
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, step=self.step,
-                                              nonfinite_steps=self.nonfinite_steps,
-                                              best_valid_cost=self.best_valid_cost)
+            self.nonfinite_steps = tf.Variable(
+                0, dtype=tf.int64, trainable=False, name="nonfinite_steps"
+            )
+            self.best_valid_cost = tf.Variable(
+                np.inf, dtype=tf.float32, trainable=False, name="best_valid_cost"
+            )
+        self.checkpoint = tf.train.Checkpoint(
+            model=model,
+            optimizer=self.optimizer,
+            step=self.step,
+            nonfinite_steps=self.nonfinite_steps,
+            best_valid_cost=self.best_valid_cost,
+        )
         self.manager = None
         self.writer = None
         if log_root:
             make_log_root(log_root)
             self._check_config()
             self.manager = tf.train.CheckpointManager(
-                self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2)
+                self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2
+            )
             self.writer = tf.summary.create_file_writer(os.path.join(log_root, "tensorboard"))
         if self.distributed:
             self._train_step = tf.function(self._distributed_step_fn, reduce_retracing=True)
         else:
-            self._train_step = tf.function(self._step_fn, jit_compile=jit_compile,
-                                           reduce_retracing=True)
+            self._train_step = tf.function(
+                self._step_fn, jit_compile=jit_compile, reduce_retracing=True
+            )
         self._eval_step = tf.function(self._eval_fn, reduce_retracing=True)
 
     # ------------------------------------------------------------ set-up
@@ -133,15 +155,28 @@ class Trainer:
         if os.path.exists(path):
             saved = HParams.from_json(path)
             ours = self.hparams
-            keys = ("enc_model", "dec_model", "enc_rnn_size", "dec_rnn_size", "z_size",
-                    "num_mixture", "conditional", "max_seq_len", "hyper_num_units",
-                    "hyper_embedding_size")
-            diff = [f"{k}: {getattr(saved, k)} there, {getattr(ours, k)} here" for k in keys
-                    if getattr(saved, k) != getattr(ours, k)]
+            keys = (
+                "enc_model",
+                "dec_model",
+                "enc_rnn_size",
+                "dec_rnn_size",
+                "z_size",
+                "num_mixture",
+                "conditional",
+                "max_seq_len",
+                "hyper_num_units",
+                "hyper_embedding_size",
+            )
+            diff = [
+                f"{k}: {getattr(saved, k)} there, {getattr(ours, k)} here"
+                for k in keys
+                if getattr(saved, k) != getattr(ours, k)
+            ]
             if diff:
                 raise TrainingError(
                     f"{self.log_root} holds a run of another model config ({'; '.join(diff)}); "
-                    "use another --log_root or the same hparams")
+                    "use another --log_root or the same hparams"
+                )
         self.hparams.to_json(path)
 
     def restore(self, checkpoint: str | None = None) -> bool:
@@ -157,8 +192,10 @@ class Trainer:
             self.checkpoint.restore(checkpoint).assert_existing_objects_matched()
         except (AssertionError, ValueError, IndexError, tf.errors.OpError) as e:
             # IndexError "Read less bytes than requested": an empty or truncated .data file.
-            raise TrainingError(f"cannot resume from {checkpoint} (empty, truncated or mismatched "
-                                f"checkpoint): {type(e).__name__}: {e}") from None
+            raise TrainingError(
+                f"cannot resume from {checkpoint} (empty, truncated or mismatched "
+                f"checkpoint): {type(e).__name__}: {e}"
+            ) from None
         logging.info("resumed from %s at step %d", checkpoint, int(self.step.numpy()))
         return True
 
@@ -218,29 +255,37 @@ class Trainer:
         def replica_fn(x, seq_len):
             ctx = tf.distribute.get_replica_context()
             offset = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per_replica
-            x_r = x[offset:offset + per_replica]
-            len_r = seq_len[offset:offset + per_replica]
+            x_r = x[offset : offset + per_replica]
+            len_r = seq_len[offset : offset + per_replica]
             with tf.GradientTape() as tape:
                 losses = self.model.compute_losses(
-                    x_r, len_r, training=True, seed=RowSeed.make(seed, offset, total))
-                global_kl = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
-                                           tf.stop_gradient(losses["kl_raw"]))
-                kl_term = kl_floor(losses["kl_raw"], hp.kl_tolerance, decided_by=global_kl) \
-                    if hp.conditional else losses["kl"]
+                    x_r, len_r, training=True, seed=RowSeed.make(seed, offset, total)
+                )
+                global_kl = ctx.all_reduce(
+                    tf.distribute.ReduceOp.MEAN, tf.stop_gradient(losses["kl_raw"])
+                )
+                kl_term = (
+                    kl_floor(losses["kl_raw"], hp.kl_tolerance, decided_by=global_kl)
+                    if hp.conditional
+                    else losses["kl"]
+                )
                 cost = (losses["r_cost"] + klw * kl_term) / replicas
             grads = tape.gradient(cost, variables)
             grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
             # Reduced here, in replica context: MultiWorkerMirroredStrategy's cross-replica
             # `reduce` cannot take a list of tensors of different shapes.
             grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-            losses = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, {
-                k: losses[k] for k in ("r_cost", "offset", "pen", "kl_raw")})
+            losses = ctx.all_reduce(
+                tf.distribute.ReduceOp.MEAN,
+                {k: losses[k] for k in ("r_cost", "offset", "pen", "kl_raw")},
+            )
             return grads, losses
 
         # Every replica now holds the same global values; take this worker's first copy.
         grads, losses = tf.nest.map_structure(
             lambda v: strategy.experimental_local_results(v)[0],
-            strategy.run(replica_fn, args=(x, seq_len)))
+            strategy.run(replica_fn, args=(x, seq_len)),
+        )
         if hp.conditional:
             losses["kl"] = kl_floor(losses["kl_raw"], hp.kl_tolerance)
         else:
@@ -264,8 +309,9 @@ class Trainer:
         totals = {"cost": 0.0, "r_cost": 0.0, "kl": 0.0}
         batches = data.eval_batches()
         for i, (x, seq_len) in enumerate(batches):
-            out = self._eval_step(tf.constant(x), tf.constant(seq_len),
-                                  tf.constant([self.seed + 1, i], tf.int64))
+            out = self._eval_step(
+                tf.constant(x), tf.constant(seq_len), tf.constant([self.seed + 1, i], tf.int64)
+            )
             for k in totals:
                 totals[k] += float(out[k])
         return {k: v / max(len(batches), 1) for k, v in totals.items()}
@@ -291,18 +337,25 @@ class Trainer:
                 out = {k: float(v) for k, v in self._train_step(x, seq_len).items()}
                 window_steps += 1
                 if not out["finite"]:
-                    logging.warning("step %d: non-finite loss or gradient, update skipped "
-                                    "(%d so far)", step, int(self.nonfinite_steps.numpy()))
+                    logging.warning(
+                        "step %d: non-finite loss or gradient, update skipped (%d so far)",
+                        step,
+                        int(self.nonfinite_steps.numpy()),
+                    )
                 if (step + 1) % log_every == 0 or step + 1 == num_steps:
                     elapsed = time.perf_counter() - window_start
                     out["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
                     last = self._log("train", step + 1, out)
                     window_start, window_steps = time.perf_counter(), 0
                     if bar is not None:
-                        bar.set_postfix(cost=f"{out['cost']:.3f}", recon=f"{out['r_cost']:.3f}",
-                                        kl=f"{out['kl']:.3f}", lr=f"{out['lr']:.2e}",
-                                        klw=f"{out['kl_weight']:.3f}",
-                                        steps_s=f"{out['steps_per_sec']:.2f}")
+                        bar.set_postfix(
+                            cost=f"{out['cost']:.3f}",
+                            recon=f"{out['r_cost']:.3f}",
+                            kl=f"{out['kl']:.3f}",
+                            lr=f"{out['lr']:.2e}",
+                            klw=f"{out['kl_weight']:.3f}",
+                            steps_s=f"{out['steps_per_sec']:.2f}",
+                        )
                 if bar is not None:
                     bar.update(1)
                 if (step + 1) % hp.save_every == 0:
@@ -339,16 +392,30 @@ class Trainer:
         if not (self.hparams.conditional and self.log_root and self.latent_count >= 2):
             return
         data = self.valid_data
-        first = np.argsort(data.order, kind="stable")[:self.latent_count]
+        first = np.argsort(data.order, kind="stable")[: self.latent_count]
         scale = np.array([data.scale_factor, data.scale_factor, 1.0], np.float32)
         sketches = [data.strokes[k] * scale for k in first]
         if len(sketches) < 2:
             return
-        d = latent_diagnostic(self.model, sketches, temperature=0.1, seed=self.latent_seed,
-                              count=None)
-        record = {"split": "valid_latent", "step": int(step), "time": time.time(),
-                  **{k: float(d[k]) for k in ("r_cost_own", "r_cost_shuffled", "ratio",
-                                                "chamfer_own", "chamfer_other", "count")}}
+        d = latent_diagnostic(
+            self.model, sketches, temperature=0.1, seed=self.latent_seed, count=None
+        )
+        record = {
+            "split": "valid_latent",
+            "step": int(step),
+            "time": time.time(),
+            **{
+                k: float(d[k])
+                for k in (
+                    "r_cost_own",
+                    "r_cost_shuffled",
+                    "ratio",
+                    "chamfer_own",
+                    "chamfer_other",
+                    "count",
+                )
+            },
+        }
         with self.writer.as_default(step=step):
             tf.summary.scalar("Valid_Latent_Reconstr_Cost_Own_z", record["r_cost_own"])
             tf.summary.scalar("Valid_Latent_Reconstr_Cost_Shuffled_z", record["r_cost_shuffled"])
@@ -356,9 +423,15 @@ class Trainer:
         self.writer.flush()
         with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        logging.info("valid latent step %d (%d sketches): L_R own z %.4f, shuffled z %.4f, "
-                     "Chamfer ratio %.3f", step, d["count"], d["r_cost_own"],
-                     d["r_cost_shuffled"], d["ratio"])
+        logging.info(
+            "valid latent step %d (%d sketches): L_R own z %.4f, shuffled z %.4f, "
+            "Chamfer ratio %.3f",
+            step,
+            d["count"],
+            d["r_cost_own"],
+            d["r_cost_shuffled"],
+            d["ratio"],
+        )
 
     def _log(self, split, step, values):
         record = {"split": split, "step": int(step), "time": time.time()}
@@ -377,9 +450,14 @@ class Trainer:
         if self.log_root:
             with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
-        logging.info("%s step %d: %s", split, step,
-                     ", ".join(f"{k} {v:.4f}" for k, v in record.items()
-                               if k not in ("split", "step", "time")))
+        logging.info(
+            "%s step %d: %s",
+            split,
+            step,
+            ", ".join(
+                f"{k} {v:.4f}" for k, v in record.items() if k not in ("split", "step", "time")
+            ),
+        )
         return record
 
 
@@ -408,5 +486,3 @@ def read_metrics(log_root):
                 continue
             records[(record["split"], record["step"])] = record
     return sorted(records.values(), key=lambda r: (r["step"], r["split"]))
-
-
