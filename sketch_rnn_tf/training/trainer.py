@@ -383,7 +383,7 @@ class Trainer:
             self.manager.save(checkpoint_number=step)
 
     def _log_latent(self, step):
-        """Issue 11: `latent_diagnostic` of a conditional model on a fixed valid subset.
+        """`latent_diagnostic` of a conditional model on a fixed subset of the valid split.
 
         The subset is the split's first `latent_count` sketches in file order (seed
         `latent_seed`, τ 0.1); the result is logged to TensorBoard and metrics.jsonl (split
