@@ -122,7 +122,7 @@ def cmd_train(args):
         if worker.is_chief
         else f"the chief writes {args.log_root}"
     )
-    print(f"{tag}stopped at step {int(trainer.step)}; {where}")
+    print(f"{tag}stopped at step {int(trainer.step.numpy())}; {where}")
 
 
 def _download_missing(data_dir, data_set):

@@ -113,12 +113,14 @@ def test_data_package_does_not_import_tensorflow():
 
 
 def test_train_download_fetches_missing_datasets(tmp_path, server, monkeypatch, capsys):
+    import tensorflow as tf
+
     import sketch_rnn_tf.training
     from sketch_rnn_tf import cli
     calls = []
 
-    class Stopped:
-        step = 0
+    class Stopped:  # what train() returns: a trainer whose step is a variable
+        step = tf.Variable(0, dtype=tf.int64)
 
     def fake_train(data_dir, hparams, log_root, **kwargs):
         # Training itself is tested in test_training; here: the data is in place before it starts.
