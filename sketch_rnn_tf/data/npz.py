@@ -59,6 +59,51 @@ def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
     return _check_sketch(s, where=where if where is not None else "sketch")
 
 
+def _check_npz_file(path: str) -> None:
+    """Raises `DataError` unless `path` is a file and a zip archive (an `.npz` is one)."""
+    if not os.path.isfile(path):
+        raise DataError("file not found", path=path)
+    if not zipfile.is_zipfile(path):
+        # Checked first so np.load never falls back to unpickling an arbitrary file.
+        raise DataError("not an npz (zip) file", path=path)
+
+
+def _open_npz(path: str):
+    """`np.load` of `path` as Magenta reads it, checked to hold train/valid/test; close it after.
+
+    Call `_check_npz_file` first. Raises `DataError` when it cannot be read or lacks a split.
+    """
+    try:
+        npz = np.load(path, allow_pickle=True, encoding="latin1")
+    except Exception as exc:
+        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=path) from exc
+    missing = [k for k in SPLITS if k not in npz.files]
+    if missing:
+        npz.close()
+        raise DataError(
+            f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
+            path=path,
+        )
+    return npz
+
+
+def _read_split(npz, path: str, split: str) -> np.ndarray:
+    """The (object) array of `split` in an open npz; `DataError` if unreadable or a scalar."""
+    try:
+        data = npz[split]
+    except Exception as exc:
+        raise DataError(
+            f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
+        ) from exc
+    if data.ndim == 0:
+        raise DataError(
+            f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
+            path=path,
+            split=split,
+        )
+    return data
+
+
 def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     """Reads and validates one sketch-rnn `.npz` file.
 
@@ -67,36 +112,11 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     become float32).
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError("file not found", path=path)
-    if not zipfile.is_zipfile(path):
-        # Checked first so np.load never falls back to unpickling an arbitrary file.
-        raise DataError("not an npz (zip) file", path=path)
-    try:
-        npz = np.load(path, allow_pickle=True, encoding="latin1")
-    except Exception as exc:
-        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=path) from exc
+    _check_npz_file(path)
     result = {}
-    with npz:
-        missing = [k for k in SPLITS if k not in npz.files]
-        if missing:
-            raise DataError(
-                f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
-                path=path,
-            )
+    with _open_npz(path) as npz:
         for split in SPLITS:
-            try:
-                data = npz[split]
-            except Exception as exc:
-                raise DataError(
-                    f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
-                ) from exc
-            if data.ndim == 0:
-                raise DataError(
-                    f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
-                    path=path,
-                    split=split,
-                )
+            data = _read_split(npz, path, split)
             result[split] = [
                 _check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)
             ]
