@@ -194,6 +194,39 @@ def check_data_set(data_set, max_seq_len: int) -> List:
     return list(data_set)
 
 
+def _short_enough(lengths: np.ndarray, max_seq_len: int, path: str, split: str) -> np.ndarray:
+    """The mask `lengths <= max_seq_len` of one split, the drop logged as Magenta's loader does.
+
+    Raises `DataError` (naming `path` and `split`) when no sketch is short enough.
+    """
+    kept = lengths <= max_seq_len
+    n_kept = int(kept.sum())
+    dropped = len(lengths) - n_kept
+    if dropped:
+        logging.info(
+            "%s: dropped %d of %d sketches longer than max_seq_len=%d",
+            format_where(path, split),
+            dropped,
+            len(lengths),
+            max_seq_len,
+        )
+    if not n_kept:
+        longest = int(lengths.max()) if len(lengths) else 0
+        raise DataError(
+            f"all {len(lengths)} sketches dropped: none has len <= "
+            f"max_seq_len={max_seq_len} (longest {longest})",
+            path=path,
+            split=split,
+        )
+    return kept
+
+
+def _log_combined(counts: Sequence[int], points: int) -> None:
+    """Logs the sizes (train/valid/test) and mean length of a loaded data set."""
+    n_all = sum(counts)
+    logging.info("Dataset combined: %d (%d/%d/%d), avg len %d", n_all, *counts, int(points / n_all))
+
+
 def load_dataset(
     data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int
 ) -> SketchDataset:
@@ -215,38 +248,14 @@ def load_dataset(
         class_names.append(os.path.splitext(os.path.basename(os.fspath(name)))[0])
         counts = []
         for split in SPLITS:
-            kept = [s for s in data[split] if len(s) <= max_seq_len]
-            dropped = len(data[split]) - len(kept)
-            if dropped:
-                logging.info(
-                    "%s: dropped %d of %d sketches longer than max_seq_len=%d",
-                    format_where(path, split),
-                    dropped,
-                    len(data[split]),
-                    max_seq_len,
-                )
-            if not kept:
-                longest = max((len(s) for s in data[split]), default=0)
-                raise DataError(
-                    f"all {len(data[split])} sketches dropped: none has len <= "
-                    f"max_seq_len={max_seq_len} (longest {longest})",
-                    path=path,
-                    split=split,
-                )
+            lengths = np.array([len(s) for s in data[split]], dtype=np.int64)
+            mask = _short_enough(lengths, max_seq_len, path, split)
+            kept = [s for s, k in zip(data[split], mask) if k]
             splits[split].extend(kept)
             labels[split].extend([label] * len(kept))
             counts.append(len(kept))
         logging.info("Loaded %d/%d/%d from %s", *counts, path)
-    n_all = sum(len(v) for v in splits.values())
-    avg_len = sum(len(s) for v in splits.values() for s in v) / n_all
-    logging.info(
-        "Dataset combined: %d (%d/%d/%d), avg len %d",
-        n_all,
-        len(splits["train"]),
-        len(splits["valid"]),
-        len(splits["test"]),
-        int(avg_len),
-    )
+    _log_combined([len(splits[k]) for k in SPLITS], sum(len(s) for v in splits.values() for s in v))
     scale = normalizing_scale_factor(splits["train"], max_seq_len)
     logging.info("normalizing_scale_factor %4.4f", scale)
     return SketchDataset(

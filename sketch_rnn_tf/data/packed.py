@@ -63,8 +63,10 @@ from sketch_rnn_tf.data.npz import (
     SketchDataset,
     _check_npz_file,
     _check_sketch,
+    _log_combined,
     _open_npz,
     _read_split,
+    _short_enough,
     check_data_set,
 )
 from sketch_rnn_tf.download import cache_home
@@ -757,30 +759,10 @@ def load_packed_dataset(
         class_names.append(os.path.splitext(os.path.basename(os.fspath(name)))[0])
         counts = []
         for split in SPLITS:
-            lengths = splits[split].lengths()
-            kept = lengths <= max_seq_len
-            n_kept = int(kept.sum())
-            dropped = len(lengths) - n_kept
-            if dropped:
-                logging.info(
-                    "%s: dropped %d of %d sketches longer than max_seq_len=%d",
-                    format_where(path, split),
-                    dropped,
-                    len(lengths),
-                    max_seq_len,
-                )
-            if not n_kept:
-                longest = int(lengths.max()) if len(lengths) else 0
-                raise DataError(
-                    f"all {len(lengths)} sketches dropped:"
-                    f" none has len <= max_seq_len={max_seq_len}"
-                    f" (longest {longest})",
-                    path=path,
-                    split=split,
-                )
+            kept = _short_enough(splits[split].lengths(), max_seq_len, path, split)
             parts[split].append(splits[split].parts[0])
             keep[split].append(kept)
-            counts.append(n_kept)
+            counts.append(int(kept.sum()))
         logging.info("Loaded %d/%d/%d from %s", *counts, path)
     labels = list(range(len(data_set)))
     result = {}
@@ -788,16 +770,7 @@ def load_packed_dataset(
         whole = PackedSplit(parts[split], labels)
         mask = np.concatenate(keep[split])
         result[split] = whole if mask.all() else whole.take(np.flatnonzero(mask))
-    n_all = sum(len(v) for v in result.values())
-    points = sum(v.num_points for v in result.values())
-    logging.info(
-        "Dataset combined: %d (%d/%d/%d), avg len %d",
-        n_all,
-        len(result["train"]),
-        len(result["valid"]),
-        len(result["test"]),
-        int(points / n_all),
-    )
+    _log_combined([len(result[k]) for k in SPLITS], sum(v.num_points for v in result.values()))
     scale = _memo_scale_factor(result["train"], max_seq_len, keys, cache_dir)
     logging.info("normalizing_scale_factor %4.4f", scale)
     return SketchDataset(
