@@ -59,6 +59,51 @@ def validate_sketch(s, where: Union[str, tuple, None] = None) -> np.ndarray:
     return _check_sketch(s, where=where if where is not None else "sketch")
 
 
+def _check_npz_file(path: str) -> None:
+    """Raises `DataError` unless `path` is a file and a zip archive (an `.npz` is one)."""
+    if not os.path.isfile(path):
+        raise DataError("file not found", path=path)
+    if not zipfile.is_zipfile(path):
+        # Checked first so np.load never falls back to unpickling an arbitrary file.
+        raise DataError("not an npz (zip) file", path=path)
+
+
+def _open_npz(path: str):
+    """`np.load` of `path` as Magenta reads it, checked to hold train/valid/test; close it after.
+
+    Call `_check_npz_file` first. Raises `DataError` when it cannot be read or lacks a split.
+    """
+    try:
+        npz = np.load(path, allow_pickle=True, encoding="latin1")
+    except Exception as exc:
+        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=path) from exc
+    missing = [k for k in SPLITS if k not in npz.files]
+    if missing:
+        npz.close()
+        raise DataError(
+            f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
+            path=path,
+        )
+    return npz
+
+
+def _read_split(npz, path: str, split: str) -> np.ndarray:
+    """The (object) array of `split` in an open npz; `DataError` if unreadable or a scalar."""
+    try:
+        data = npz[split]
+    except Exception as exc:
+        raise DataError(
+            f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
+        ) from exc
+    if data.ndim == 0:
+        raise DataError(
+            f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
+            path=path,
+            split=split,
+        )
+    return data
+
+
 def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     """Reads and validates one sketch-rnn `.npz` file.
 
@@ -67,36 +112,11 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     become float32).
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError("file not found", path=path)
-    if not zipfile.is_zipfile(path):
-        # Checked first so np.load never falls back to unpickling an arbitrary file.
-        raise DataError("not an npz (zip) file", path=path)
-    try:
-        npz = np.load(path, allow_pickle=True, encoding="latin1")
-    except Exception as exc:
-        raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=path) from exc
+    _check_npz_file(path)
     result = {}
-    with npz:
-        missing = [k for k in SPLITS if k not in npz.files]
-        if missing:
-            raise DataError(
-                f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
-                path=path,
-            )
+    with _open_npz(path) as npz:
         for split in SPLITS:
-            try:
-                data = npz[split]
-            except Exception as exc:
-                raise DataError(
-                    f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
-                ) from exc
-            if data.ndim == 0:
-                raise DataError(
-                    f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
-                    path=path,
-                    split=split,
-                )
+            data = _read_split(npz, path, split)
             result[split] = [
                 _check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)
             ]
@@ -174,6 +194,39 @@ def check_data_set(data_set, max_seq_len: int) -> List:
     return list(data_set)
 
 
+def _short_enough(lengths: np.ndarray, max_seq_len: int, path: str, split: str) -> np.ndarray:
+    """The mask `lengths <= max_seq_len` of one split, the drop logged as Magenta's loader does.
+
+    Raises `DataError` (naming `path` and `split`) when no sketch is short enough.
+    """
+    kept = lengths <= max_seq_len
+    n_kept = int(kept.sum())
+    dropped = len(lengths) - n_kept
+    if dropped:
+        logging.info(
+            "%s: dropped %d of %d sketches longer than max_seq_len=%d",
+            format_where(path, split),
+            dropped,
+            len(lengths),
+            max_seq_len,
+        )
+    if not n_kept:
+        longest = int(lengths.max()) if len(lengths) else 0
+        raise DataError(
+            f"all {len(lengths)} sketches dropped: none has len <= "
+            f"max_seq_len={max_seq_len} (longest {longest})",
+            path=path,
+            split=split,
+        )
+    return kept
+
+
+def _log_combined(counts: Sequence[int], points: int) -> None:
+    """Logs the sizes (train/valid/test) and mean length of a loaded data set."""
+    n_all = sum(counts)
+    logging.info("Dataset combined: %d (%d/%d/%d), avg len %d", n_all, *counts, int(points / n_all))
+
+
 def load_dataset(
     data_dir: Union[str, os.PathLike], data_set: Union[str, Sequence[str]], max_seq_len: int
 ) -> SketchDataset:
@@ -195,38 +248,14 @@ def load_dataset(
         class_names.append(os.path.splitext(os.path.basename(os.fspath(name)))[0])
         counts = []
         for split in SPLITS:
-            kept = [s for s in data[split] if len(s) <= max_seq_len]
-            dropped = len(data[split]) - len(kept)
-            if dropped:
-                logging.info(
-                    "%s: dropped %d of %d sketches longer than max_seq_len=%d",
-                    format_where(path, split),
-                    dropped,
-                    len(data[split]),
-                    max_seq_len,
-                )
-            if not kept:
-                longest = max((len(s) for s in data[split]), default=0)
-                raise DataError(
-                    f"all {len(data[split])} sketches dropped: none has len <= "
-                    f"max_seq_len={max_seq_len} (longest {longest})",
-                    path=path,
-                    split=split,
-                )
+            lengths = np.array([len(s) for s in data[split]], dtype=np.int64)
+            mask = _short_enough(lengths, max_seq_len, path, split)
+            kept = [s for s, k in zip(data[split], mask) if k]
             splits[split].extend(kept)
             labels[split].extend([label] * len(kept))
             counts.append(len(kept))
         logging.info("Loaded %d/%d/%d from %s", *counts, path)
-    n_all = sum(len(v) for v in splits.values())
-    avg_len = sum(len(s) for v in splits.values() for s in v) / n_all
-    logging.info(
-        "Dataset combined: %d (%d/%d/%d), avg len %d",
-        n_all,
-        len(splits["train"]),
-        len(splits["valid"]),
-        len(splits["test"]),
-        int(avg_len),
-    )
+    _log_combined([len(splits[k]) for k in SPLITS], sum(len(s) for v in splits.values() for s in v))
     scale = normalizing_scale_factor(splits["train"], max_seq_len)
     logging.info("normalizing_scale_factor %4.4f", scale)
     return SketchDataset(

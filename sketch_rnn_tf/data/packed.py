@@ -57,7 +57,18 @@ import numpy as np
 from absl import logging
 
 from sketch_rnn_tf.data.errors import DataError, format_where
-from sketch_rnn_tf.data.npz import LIMIT, SPLITS, SketchDataset, _check_sketch, check_data_set
+from sketch_rnn_tf.data.npz import (
+    LIMIT,
+    SPLITS,
+    SketchDataset,
+    _check_npz_file,
+    _check_sketch,
+    _log_combined,
+    _open_npz,
+    _read_split,
+    _short_enough,
+    check_data_set,
+)
 from sketch_rnn_tf.download import cache_home
 
 FORMAT_VERSION = 1
@@ -85,14 +96,6 @@ def cache_path(source: Union[str, os.PathLike], cache_dir: Optional[str] = None)
     return os.path.join(cache_dir or default_cache_dir(), f"{stem}-{digest}.pack")
 
 
-def _check_source(path: str) -> None:
-    if not os.path.isfile(path):
-        raise DataError("file not found", path=path)
-    if not zipfile.is_zipfile(path):
-        # Checked first so np.load never falls back to unpickling an arbitrary file.
-        raise DataError("not an npz (zip) file", path=path)
-
-
 def source_key(path: Union[str, os.PathLike]) -> dict:
     """What identifies a version of `path`: size, mtime and each zip member's name, CRC-32 and size.
 
@@ -100,7 +103,7 @@ def source_key(path: Union[str, os.PathLike]) -> dict:
     so a rewritten file is noticed even when its size and mtime happen to match.
     """
     path = os.fspath(path)
-    _check_source(path)
+    _check_npz_file(path)
     stat = os.stat(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -476,22 +479,6 @@ def _write_split(f, data, path: str, split: str, crc: int):
     return entry, dtype, crc
 
 
-def _read_npz_split(npz, path: str, split: str):
-    try:
-        data = npz[split]
-    except Exception as exc:
-        raise DataError(
-            f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
-        ) from exc
-    if data.ndim == 0:
-        raise DataError(
-            f"expected a sequence of sketches, got a scalar of dtype {data.dtype}",
-            path=path,
-            split=split,
-        )
-    return data
-
-
 def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict] = None) -> None:
     """Validates `source` (as `load_npz` does) and writes its packed cache.
 
@@ -502,28 +489,16 @@ def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict
     """
     source = os.fspath(source)
     key = source_key(source) if key is None else key
-    try:
-        npz = np.load(source, allow_pickle=True, encoding="latin1")
-    except Exception as exc:
-        raise DataError(
-            f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source
-        ) from exc
+    npz = _open_npz(source)
     directory = os.path.dirname(os.path.abspath(target))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     try:
         with npz, os.fdopen(fd, "wb") as f:
-            missing = [k for k in SPLITS if k not in npz.files]
-            if missing:
-                raise DataError(
-                    f"missing key(s) {missing}; found {sorted(npz.files)};"
-                    " expected train/valid/test",
-                    path=source,
-                )
             f.write(MAGIC)
             splits, crc, dtypes = {}, 0, []
             for split in SPLITS:
-                data = _read_npz_split(npz, source, split)
+                data = _read_split(npz, source, split)
                 splits[split], dtype, crc = _write_split(f, data, source, split, 0)
                 splits[split]["crc32"] = crc
                 dtypes.append(dtype)
@@ -639,22 +614,10 @@ def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
 def _pack_in_memory(source: str) -> Dict[str, _Part]:
     """Packs `source` into anonymous memory (the fallback when no cache can be written)."""
     parts = {}
-    try:
-        npz = np.load(source, allow_pickle=True, encoding="latin1")
-    except Exception as exc:
-        raise DataError(
-            f"cannot be read as npz ({type(exc).__name__}: {exc})", path=source
-        ) from exc
-    with npz:
-        missing = [k for k in SPLITS if k not in npz.files]
-        if missing:
-            raise DataError(
-                f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
-                path=source,
-            )
+    with _open_npz(source) as npz:
         for split in SPLITS:
             sketches, lengths, dtypes = _structural_pass(
-                _read_npz_split(npz, source, split), source, split
+                _read_split(npz, source, split), source, split
             )
             dtype = _out_dtype(sketches, dtypes)
             offsets = np.zeros(len(sketches) + 1, np.int64)
@@ -796,30 +759,10 @@ def load_packed_dataset(
         class_names.append(os.path.splitext(os.path.basename(os.fspath(name)))[0])
         counts = []
         for split in SPLITS:
-            lengths = splits[split].lengths()
-            kept = lengths <= max_seq_len
-            n_kept = int(kept.sum())
-            dropped = len(lengths) - n_kept
-            if dropped:
-                logging.info(
-                    "%s: dropped %d of %d sketches longer than max_seq_len=%d",
-                    format_where(path, split),
-                    dropped,
-                    len(lengths),
-                    max_seq_len,
-                )
-            if not n_kept:
-                longest = int(lengths.max()) if len(lengths) else 0
-                raise DataError(
-                    f"all {len(lengths)} sketches dropped:"
-                    f" none has len <= max_seq_len={max_seq_len}"
-                    f" (longest {longest})",
-                    path=path,
-                    split=split,
-                )
+            kept = _short_enough(splits[split].lengths(), max_seq_len, path, split)
             parts[split].append(splits[split].parts[0])
             keep[split].append(kept)
-            counts.append(n_kept)
+            counts.append(int(kept.sum()))
         logging.info("Loaded %d/%d/%d from %s", *counts, path)
     labels = list(range(len(data_set)))
     result = {}
@@ -827,16 +770,7 @@ def load_packed_dataset(
         whole = PackedSplit(parts[split], labels)
         mask = np.concatenate(keep[split])
         result[split] = whole if mask.all() else whole.take(np.flatnonzero(mask))
-    n_all = sum(len(v) for v in result.values())
-    points = sum(v.num_points for v in result.values())
-    logging.info(
-        "Dataset combined: %d (%d/%d/%d), avg len %d",
-        n_all,
-        len(result["train"]),
-        len(result["valid"]),
-        len(result["test"]),
-        int(points / n_all),
-    )
+    _log_combined([len(result[k]) for k in SPLITS], sum(v.num_points for v in result.values()))
     scale = _memo_scale_factor(result["train"], max_seq_len, keys, cache_dir)
     logging.info("normalizing_scale_factor %4.4f", scale)
     return SketchDataset(

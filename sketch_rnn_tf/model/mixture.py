@@ -39,6 +39,17 @@ tfd = tfp.distributions
 
 # Magenta adds 1e-6 to the mixture density before the log (`get_lossfunc`).
 DENSITY_EPSILON = 1e-6
+#: `BivariateNormal`'s parameters by name (as given; None where not given), in `__init__`'s order.
+_PARAMETERS = (
+    "mu_x",
+    "mu_y",
+    "sigma_x",
+    "sigma_y",
+    "rho_xy",
+    "log_sigma_x",
+    "log_sigma_y",
+    "sigma_scale",
+)
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -147,17 +158,7 @@ class BivariateNormal(tfd.Distribution):
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        props = tfp.util.ParameterProperties
-        return dict(
-            mu_x=props(),
-            mu_y=props(),
-            sigma_x=props(),
-            sigma_y=props(),
-            rho_xy=props(),
-            log_sigma_x=props(),
-            log_sigma_y=props(),
-            sigma_scale=props(),
-        )
+        return {k: tfp.util.ParameterProperties() for k in _PARAMETERS}
 
     # The parameters as given (None where not given): tfp reads them by name to slice and to
     # broadcast. `scales()` and `log_scales()` are the σ in use.
@@ -218,16 +219,7 @@ class BivariateNormal(tfd.Distribution):
 
     def _replace(self, **changes):
         """A copy with some parameters replaced (or mapped: a callable gets the old value)."""
-        params = dict(
-            mu_x=self._mu_x,
-            mu_y=self._mu_y,
-            sigma_x=self._sigma_x,
-            sigma_y=self._sigma_y,
-            rho_xy=self._rho_xy,
-            log_sigma_x=self._log_sigma_x,
-            log_sigma_y=self._log_sigma_y,
-            sigma_scale=self._sigma_scale,
-        )
+        params = {k: getattr(self, k) for k in _PARAMETERS}
         for k, v in changes.items():
             params[k] = v(params[k]) if callable(v) else v
         return BivariateNormal(
@@ -418,21 +410,7 @@ class StrokeDistribution(tfd.Distribution):
             return tf.gather(tf.broadcast_to(v, shape), j, batch_dims=j.shape.rank)
 
         # Component j's parameters, then its σ = exp(σ̂)·scale: the order Magenta's sampler uses.
-        chosen = self.components._replace(
-            **{
-                k: pick
-                for k in (
-                    "mu_x",
-                    "mu_y",
-                    "sigma_x",
-                    "sigma_y",
-                    "rho_xy",
-                    "log_sigma_x",
-                    "log_sigma_y",
-                    "sigma_scale",
-                )
-            }
-        )
+        chosen = self.components._replace(**{k: pick for k in _PARAMETERS})
         eps = tf.random.stateless_normal(tf.concat([tf.shape(j), [2]], 0), keys[1])
         dx, dy = chosen._transform(eps[..., 0], eps[..., 1])
         pen_logits = self.pen_logits
