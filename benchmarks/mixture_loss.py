@@ -31,6 +31,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common  # noqa: E402
+from benchmarks.train_step import random_batch  # noqa: E402
 
 common.quiet_tf()
 
@@ -95,21 +96,6 @@ def tril_loss(y, targets, num_mixture, mask_pen=False):
 
 LOSSES = {"closed_form": closed_form_loss, "stroke_distribution": losses.reconstruction_loss,
           "tril_mixture": tril_loss}
-
-
-def random_batch(batch, nmax, seed=0):
-    """A padded stroke-5 batch [B, N_max+1, 5] with lengths in [N_max/2, N_max]."""
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(nmax // 2, nmax + 1, size=batch).astype(np.int32)
-    x = np.zeros((batch, nmax + 1, 5), np.float32)
-    x[:, 0] = (0, 0, 1, 0, 0)
-    for b, n in enumerate(lengths):
-        x[b, 1:n + 1, :2] = rng.normal(0, 1, (n, 2))
-        pen = rng.random(n) < 0.1
-        x[b, 1:n + 1, 2] = ~pen
-        x[b, 1:n + 1, 3] = pen
-        x[b, n + 1:, 4] = 1
-    return tf.constant(x), tf.constant(lengths)
 
 
 def loss_and_grad_fn(loss, num_mixture):
