@@ -177,11 +177,11 @@ def test_interrupted_build_leaves_no_file(tmp_path, monkeypatch):
     calls = []
     real = packed._write_split
 
-    def crash_on_valid(f, data, path, split, crc):
+    def crash_on_valid(f, path, split):
         calls.append(split)
         if split == "valid":
             raise KeyboardInterrupt  # e.g. Ctrl-C half way through
-        return real(f, data, path, split, crc)
+        return real(f, path, split)
 
     monkeypatch.setattr(packed, "_write_split", crash_on_valid)
     with pytest.raises(KeyboardInterrupt):

@@ -30,7 +30,7 @@ instead.
 File layout (little endian)::
 
     b"SRTPACK1" + padding to 64 bytes
-    per split: offsets (int64, n + 1), points (dtype, [rows, 3]), each 64-byte aligned
+    per split: points (dtype, [rows, 3]), then offsets (int64, n + 1), each 64-byte aligned
     footer: JSON (format version, source key, dtype, per split: count, rows, positions, crc32)
     trailer: footer length (uint64) + b"SRTPACK1"
 
@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import collections.abc
 import hashlib
+import io
 import json
 import mmap
 import os
@@ -57,6 +58,7 @@ import numpy as np
 from absl import logging
 
 from sketch_rnn_tf.data.errors import DataError, format_where
+from sketch_rnn_tf.data.npy_stream import NotStreamable, stream_split
 from sketch_rnn_tf.data.npz import (
     LIMIT,
     SPLITS,
@@ -71,7 +73,8 @@ from sketch_rnn_tf.data.npz import (
 )
 from sketch_rnn_tf.download import cache_home
 
-FORMAT_VERSION = 1
+#: 2: points before offsets (written as sketches stream in); 1 had offsets first.
+FORMAT_VERSION = 2
 MAGIC = b"SRTPACK1"
 _ALIGN = 64
 _TRAILER = struct.Struct("<Q8s")
@@ -384,13 +387,13 @@ def _pad_to(f, align: int = _ALIGN) -> int:
     return pos + pad
 
 
-def _structural_pass(data, path: str, split: str):
-    """Per-sketch shape/dtype checks (cheap); returns (sketches, lengths, out dtype) or raises.
+def _structural_pass(block, path: str, split: str, first: int = 0):
+    """Per-sketch shape/dtype checks (cheap) of `block`, sketches `first`, `first + 1`, ... of the split.
 
-    Sketches that are not plain numeric `(len, 3)` arrays go through
-    `_check_sketch` (which converts or raises with the file, split and index).
+    Returns (sketches, lengths, dtypes) or raises. Sketches that are not plain numeric `(len, 3)`
+    arrays go through `_check_sketch` (which converts or raises with the file, split and index).
     """
-    sketches = list(data)
+    sketches = list(block)
     lengths = np.empty(len(sketches), np.int64)
     dtypes = set()
     for i, s in enumerate(sketches):
@@ -402,11 +405,11 @@ def _structural_pass(data, path: str, split: str):
             and s.dtype.kind in "iuf"
         ):
             try:
-                s = _check_sketch(s, path=path, split=split, index=i)
+                s = _check_sketch(s, path=path, split=split, index=first + i)
             except DataError:
                 # Report the first bad sketch in order, as checking one by one would.
                 for k in range(i):
-                    _check_sketch(sketches[k], path=path, split=split, index=k)
+                    _check_sketch(sketches[k], path=path, split=split, index=first + k)
                 raise
             sketches[i] = s
         lengths[i] = s.shape[0]
@@ -414,26 +417,41 @@ def _structural_pass(data, path: str, split: str):
     return sketches, lengths, dtypes
 
 
-def _out_dtype(sketches, dtypes) -> np.dtype:
-    if not dtypes:
-        return np.dtype(np.int16)
-    if any(d.kind == "f" for d in dtypes):
-        return np.dtype(np.float32)  # what validation makes of floating sketches
-    common = np.result_type(*dtypes)
-    if common.itemsize <= 2 and np.can_cast(common, np.int16):
-        return np.dtype(np.int16)
-    lo = min(int(s.min()) for s in sketches)
-    hi = max(int(s.max()) for s in sketches)
-    for candidate in (np.int16, np.int32, np.int64):
-        info = np.iinfo(candidate)
-        if info.min <= lo and hi <= info.max:
-            return np.dtype(candidate)
-    return np.dtype(np.float64)
+class _DtypeRule:
+    """The dtype a split is stored in, from the sketches seen so far.
+
+    int16 when every value fits (Quick, Draw! data), else the narrowest of int32/int64 that
+    holds the integers, float32 for floating sketches (what validation makes of them).
+    """
+
+    def __init__(self):
+        self.dtypes = set()
+        self.lo = self.hi = None
+
+    def add(self, chunk: np.ndarray, dtypes) -> None:
+        self.dtypes |= set(dtypes)
+        narrow = chunk.dtype.itemsize <= 2 and np.can_cast(chunk.dtype, np.int16)
+        if len(chunk) and chunk.dtype.kind in "iu" and not narrow:  # int16-castable always fits
+            lo, hi = int(chunk.min()), int(chunk.max())
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+
+    def result(self) -> np.dtype:
+        if not self.dtypes:
+            return np.dtype(np.int16)
+        if any(d.kind == "f" for d in self.dtypes):
+            return np.dtype(np.float32)
+        common = np.result_type(*self.dtypes)
+        if common.itemsize <= 2 and np.can_cast(common, np.int16):
+            return np.dtype(np.int16)
+        for candidate in (np.int16, np.int32, np.int64):
+            info = np.iinfo(candidate)
+            if info.min <= self.lo and self.hi <= info.max:
+                return np.dtype(candidate)
+        return np.dtype(np.float64)
 
 
-def _value_check(
-    chunk: np.ndarray, sketches, first: int, chunk_offsets: np.ndarray, path, split
-) -> None:
+def _value_check(chunk: np.ndarray, block, first: int, chunk_offsets: np.ndarray, path, split):
     """Bulk pen/finite checks of packed rows; a flagged sketch is re-checked alone (message)."""
     bad = (chunk[:, 2] != 0) & (chunk[:, 2] != 1)
     if chunk.dtype.kind == "f":
@@ -443,72 +461,140 @@ def _value_check(
     rows = np.flatnonzero(bad)
     flagged = np.unique(np.searchsorted(chunk_offsets, rows, side="right") - 1)
     for k in flagged.tolist():
-        _check_sketch(sketches[first + k], path=path, split=split, index=first + k)
+        _check_sketch(block[k], path=path, split=split, index=first + k)
 
 
-def _write_split(f, data, path: str, split: str, crc: int):
-    sketches, lengths, dtypes = _structural_pass(data, path, split)
-    dtype = _out_dtype(sketches, dtypes)
-    offsets = np.zeros(len(sketches) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    offsets_at = _pad_to(f)
-    raw = offsets.astype("<i8").tobytes()
-    f.write(raw)
-    crc = zlib.crc32(raw, crc)
-    points_at = _pad_to(f)
-    for first in range(0, len(sketches), _CHUNK_SKETCHES):
-        block = sketches[first : first + _CHUNK_SKETCHES]
-        chunk = np.concatenate(block).astype(dtype, copy=False)
-        _value_check(
-            chunk,
-            sketches,
-            first,
-            offsets[first : first + len(block) + 1] - offsets[first],
-            path,
-            split,
-        )
-        raw = chunk.astype(dtype.newbyteorder("<"), copy=False).tobytes()
-        f.write(raw)
-        crc = zlib.crc32(raw, crc)
-    entry = {
-        "count": len(sketches),
-        "rows": int(offsets[-1]),
-        "offsets_at": offsets_at,
-        "points_at": points_at,
-    }
-    return entry, dtype, crc
+class _Widen(Exception):
+    """A later chunk needs a wider dtype than the one the split's first chunks were written in."""
+
+
+class _SplitPacker:
+    """Checks and packs one split's sketches as they arrive, `_CHUNK_SKETCHES` at a time.
+
+    Writes to `f` (at its current position): the points, then the int64 offsets, each 64-byte
+    aligned. `dtype` fixes the stored dtype; without it the first chunk's is used, and a later
+    chunk that needs a wider one raises `_Widen`. With `f=None` nothing is written (a dry run
+    that checks every sketch and finds the dtype: `finish()[1]`).
+    """
+
+    def __init__(self, f, path: str, split: str, dtype: Optional[np.dtype] = None):
+        self.f, self.path, self.split, self.fixed = f, path, split, dtype
+        self.start = f.tell() if f is not None else 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to no sketches (the file is cut back to where this split began)."""
+        if self.f is not None:
+            self.f.seek(self.start)
+            self.f.truncate()
+        self.block, self.lengths, self.first = [], [], 0
+        self.rule, self.written, self.crc = _DtypeRule(), None, 0
+        self.points_at = _pad_to(self.f) if self.f is not None else 0
+
+    def add(self, sketch) -> None:
+        self.block.append(sketch)
+        if len(self.block) == _CHUNK_SKETCHES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.block:
+            return
+        block, lengths, dtypes = _structural_pass(self.block, self.path, self.split, self.first)
+        chunk = np.concatenate(block)
+        self.rule.add(chunk, dtypes)
+        dtype = self.fixed or self.rule.result()
+        if self.written is not None and dtype != self.written:
+            raise _Widen()
+        chunk = chunk.astype(dtype, copy=False)
+        offsets = np.zeros(len(block) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        _value_check(chunk, block, self.first, offsets, self.path, self.split)
+        if self.f is not None:
+            self.written = dtype
+            self._write(chunk.astype(dtype.newbyteorder("<"), copy=False).tobytes())
+        self.lengths.append(lengths)
+        self.first += len(block)
+        self.block = []
+
+    def _write(self, raw: bytes) -> None:
+        self.f.write(raw)
+        self.crc = zlib.crc32(raw, self.crc)
+
+    def finish(self):
+        """(footer entry of the split, its stored dtype)."""
+        self._flush()
+        dtype = self.fixed or self.rule.result()
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
+        offsets = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        entry = {"count": len(lengths), "rows": int(offsets[-1]), "points_at": self.points_at}
+        if self.f is not None:
+            entry["offsets_at"] = _pad_to(self.f)
+            self._write(offsets.astype("<i8").tobytes())
+            entry["crc32"] = self.crc
+        return entry, dtype
+
+
+def _read_whole(path: str, split: str):
+    """The split as `np.load` unpickles it (when it cannot be streamed), as a list."""
+    with _open_npz(path) as npz:
+        return list(_read_split(npz, path, split))
+
+
+def _feed(path: str, split: str, packer: _SplitPacker) -> None:
+    """Every sketch of the split into `packer`: streamed, else (`NotStreamable`) read whole."""
+    try:
+        stream_split(path, split, packer.add)
+    except NotStreamable as why:
+        logging.info("reading split %r of %s whole (%s)", split, path, why)
+        packer.reset()
+        for sketch in _read_whole(path, split):
+            packer.add(sketch)
+
+
+def _write_split(f, path: str, split: str):
+    """Validates and packs one split into `f`; returns (footer entry, stored dtype).
+
+    Memory stays at a chunk of sketches whatever the split's size (`npy_stream`). In the rare file
+    whose sketches need a wider dtype late in the split, a dry pass finds it and the split is
+    written again.
+    """
+    packer = _SplitPacker(f, path, split)
+    try:
+        _feed(path, split, packer)
+        return packer.finish()
+    except _Widen:
+        dry = _SplitPacker(None, path, split)
+        _feed(path, split, dry)
+        f.seek(packer.start)
+        f.truncate()
+        packer = _SplitPacker(f, path, split, dtype=dry.finish()[1])
+        _feed(path, split, packer)
+        return packer.finish()
 
 
 def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict] = None) -> None:
     """Validates `source` (as `load_npz` does) and writes its packed cache.
 
-    One split is held in memory at a time.  The file is written beside
-    `target` under a temporary name and renamed onto it once complete, so
-    `target` is never half-written.  Raises `DataError` for bad data
-    (naming the file, split and sketch); nothing is left behind then.
+    Sketches are read one at a time (`npy_stream`) and written a chunk at a time, so the build's
+    memory does not grow with the file. The file is written beside `target` under a temporary
+    name and renamed onto it once complete, so `target` is never half-written. Raises `DataError`
+    for bad data (naming the file, split and sketch); nothing is left behind then.
     """
     source = os.fspath(source)
     key = source_key(source) if key is None else key
-    npz = _open_npz(source)
+    _open_npz(source).close()  # a readable npz with the three splits, or DataError
     directory = os.path.dirname(os.path.abspath(target))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     try:
-        with npz, os.fdopen(fd, "wb") as f:
-            f.write(MAGIC)
-            splits, crc, dtypes = {}, 0, []
-            for split in SPLITS:
-                data = _read_split(npz, source, split)
-                splits[split], dtype, crc = _write_split(f, data, source, split, 0)
-                splits[split]["crc32"] = crc
-                dtypes.append(dtype)
-                del data
-            # One dtype per file keeps the reader simple; widen the splits' if they differ.
+        with os.fdopen(fd, "wb") as f:
+            splits, dtypes = _write_splits(f, source)
             footer = {
                 "version": FORMAT_VERSION,
                 "source": os.path.abspath(source),
                 "key": key,
-                "dtypes": {s: d.str for s, d in zip(SPLITS, dtypes)},
+                "dtypes": {s: dtypes[s].str for s in SPLITS},
                 "splits": splits,
             }
             _pad_to(f)
@@ -524,6 +610,15 @@ def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict
         except OSError:
             pass
         raise
+
+
+def _write_splits(f, source: str):
+    """MAGIC, then each split packed; returns ({split: footer entry}, {split: dtype})."""
+    f.write(MAGIC)
+    splits, dtypes = {}, {}
+    for split in SPLITS:
+        splits[split], dtypes[split] = _write_split(f, source, split)
+    return splits, dtypes
 
 
 class CacheError(Exception):
@@ -579,12 +674,13 @@ def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
             offsets_at, points_at = int(entry["offsets_at"]), int(entry["points_at"])
             if dtype.kind not in "if" or count < 0 or rows < 0:
                 raise CacheError("bad layout")
-            end = points_at + rows * 3 * dtype.itemsize
-            if offsets_at + 8 * (count + 1) > points_at or end > size:
+            points_end = points_at + rows * 3 * dtype.itemsize
+            end = offsets_at + 8 * (count + 1)
+            if points_end > offsets_at or end > size:
                 raise CacheError("bad layout (truncated?)")
-            if verify and _crc_of(
-                fd, points_at, end, _crc_of(fd, offsets_at, offsets_at + 8 * (count + 1))
-            ) != int(entry["crc32"]):
+            if verify and _crc_of(fd, offsets_at, end, _crc_of(fd, points_at, points_end)) != int(
+                entry["crc32"]
+            ):
                 raise CacheError(f"checksum mismatch in split {split!r}")
             layout[split] = (dtype, count, rows, offsets_at, points_at)
         mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
@@ -612,32 +708,18 @@ def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
 
 
 def _pack_in_memory(source: str) -> Dict[str, _Part]:
-    """Packs `source` into anonymous memory (the fallback when no cache can be written)."""
+    """Packs `source` into memory (the fallback when no cache can be written)."""
+    _open_npz(source).close()
+    buffer = io.BytesIO()
+    splits, dtypes = _write_splits(buffer, source)
+    memory = buffer.getbuffer()
     parts = {}
-    with _open_npz(source) as npz:
-        for split in SPLITS:
-            sketches, lengths, dtypes = _structural_pass(
-                _read_split(npz, source, split), source, split
-            )
-            dtype = _out_dtype(sketches, dtypes)
-            offsets = np.zeros(len(sketches) + 1, np.int64)
-            np.cumsum(lengths, out=offsets[1:])
-            points = (
-                np.concatenate(sketches).astype(dtype, copy=False)
-                if sketches
-                else np.zeros((0, 3), dtype)
-            )
-            for first in range(0, len(sketches), _CHUNK_SKETCHES):
-                stop = min(first + _CHUNK_SKETCHES, len(sketches))
-                _value_check(
-                    points[offsets[first] : offsets[stop]],
-                    sketches,
-                    first,
-                    offsets[first : stop + 1] - offsets[first],
-                    source,
-                    split,
-                )
-            parts[split] = _Part(points, offsets, os.path.abspath(source), split)
+    for split in SPLITS:
+        entry, dtype = splits[split], dtypes[split].newbyteorder("<")
+        count, rows = entry["count"], entry["rows"]
+        points = np.frombuffer(memory, dtype, count=rows * 3, offset=entry["points_at"])
+        offsets = np.frombuffer(memory, "<i8", count=count + 1, offset=entry["offsets_at"])
+        parts[split] = _Part(points.reshape(rows, 3), offsets, os.path.abspath(source), split)
     return parts
 
 
