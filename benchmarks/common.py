@@ -47,12 +47,21 @@ def machine_info() -> dict:
     import numpy as np
     import tensorflow as tf
     import keras
+
     return {
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "simd": cpu_flags(),
-                    "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-                    "platform": platform.platform()},
-        "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "numpy": np.__version__},
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "simd": cpu_flags(),
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+            "platform": platform.platform(),
+        },
+        "versions": {
+            "python": sys.version.split()[0],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
     }
 
 
@@ -95,15 +104,22 @@ def interleaved(fns: dict, reps: int, inner=None) -> dict:
 
 
 def summary(ts) -> dict:
-    return {"median_s": statistics.median(ts), "min_s": min(ts), "max_s": max(ts), "reps": len(ts),
-            "all_s": ts}
+    return {
+        "median_s": statistics.median(ts),
+        "min_s": min(ts),
+        "max_s": max(ts),
+        "reps": len(ts),
+        "all_s": ts,
+    }
 
 
 def table(rows, headers) -> str:
     cells = [[str(h) for h in headers]] + [[_fmt(v) for v in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(cells[0], widths)),
-             "-|-".join("-" * w for w in widths)]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)),
+        "-|-".join("-" * w for w in widths),
+    ]
     lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells[1:]]
     return "\n".join(lines)
 
@@ -121,8 +137,7 @@ def _fmt(v):
 
 
 # ----------------------------------------------------------------------------- matmul ceiling
-def model_matmul_shapes(batch=100, steps=250, enc=256, dec=512, z=128, outputs=123,
-                        hyper=256):
+def model_matmul_shapes(batch=100, steps=250, enc=256, dec=512, z=128, outputs=123, hyper=256):
     """(name, m, k, n) of the matmuls that dominate sketch-rnn's training step."""
     return [
         ("dec input proj (B·T)x(5+z)x4n", batch * steps, 5 + z, 4 * dec),
@@ -139,13 +154,14 @@ def matmul_ceiling(shapes=None, min_time=0.5, reps=5):
     synchronous; the ~20 µs dispatch is < 1% of the smallest shape's time), `iters` calls per
     repetition, median and best of `reps`. Returns a list of dicts."""
     import tensorflow as tf
+
     shapes = shapes or model_matmul_shapes()
     out = []
     for name, m, k, n in shapes:
         a = tf.random.normal([m, k])
         b = tf.random.normal([k, n])
         flops = 2.0 * m * k * n
-        iters = max(1, int(min_time * 50e9 / flops))   # ~min_time s at 50 GFLOP/s
+        iters = max(1, int(min_time * 50e9 / flops))  # ~min_time s at 50 GFLOP/s
         for _ in range(2):
             tf.matmul(a, b)
         ts = []
@@ -157,8 +173,17 @@ def matmul_ceiling(shapes=None, min_time=0.5, reps=5):
             del c
         med = statistics.median(ts)
         best = min(ts)
-        out.append({"name": name, "m": m, "k": k, "n": n, "iters": iters,
-                    "gflops_median": flops / med / 1e9, "gflops_best": flops / best / 1e9})
+        out.append(
+            {
+                "name": name,
+                "m": m,
+                "k": k,
+                "n": n,
+                "iters": iters,
+                "gflops_median": flops / med / 1e9,
+                "gflops_best": flops / best / 1e9,
+            }
+        )
     return out
 
 
@@ -176,10 +201,10 @@ def lstm_flops(batch, steps, d_in, n):
 def hyper_flops(batch, steps, d_in, n, hn, e):
     """Matmul FLOPs of one HyperLSTM forward (main cell, hyper LN-LSTM, the 8+4 z projections,
     the 8 alpha and 4 beta projections)."""
-    f = lstm_flops(batch, steps, d_in, n)                 # x·W_xh, h·W_hh
-    f += lstm_flops(batch, steps, d_in + n, hn)           # hyper cell on [x, h]
-    f += 2.0 * batch * steps * hn * e * 12                 # z_w (8) and z_b (4)
-    f += 2.0 * batch * steps * e * n * 12                  # alpha (8) and beta (4)
+    f = lstm_flops(batch, steps, d_in, n)  # x·W_xh, h·W_hh
+    f += lstm_flops(batch, steps, d_in + n, hn)  # hyper cell on [x, h]
+    f += 2.0 * batch * steps * hn * e * 12  # z_w (8) and z_b (4)
+    f += 2.0 * batch * steps * e * n * 12  # alpha (8) and beta (4)
     return f
 
 
@@ -203,7 +228,11 @@ def sketch_rnn_flops(hp, batch, steps, training=True):
             f += 2 * hyper_flops(batch, steps, 5, ne, hp.hyper_num_units, hp.hyper_embedding_size)
         else:
             f += 2 * lstm_flops(batch, steps, 5, ne)
-        f += 2.0 * batch * 2 * ne * hp.z_size * 2            # mu, presig
-        f += 2.0 * batch * hp.z_size * (2 * n if hp.dec_model != "hyper"
-                                         else 2 * (n + hp.hyper_num_units))
+        f += 2.0 * batch * 2 * ne * hp.z_size * 2  # mu, presig
+        f += (
+            2.0
+            * batch
+            * hp.z_size
+            * (2 * n if hp.dec_model != "hyper" else 2 * (n + hp.hyper_num_units))
+        )
     return 3.0 * f if training else f

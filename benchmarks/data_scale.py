@@ -39,8 +39,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from benchmarks import common  # noqa: E402
 
-HPARAMS = ("enc_rnn_size=16,dec_rnn_size=16,z_size=8,num_mixture=3,max_seq_len=125,batch_size=100,"
-           "save_every=1000,use_recurrent_dropout=false")
+HPARAMS = (
+    "enc_rnn_size=16,dec_rnn_size=16,z_size=8,num_mixture=3,max_seq_len=125,batch_size=100,"
+    "save_every=1000,use_recurrent_dropout=false"
+)
 
 WRAPPER = r"""
 import json, os, sys, time
@@ -137,8 +139,12 @@ def make_dataset(directory: str, sketches: int, classes: int, seed: int = 0) -> 
         names.append(name)
         del splits
     size = sum(os.path.getsize(os.path.join(directory, n)) for n in names)
-    return {"names": names, "per_class": {"train": n_train, "valid": n_valid, "test": n_test},
-            "points": points, "bytes_on_disk": size}
+    return {
+        "names": names,
+        "per_class": {"train": n_train, "valid": n_valid, "test": n_test},
+        "points": points,
+        "bytes_on_disk": size,
+    }
 
 
 def run_child(out_dir: str, tree: str, args: list, env: dict, bare: bool = False) -> dict:
@@ -147,8 +153,14 @@ def run_child(out_dir: str, tree: str, args: list, env: dict, bare: bool = False
     code = WRAPPER.format(root=tree, out=out, bare=bare)
     env = dict(env, PYTHONPATH=tree, TF_CPP_MIN_LOG_LEVEL="2")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code] + args, env=env, cwd=out_dir,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code] + args,
+        env=env,
+        cwd=out_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     wall = time.perf_counter() - t0
     with open(out) as f:
         text = f.read()
@@ -161,12 +173,18 @@ def run_child(out_dir: str, tree: str, args: list, env: dict, bare: bool = False
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sketches", type=int, default=1_000_000)
     parser.add_argument("--classes", type=int, default=8)
-    parser.add_argument("--before", default=None, help="another checkout to measure first (e.g. main)")
+    parser.add_argument(
+        "--before", default=None, help="another checkout to measure first (e.g. main)"
+    )
     parser.add_argument("--runs", default="build,cached", help="of this checkout: build, cached")
-    parser.add_argument("--workdir", default=None, help="keep the data and caches here (default: temp, deleted)")
+    parser.add_argument(
+        "--workdir", default=None, help="keep the data and caches here (default: temp, deleted)"
+    )
     parser.add_argument("--name", default=None, help="results file name (default data_scale[_<N>])")
     args = parser.parse_args()
 
@@ -179,12 +197,25 @@ def main():
         t0 = time.perf_counter()
         dataset = make_dataset(data_dir, args.sketches, args.classes)
         dataset["generate_s"] = time.perf_counter() - t0
-        print(f"generated {args.sketches} sketches ({dataset['points']} points, "
-              f"{dataset['bytes_on_disk'] / 1e6:.0f} MB on disk) in {dataset['generate_s']:.0f} s", flush=True)
+        print(
+            f"generated {args.sketches} sketches ({dataset['points']} points, "
+            f"{dataset['bytes_on_disk'] / 1e6:.0f} MB on disk) in {dataset['generate_s']:.0f} s",
+            flush=True,
+        )
         env = dict(os.environ)
         env["SKETCH_RNN_TF_HOME"] = os.path.join(work, "home")
-        train_args = ["train", "--data_dir", data_dir, "--dataset", ",".join(dataset["names"]),
-                      "--hparams", HPARAMS, "--num_steps", "2", "--no_progress"]
+        train_args = [
+            "train",
+            "--data_dir",
+            data_dir,
+            "--dataset",
+            ",".join(dataset["names"]),
+            "--hparams",
+            HPARAMS,
+            "--num_steps",
+            "2",
+            "--no_progress",
+        ]
         results = {}
         results["bare_import_tensorflow"] = run_child(work, ROOT, [], env, bare=True)
         base = results["bare_import_tensorflow"]["VmHWM"]
@@ -195,38 +226,67 @@ def main():
             plan.append((run, ROOT, os.path.join(work, "home")))
         for label, tree, home in plan:
             log_root = os.path.join(work, f"log_{label}")
-            record = run_child(work, tree, train_args + ["--log_root", log_root], dict(env, SKETCH_RNN_TF_HOME=home))
+            record = run_child(
+                work,
+                tree,
+                train_args + ["--log_root", log_root],
+                dict(env, SKETCH_RNN_TF_HOME=home),
+            )
             record["tree"] = tree
             if "VmHWM" in record:
                 record["rss_over_tf_mb"] = record["VmHWM"] - base
             results[label] = record
             shutil.rmtree(log_root, ignore_errors=True)
-            print(f"{label}: {json.dumps({k: v for k, v in record.items() if k != 'output_tail'})}", flush=True)
+            print(
+                f"{label}: {json.dumps({k: v for k, v in record.items() if k != 'output_tail'})}",
+                flush=True,
+            )
             if record["returncode"] != 0:
                 print(record.get("output_tail", ""), flush=True)
-        cache_bytes = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(os.path.join(work, "home"))
-                          for f in fs)
+        cache_bytes = sum(
+            os.path.getsize(os.path.join(dp, f))
+            for dp, _, fs in os.walk(os.path.join(work, "home"))
+            for f in fs
+        )
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print(f"{args.sketches} sketches in {args.classes} classes, {dataset['bytes_on_disk'] / 1e6:.0f} MB .npz, "
-          f"packed caches {cache_bytes / 1e6:.0f} MB; bare `import tensorflow` peak RSS {base:.0f} MB")
-    print("| run | peak RSS MB | over import tensorflow MB | RssAnon at exit MB | RssFile at exit MB "
-          "| data loaded s | first step s | whole run s |")
+    print(
+        f"{args.sketches} sketches in {args.classes} classes, {dataset['bytes_on_disk'] / 1e6:.0f} MB .npz, "
+        f"packed caches {cache_bytes / 1e6:.0f} MB; bare `import tensorflow` peak RSS {base:.0f} MB"
+    )
+    print(
+        "| run | peak RSS MB | over import tensorflow MB | RssAnon at exit MB | RssFile at exit MB "
+        "| data loaded s | first step s | whole run s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, r in results.items():
         if label == "bare_import_tensorflow" or "VmHWM" not in r:
             continue
-        print(f"| {label} | {r['VmHWM']:.0f} | **{r['rss_over_tf_mb']:+.0f}** | {r.get('RssAnon', 0):.0f} "
-              f"| {r.get('RssFile', 0):.0f} | {r.get('data_loaded_s', float('nan')):.1f} "
-              f"| {r.get('first_step_s', float('nan')):.1f} | {r.get('total_s', float('nan')):.1f} |")
-    payload = dict(common.machine_info(), config={"sketches": args.sketches, "classes": args.classes,
-                                                  "hparams": HPARAMS, "num_steps": 2},
-                   dataset=dataset, cache_bytes=cache_bytes, results=results, loadavg_before=load0,
-                   loadavg_after=common.loadavg())
-    name = args.name or ("data_scale" if args.sketches == 1_000_000 else f"data_scale_{args.sketches}")
+        print(
+            f"| {label} | {r['VmHWM']:.0f} | **{r['rss_over_tf_mb']:+.0f}** | {r.get('RssAnon', 0):.0f} "
+            f"| {r.get('RssFile', 0):.0f} | {r.get('data_loaded_s', float('nan')):.1f} "
+            f"| {r.get('first_step_s', float('nan')):.1f} | {r.get('total_s', float('nan')):.1f} |"
+        )
+    payload = dict(
+        common.machine_info(),
+        config={
+            "sketches": args.sketches,
+            "classes": args.classes,
+            "hparams": HPARAMS,
+            "num_steps": 2,
+        },
+        dataset=dataset,
+        cache_bytes=cache_bytes,
+        results=results,
+        loadavg_before=load0,
+        loadavg_after=common.loadavg(),
+    )
+    name = args.name or (
+        "data_scale" if args.sketches == 1_000_000 else f"data_scale_{args.sketches}"
+    )
     print("wrote", common.write_json(name, payload))
 
 

@@ -24,14 +24,26 @@ def main(argv=None):
     args = ap.parse_args(argv)
     load0 = common.loadavg()
     res = common.matmul_ceiling(min_time=0.2 if args.quick else 0.5, reps=3 if args.quick else 5)
-    payload = dict(common.machine_info(), config={"quick": args.quick, "dtype": "float32"},
-                   results=res, ceiling_gflops=common.ceiling_gflops(res),
-                   loadavg={"before": load0, "after": common.loadavg()})
-    print(common.table([(r["name"], f"{r['m']}x{r['k']}x{r['n']}", r["gflops_median"],
-                         r["gflops_best"]) for r in res],
-                       ["matmul", "m x k x n", "GFLOP/s median", "GFLOP/s best"]))
-    print(f"ceiling (best median): {payload['ceiling_gflops']:.1f} GFLOP/s; "
-          f"loadavg {payload['loadavg']}")
+    payload = dict(
+        common.machine_info(),
+        config={"quick": args.quick, "dtype": "float32"},
+        results=res,
+        ceiling_gflops=common.ceiling_gflops(res),
+        loadavg={"before": load0, "after": common.loadavg()},
+    )
+    print(
+        common.table(
+            [
+                (r["name"], f"{r['m']}x{r['k']}x{r['n']}", r["gflops_median"], r["gflops_best"])
+                for r in res
+            ],
+            ["matmul", "m x k x n", "GFLOP/s median", "GFLOP/s best"],
+        )
+    )
+    print(
+        f"ceiling (best median): {payload['ceiling_gflops']:.1f} GFLOP/s; "
+        f"loadavg {payload['loadavg']}"
+    )
     print("wrote", common.write_json("matmul_ceiling", payload))
     return payload
 

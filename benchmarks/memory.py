@@ -90,25 +90,49 @@ def main(argv=None):
     results, rows = {}, []
     for config in args.configs.split(","):
         for mode in args.modes.split(","):
-            code = CHILD.format(root=root, module=args.module, config=config, batch=batch,
-                                nmax=nmax, xla=(mode == "xla"), steps=args.steps)
-            p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                                   [root, os.environ.get("PYTHONPATH", "")])))
+            code = CHILD.format(
+                root=root,
+                module=args.module,
+                config=config,
+                batch=batch,
+                nmax=nmax,
+                xla=(mode == "xla"),
+                steps=args.steps,
+            )
+            p = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                env=dict(
+                    os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+                ),
+            )
             line = [s for s in p.stdout.splitlines() if s.startswith("RESULT ")]
             if not line:
                 print(p.stderr[-3000:], file=sys.stderr)
                 raise SystemExit(f"{config}/{mode}: child failed")
             r = json.loads(line[0][7:])
             results[f"{config}/{mode}"] = r
-            rows.append((f"{config}/{mode}", r["rss_before_mb"], r["peak_mb"], r["step_peak_mb"],
-                         r["lifetime_peak_mb"]))
-    payload = dict(common.machine_info(),
-                   config={"batch": batch, "nmax": nmax, "steps": args.steps,
-                           "module": args.module},
-                   results=results, loadavg={"before": load0, "after": common.loadavg()})
-    print(common.table(rows, ["config/mode", "RSS before MB", "peak MB", "step peak MB",
-                              "lifetime peak MB"]))
+            rows.append(
+                (
+                    f"{config}/{mode}",
+                    r["rss_before_mb"],
+                    r["peak_mb"],
+                    r["step_peak_mb"],
+                    r["lifetime_peak_mb"],
+                )
+            )
+    payload = dict(
+        common.machine_info(),
+        config={"batch": batch, "nmax": nmax, "steps": args.steps, "module": args.module},
+        results=results,
+        loadavg={"before": load0, "after": common.loadavg()},
+    )
+    print(
+        common.table(
+            rows, ["config/mode", "RSS before MB", "peak MB", "step peak MB", "lifetime peak MB"]
+        )
+    )
     print("method:", next(iter(results.values()))["method"])
     print("wrote", common.write_json(args.name, payload))
     return payload

@@ -57,19 +57,26 @@ def closed_form_loss(y, targets, num_mixture, mask_pen=False):
     nx, ny = (x - p.mu_x) / sx, (yy - p.mu_y) / sy
     one_minus_rho2 = 1.0 - tf.square(p.rho)
     z = tf.square(nx) + tf.square(ny) - 2.0 * p.rho * nx * ny
-    log_n = (-z / (2.0 * one_minus_rho2) - math.log(2.0 * math.pi) - p.presig_x - p.presig_y
-             - 0.5 * tf.math.log(one_minus_rho2))
+    log_n = (
+        -z / (2.0 * one_minus_rho2)
+        - math.log(2.0 * math.pi)
+        - p.presig_x
+        - p.presig_y
+        - 0.5 * tf.math.log(one_minus_rho2)
+    )
     log_p = tf.reduce_logsumexp(tf.nn.log_softmax(p.pi_logits, axis=-1) + log_n, axis=-1)
     log_eps = tf.constant(math.log(mixture.DENSITY_EPSILON), log_p.dtype)
     offset = -tf.math.reduce_logsumexp(
-        tf.stack([log_p, tf.broadcast_to(log_eps, tf.shape(log_p))]), axis=0)
+        tf.stack([log_p, tf.broadcast_to(log_eps, tf.shape(log_p))]), axis=0
+    )
     not_end = 1.0 - pen[..., 2]
     offset = offset * not_end
     pen_loss = tf.nn.softmax_cross_entropy_with_logits(labels=pen, logits=p.pen_logits)
     if mask_pen:
         pen_loss = pen_loss * not_end
-    return losses.ReconstructionLoss(tf.reduce_mean(offset + pen_loss), tf.reduce_mean(offset),
-                                     tf.reduce_mean(pen_loss))
+    return losses.ReconstructionLoss(
+        tf.reduce_mean(offset + pen_loss), tf.reduce_mean(offset), tf.reduce_mean(pen_loss)
+    )
 
 
 def tril_loss(y, targets, num_mixture, mask_pen=False):
@@ -77,25 +84,36 @@ def tril_loss(y, targets, num_mixture, mask_pen=False):
     p = mixture.split_params(y, num_mixture)
     sx, sy, rho = p.sigma_x, p.sigma_y, p.rho
     zeros = tf.zeros_like(sx)
-    scale_tril = tf.stack([tf.stack([sx, zeros], -1),
-                           tf.stack([rho * sy, sy * tf.sqrt(1.0 - tf.square(rho))], -1)], -2)
+    scale_tril = tf.stack(
+        [tf.stack([sx, zeros], -1), tf.stack([rho * sy, sy * tf.sqrt(1.0 - tf.square(rho))], -1)],
+        -2,
+    )
     dist = tfd.MixtureSameFamily(
         tfd.Categorical(logits=p.pi_logits),
-        tfd.MultivariateNormalTriL(loc=tf.stack([p.mu_x, p.mu_y], -1), scale_tril=scale_tril))
+        tfd.MultivariateNormalTriL(loc=tf.stack([p.mu_x, p.mu_y], -1), scale_tril=scale_tril),
+    )
     log_p = dist.log_prob(targets[..., :2])
     offset = -tf.math.reduce_logsumexp(
-        tf.stack([log_p, tf.fill(tf.shape(log_p), math.log(mixture.DENSITY_EPSILON))]), axis=0)
+        tf.stack([log_p, tf.fill(tf.shape(log_p), math.log(mixture.DENSITY_EPSILON))]), axis=0
+    )
     not_end = 1.0 - targets[..., 4]
-    pen_loss = tf.nn.softmax_cross_entropy_with_logits(labels=targets[..., 2:5],
-                                                       logits=p.pen_logits)
+    pen_loss = tf.nn.softmax_cross_entropy_with_logits(
+        labels=targets[..., 2:5], logits=p.pen_logits
+    )
     if mask_pen:
         pen_loss = pen_loss * not_end
-    return losses.ReconstructionLoss(tf.reduce_mean(offset * not_end + pen_loss),
-                                     tf.reduce_mean(offset * not_end), tf.reduce_mean(pen_loss))
+    return losses.ReconstructionLoss(
+        tf.reduce_mean(offset * not_end + pen_loss),
+        tf.reduce_mean(offset * not_end),
+        tf.reduce_mean(pen_loss),
+    )
 
 
-LOSSES = {"closed_form": closed_form_loss, "stroke_distribution": losses.reconstruction_loss,
-          "tril_mixture": tril_loss}
+LOSSES = {
+    "closed_form": closed_form_loss,
+    "stroke_distribution": losses.reconstruction_loss,
+    "tril_mixture": tril_loss,
+}
 
 
 def loss_and_grad_fn(loss, num_mixture):
@@ -105,6 +123,7 @@ def loss_and_grad_fn(loss, num_mixture):
             tape.watch(y)
             r = loss(y, targets, num_mixture).total
         return r, tape.gradient(r, y)
+
     return fn
 
 
@@ -118,7 +137,7 @@ def build_train_step(hp, loss):
     losses.reconstruction_loss = loss
     try:
         x, seq_len = random_batch(hp.batch_size, hp.max_seq_len)
-        first = trainer._train_step(x, seq_len)   # traces with `loss`
+        first = trainer._train_step(x, seq_len)  # traces with `loss`
     finally:
         losses.reconstruction_loss = original
     return trainer._train_step, first
@@ -143,30 +162,54 @@ def main(argv=None):
     x, _ = random_batch(batch, nmax)
     targets = x[:, 1:]
     fns = {k: loss_and_grad_fn(f, m) for k, f in LOSSES.items()}
-    values = {k: [t.numpy() for t in f(y, targets)] for k, f in fns.items()}   # trace + warm up
+    values = {k: [t.numpy() for t in f(y, targets)] for k, f in fns.items()}  # trace + warm up
     ref = values["closed_form"]
-    diffs = {k: {"loss": float(abs(v[0] - ref[0])), "grad": float(np.abs(v[1] - ref[1]).max())}
-             for k, v in values.items()}
+    diffs = {
+        k: {"loss": float(abs(v[0] - ref[0])), "grad": float(np.abs(v[1] - ref[1]).max())}
+        for k, v in values.items()
+    }
 
     def runner(f):
         return lambda: [t.numpy() for t in f(y, targets)]
 
     times = common.interleaved({k: runner(f) for k, f in fns.items()}, loss_reps)
-    loss_res = {k: dict(common.summary(ts), max_abs_diff_vs_closed_form=diffs[k],
-                        ratio_vs_closed_form=statistics.median(ts) /
-                        statistics.median(times["closed_form"]))
-                for k, ts in times.items()}
-    rows = [(f"loss+grad/{k}", r["median_s"], r["min_s"], f"{r['ratio_vs_closed_form']:.2f}x",
-             f"{diffs[k]['loss']:.1e} / {diffs[k]['grad']:.1e}") for k, r in loss_res.items()]
+    loss_res = {
+        k: dict(
+            common.summary(ts),
+            max_abs_diff_vs_closed_form=diffs[k],
+            ratio_vs_closed_form=statistics.median(ts) / statistics.median(times["closed_form"]),
+        )
+        for k, ts in times.items()
+    }
+    rows = [
+        (
+            f"loss+grad/{k}",
+            r["median_s"],
+            r["min_s"],
+            f"{r['ratio_vs_closed_form']:.2f}x",
+            f"{diffs[k]['loss']:.1e} / {diffs[k]['grad']:.1e}",
+        )
+        for k, r in loss_res.items()
+    ]
 
     # 2. a whole training step, before / after
     step_res = {}
     if not args.no_train_step:
-        hp = HParams(max_seq_len=nmax, batch_size=batch, enc_rnn_size=256, dec_rnn_size=512,
-                     z_size=128, num_mixture=m, enc_model="lstm", dec_model="lstm")
+        hp = HParams(
+            max_seq_len=nmax,
+            batch_size=batch,
+            enc_rnn_size=256,
+            dec_rnn_size=512,
+            z_size=128,
+            num_mixture=m,
+            enc_model="lstm",
+            dec_model="lstm",
+        )
         steps, firsts = {}, {}
-        for key, loss in (("before (closed_form)", closed_form_loss),
-                          ("after (stroke_distribution)", losses.reconstruction_loss)):
+        for key, loss in (
+            ("before (closed_form)", closed_form_loss),
+            ("after (stroke_distribution)", losses.reconstruction_loss),
+        ):
             steps[key], firsts[key] = build_train_step(hp, loss)
         sx, sl = random_batch(batch, nmax, seed=2)
 
@@ -178,22 +221,49 @@ def main(argv=None):
         c0 = [float(f["cost"]) for f in firsts.values()]
         for k, ts in stimes.items():
             step_res[k] = dict(common.summary(ts), ratio_vs_before=statistics.median(ts) / base)
-            rows.append((f"train step/{k}", step_res[k]["median_s"], step_res[k]["min_s"],
-                         f"{step_res[k]['ratio_vs_before']:.2f}x",
-                         f"first cost {abs(c0[0] - c0[1]):.1e}"))
+            rows.append(
+                (
+                    f"train step/{k}",
+                    step_res[k]["median_s"],
+                    step_res[k]["min_s"],
+                    f"{step_res[k]['ratio_vs_before']:.2f}x",
+                    f"first cost {abs(c0[0] - c0[1]):.1e}",
+                )
+            )
     load1 = common.loadavg()
 
-    payload = dict(common.machine_info(),
-                   config={"batch": batch, "nmax": nmax, "num_mixture": m, "loss_reps": loss_reps,
-                           "step_reps": step_reps, "quick": args.quick,
-                           "train_step_model": "conditional, enc 256 bi-LSTM, dec 512 LSTM, z 128, "
-                                               "recurrent dropout on"},
-                   loss_and_grad=loss_res, train_step=step_res,
-                   loadavg={"before": load0, "after": load1})
-    print(common.table(rows, ["what", "median s", "min s", "vs closed form / before",
-                              "|Δ| loss / grad vs closed form"]))
-    print(f"batch {batch}, N_max {nmax}, M {m}; CPU {common.cpu_model()} {common.cpu_flags()}; "
-          f"loadavg before {load0} after {load1}")
+    payload = dict(
+        common.machine_info(),
+        config={
+            "batch": batch,
+            "nmax": nmax,
+            "num_mixture": m,
+            "loss_reps": loss_reps,
+            "step_reps": step_reps,
+            "quick": args.quick,
+            "train_step_model": "conditional, enc 256 bi-LSTM, dec 512 LSTM, z 128, "
+            "recurrent dropout on",
+        },
+        loss_and_grad=loss_res,
+        train_step=step_res,
+        loadavg={"before": load0, "after": load1},
+    )
+    print(
+        common.table(
+            rows,
+            [
+                "what",
+                "median s",
+                "min s",
+                "vs closed form / before",
+                "|Δ| loss / grad vs closed form",
+            ],
+        )
+    )
+    print(
+        f"batch {batch}, N_max {nmax}, M {m}; CPU {common.cpu_model()} {common.cpu_flags()}; "
+        f"loadavg before {load0} after {load1}"
+    )
     print("wrote", common.write_json(args.name, payload))
     return payload
 

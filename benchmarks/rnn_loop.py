@@ -45,10 +45,12 @@ class _AutogradLSTMCell(LSTMCell):
 
 def _inputs():
     rng = np.random.default_rng(0)
-    return dict(x=tf.constant(rng.normal(size=(B, T, 5)), tf.float32),
-                z=tf.constant(rng.normal(size=(B, Z)), tf.float32),
-                lengths=tf.constant(rng.integers(T // 2, T + 1, B), tf.int32),
-                s0=tf.constant(rng.normal(0, 0.3, size=(B, 2 * DEC)), tf.float32))
+    return dict(
+        x=tf.constant(rng.normal(size=(B, T, 5)), tf.float32),
+        z=tf.constant(rng.normal(size=(B, Z)), tf.float32),
+        lengths=tf.constant(rng.integers(T // 2, T + 1, B), tf.int32),
+        s0=tf.constant(rng.normal(0, 0.3, size=(B, 2 * DEC)), tf.float32),
+    )
 
 
 def _ours(part, variant, d):
@@ -68,10 +70,17 @@ def _ours(part, variant, d):
             c.build((None, 5))
 
         def loss():
-            _, states = run_rnns(cells, [d["x"], d["x"]], [c.zero_state(B) for c in cells],
-                                 d["lengths"], training=True, reverse=[False, True],
-                                 return_outputs=False)
+            _, states = run_rnns(
+                cells,
+                [d["x"], d["x"]],
+                [c.zero_state(B) for c in cells],
+                d["lengths"],
+                training=True,
+                reverse=[False, True],
+                return_outputs=False,
+            )
             return tf.add_n([tf.reduce_sum(s * s) for s in states])
+
     variables = [v for c in cells for v in c.trainable_variables]
 
     @tf.function
@@ -104,6 +113,7 @@ def _keras(part, d):
         def loss():
             h = layer(d["x"], mask=mask)
             return tf.reduce_sum(h * h)
+
     loss()  # builds the layer
 
     @tf.function
@@ -111,6 +121,7 @@ def _keras(part, d):
         with tf.GradientTape() as tape:
             value = loss()
         return tape.gradient(value, layer.trainable_variables)
+
     step()
     return step
 
@@ -127,8 +138,9 @@ def main(argv=None):
     fns = {}
     for part in args.parts.split(","):
         for variant in args.variants.split(","):
-            fns[f"{part}/{variant}"] = (_keras(part, d) if variant == "keras"
-                                       else _ours(part, variant, d))
+            fns[f"{part}/{variant}"] = (
+                _keras(part, d) if variant == "keras" else _ours(part, variant, d)
+            )
     load0 = common.loadavg()
     wall, cpu = {k: [] for k in fns}, {k: [] for k in fns}
     for _ in range(args.reps):
@@ -140,20 +152,37 @@ def main(argv=None):
     load1 = common.loadavg()
     results, rows = {}, []
     for key in fns:
-        r = dict(common.summary(wall[key]), cpu_median_s=statistics.median(cpu[key]),
-                 cpu_all_s=cpu[key])
+        r = dict(
+            common.summary(wall[key]), cpu_median_s=statistics.median(cpu[key]), cpu_all_s=cpu[key]
+        )
         results[key] = r
     for key, r in results.items():
         ref = results.get(f"{key.split('/')[0]}/keras")
         r["speedup_vs_keras"] = ref["median_s"] / r["median_s"] if ref else None
         r["cpu_speedup_vs_keras"] = ref["cpu_median_s"] / r["cpu_median_s"] if ref else None
-        rows.append((key, r["median_s"], "" if ref is None else f"{r['speedup_vs_keras']:.2f}x",
-                     r["cpu_median_s"],
-                     "" if ref is None else f"{r['cpu_speedup_vs_keras']:.2f}x"))
-    payload = dict(common.machine_info(),
-                   config={"batch": B, "steps": T, "dec": DEC, "z": Z, "enc": ENC,
-                           "reps": args.reps, "onednn_max_cpu_isa": isa},
-                   results=results, loadavg={"before": load0, "after": load1})
+        rows.append(
+            (
+                key,
+                r["median_s"],
+                "" if ref is None else f"{r['speedup_vs_keras']:.2f}x",
+                r["cpu_median_s"],
+                "" if ref is None else f"{r['cpu_speedup_vs_keras']:.2f}x",
+            )
+        )
+    payload = dict(
+        common.machine_info(),
+        config={
+            "batch": B,
+            "steps": T,
+            "dec": DEC,
+            "z": Z,
+            "enc": ENC,
+            "reps": args.reps,
+            "onednn_max_cpu_isa": isa,
+        },
+        results=results,
+        loadavg={"before": load0, "after": load1},
+    )
     print(common.table(rows, ["part/variant", "wall s", "wall vs keras", "CPU s", "CPU vs keras"]))
     print(f"oneDNN ISA {isa}; {args.reps} reps (median); loadavg before {load0} after {load1}")
     print("wrote", common.write_json(args.name or f"rnn_loop_{isa.lower()}", payload))

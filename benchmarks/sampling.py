@@ -38,8 +38,13 @@ def make_loop_sampler(model, max_len, temperature=1.0):
     m = hp.num_mixture
     dec = model.decoder
 
-    @tf.function(input_signature=[tf.TensorSpec([1, 5]), tf.TensorSpec([1, hp.z_size]),
-                                  tf.TensorSpec([1, dec.cell.state_size])])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([1, 5]),
+            tf.TensorSpec([1, hp.z_size]),
+            tf.TensorSpec([1, dec.cell.state_size]),
+        ]
+    )
     def step(prev, z, state):
         return dec.step(prev, z, state)
 
@@ -76,6 +81,7 @@ def make_loop_sampler(model, max_len, temperature=1.0):
             if k == 2:
                 break
         return len(rows)
+
     return sample_one
 
 
@@ -84,8 +90,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="N_max 60, 2 repetitions")
     ap.add_argument("--nmax", type=int, default=None)
     ap.add_argument("--reps", type=int, default=None)
-    ap.add_argument("--loop_sketches", type=int, default=2,
-                    help="sketches drawn one by one per repetition of the loop")
+    ap.add_argument(
+        "--loop_sketches",
+        type=int,
+        default=2,
+        help="sketches drawn one by one per repetition of the loop",
+    )
     ap.add_argument("--dec_model", default="lstm")
     ap.add_argument("--sizes", default="1,10,100")
     args = ap.parse_args(argv)
@@ -93,8 +103,14 @@ def main(argv=None):
     reps = args.reps or (2 if args.quick else 5)
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    hp = HParams(max_seq_len=nmax, dec_model=args.dec_model, enc_rnn_size=256, dec_rnn_size=512,
-                 z_size=128, num_mixture=20)
+    hp = HParams(
+        max_seq_len=nmax,
+        dec_model=args.dec_model,
+        enc_rnn_size=256,
+        dec_rnn_size=512,
+        z_size=128,
+        num_mixture=20,
+    )
     model = SketchRNN(hp)
     # An untrained model draws the end-of-sketch state p3 within a few steps; to time full-length
     # sketches in both samplers, its pen logit bias is pushed to -30 (p3 is then never drawn).
@@ -111,6 +127,7 @@ def main(argv=None):
             counter["seed"] += 1
             out = model.sample(n, seed=counter["seed"], max_len=nmax)
             steps_drawn[f"batched_{n}"] = int(np.mean([len(s) for s in out]))
+
         return go
 
     def looped():
@@ -128,26 +145,67 @@ def main(argv=None):
     times = common.interleaved(fns, reps)
     load1 = common.loadavg()
 
-    per_sketch = {k: statistics.median(v) / (args.loop_sketches if k == "loop" else int(k[8:]))
-                  for k, v in times.items()}
+    per_sketch = {
+        k: statistics.median(v) / (args.loop_sketches if k == "loop" else int(k[8:]))
+        for k, v in times.items()
+    }
     results, rows = {}, []
     for k, v in times.items():
         n = args.loop_sketches if k == "loop" else int(k[8:])
-        r = dict(common.summary(v), sketches_per_call=n, s_per_sketch=per_sketch[k],
-                 sketches_per_s=1.0 / per_sketch[k], speedup_vs_loop=per_sketch["loop"] / per_sketch[k],
-                 rows_per_sketch=steps_drawn.get(k), first_call_s=first[k])
+        r = dict(
+            common.summary(v),
+            sketches_per_call=n,
+            s_per_sketch=per_sketch[k],
+            sketches_per_s=1.0 / per_sketch[k],
+            speedup_vs_loop=per_sketch["loop"] / per_sketch[k],
+            rows_per_sketch=steps_drawn.get(k),
+            first_call_s=first[k],
+        )
         results[k] = r
-        rows.append((k, n, r["median_s"], r["sketches_per_s"], f"{r['speedup_vs_loop']:.1f}x",
-                     r["rows_per_sketch"], r["first_call_s"]))
-    payload = dict(common.machine_info(),
-                   config={"nmax": nmax, "reps": reps, "dec_model": args.dec_model,
-                           "dec_rnn_size": 512, "z_size": 128, "num_mixture": 20,
-                           "loop_sketches": args.loop_sketches, "quick": args.quick},
-                   results=results, loadavg={"before": load0, "after": load1})
-    print(common.table(rows, ["sampler", "sketches/call", "s/call", "sketches/s",
-                              "per-sketch speed-up vs loop", "rows/sketch", "1st call s"]))
-    print(f"N_max {nmax}, {reps} reps (median), dec {args.dec_model} 512; "
-          f"loadavg before {load0} after {load1}")
+        rows.append(
+            (
+                k,
+                n,
+                r["median_s"],
+                r["sketches_per_s"],
+                f"{r['speedup_vs_loop']:.1f}x",
+                r["rows_per_sketch"],
+                r["first_call_s"],
+            )
+        )
+    payload = dict(
+        common.machine_info(),
+        config={
+            "nmax": nmax,
+            "reps": reps,
+            "dec_model": args.dec_model,
+            "dec_rnn_size": 512,
+            "z_size": 128,
+            "num_mixture": 20,
+            "loop_sketches": args.loop_sketches,
+            "quick": args.quick,
+        },
+        results=results,
+        loadavg={"before": load0, "after": load1},
+    )
+    print(
+        common.table(
+            rows,
+            [
+                "sampler",
+                "sketches/call",
+                "s/call",
+                "sketches/s",
+                "per-sketch speed-up vs loop",
+                "rows/sketch",
+                "1st call s",
+            ],
+        )
+    )
+    print(
+        f"N_max {nmax}, {reps} reps (median), dec {args.dec_model} 512; "
+        f"loadavg before {load0} after {load1}"
+    )
     print("wrote", common.write_json("sampling", payload))
     return payload
 

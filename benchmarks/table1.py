@@ -54,9 +54,14 @@ CONFIGS = [  # (name, overrides)
 def base_hparams(quick: bool) -> HParams:
     return HParams(
         data_set=["aaron_sheep.npz"],
-        enc_rnn_size=32, dec_rnn_size=128, z_size=16, num_mixture=10,
-        batch_size=20 if quick else 50, max_seq_len=250, kl_tolerance=0.2,
-        save_every=10 ** 9,  # no intermediate validation/checkpoints; one at the end of train()
+        enc_rnn_size=32,
+        dec_rnn_size=128,
+        z_size=16,
+        num_mixture=10,
+        batch_size=20 if quick else 50,
+        max_seq_len=250,
+        kl_tolerance=0.2,
+        save_every=10**9,  # no intermediate validation/checkpoints; one at the end of train()
     )
 
 
@@ -71,10 +76,17 @@ def run_config(name, overrides, steps, quick, data_dir):
         t0 = time.perf_counter()
         test = evaluate_dataset(trainer.model, dataset, splits=("test",))["test"]
         eval_s = time.perf_counter() - t0
-    return {"config": name, "hparams": hp.to_dict(), "steps": steps,
-            "L_R": test["r_cost"], "L_KL": test["kl"] if hp.conditional else None,
-            "test_count": test["count"], "train_s": train_s, "eval_s": eval_s,
-            "last_train_log": last}
+    return {
+        "config": name,
+        "hparams": hp.to_dict(),
+        "steps": steps,
+        "L_R": test["r_cost"],
+        "L_KL": test["kl"] if hp.conditional else None,
+        "test_count": test["count"],
+        "train_s": train_s,
+        "eval_s": eval_s,
+        "last_train_log": last,
+    }
 
 
 def trends(results):
@@ -91,8 +103,12 @@ def trends(results):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=None,
-                    help=f"training steps per config (default {DEFAULT_STEPS}; 20 with --quick)")
+    ap.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"training steps per config (default {DEFAULT_STEPS}; 20 with --quick)",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: batch 20, 20 steps")
     ap.add_argument("--data_dir", default=DATA_DIR)
     args = ap.parse_args(argv)
@@ -104,14 +120,17 @@ def main(argv=None):
     results = []
     for name, overrides in CONFIGS:
         r = run_config(name, overrides, steps, args.quick, args.data_dir)
-        print(f"{name}: L_R {r['L_R']:.4f}  L_KL {r['L_KL']}  train {r['train_s']:.1f}s",
-              flush=True)
+        print(
+            f"{name}: L_R {r['L_R']:.4f}  L_KL {r['L_KL']}  train {r['train_s']:.1f}s", flush=True
+        )
         results.append(r)
     total_s = time.perf_counter() - t_all
     checks = trends(results)
 
-    rows = [(r["config"], r["steps"], r["L_R"], "-" if r["L_KL"] is None else r["L_KL"],
-             r["train_s"]) for r in results]
+    rows = [
+        (r["config"], r["steps"], r["L_R"], "-" if r["L_KL"] is None else r["L_KL"], r["train_s"])
+        for r in results
+    ]
     print()
     print(common.table(rows, ["config", "steps", "L_R (test)", "L_KL (test)", "train s"]))
     print()
@@ -120,12 +139,20 @@ def main(argv=None):
     print(f"total {total_s:.0f} s")
 
     payload = dict(info)
-    payload.update({
-        "benchmark": "table1", "quick": args.quick, "seed": SEED, "data_dir": args.data_dir,
-        "note": "kl_weight_start = kl_weight (no KL annealing) so that w_KL acts within a short run",
-        "results": results, "trends": checks, "total_s": total_s,
-        "loadavg_before": load_before, "loadavg_after": common.loadavg(),
-    })
+    payload.update(
+        {
+            "benchmark": "table1",
+            "quick": args.quick,
+            "seed": SEED,
+            "data_dir": args.data_dir,
+            "note": "kl_weight_start = kl_weight (no KL annealing) so that w_KL acts within a short run",
+            "results": results,
+            "trends": checks,
+            "total_s": total_s,
+            "loadavg_before": load_before,
+            "loadavg_after": common.loadavg(),
+        }
+    )
     if args.quick:  # a smoke run does not overwrite the real results
         print("--quick: results/table1.json not written")
     else:

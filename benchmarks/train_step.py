@@ -58,8 +58,16 @@ class _AutogradLSTMCell(LSTMCell):
 
 
 def make_hparams(config, batch, nmax):
-    return HParams(max_seq_len=nmax, batch_size=batch, enc_rnn_size=256, dec_rnn_size=512,
-                   z_size=128, num_mixture=20, enc_model="lstm", **CONFIGS[config])
+    return HParams(
+        max_seq_len=nmax,
+        batch_size=batch,
+        enc_rnn_size=256,
+        dec_rnn_size=512,
+        z_size=128,
+        num_mixture=20,
+        enc_model="lstm",
+        **CONFIGS[config],
+    )
 
 
 def random_batch(batch, nmax, seed=0):
@@ -69,11 +77,11 @@ def random_batch(batch, nmax, seed=0):
     x = np.zeros((batch, nmax + 1, 5), np.float32)
     x[:, 0] = (0, 0, 1, 0, 0)
     for b, n in enumerate(lengths):
-        x[b, 1:n + 1, :2] = rng.normal(0, 1, (n, 2))
+        x[b, 1 : n + 1, :2] = rng.normal(0, 1, (n, 2))
         pen = rng.random(n) < 0.1
-        x[b, 1:n + 1, 2] = ~pen
-        x[b, 1:n + 1, 3] = pen
-        x[b, n + 1:, 4] = 1
+        x[b, 1 : n + 1, 2] = ~pen
+        x[b, 1 : n + 1, 3] = pen
+        x[b, n + 1 :, 4] = 1
     return tf.constant(x), tf.constant(lengths)
 
 
@@ -121,6 +129,7 @@ def keras_step_fn(model, optimizer, hp):
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         step.assign_add(1)
         return cost
+
     return fn
 
 
@@ -137,8 +146,9 @@ def build_step(config, mode, batch, nmax):
         return hp, fn
     model = SketchRNN(hp)
     if mode == "function_autograd":
-        cells = [model.decoder.cell] + ([model.encoder.cell_fw, model.encoder.cell_bw]
-                                        if model.encoder is not None else [])
+        cells = [model.decoder.cell] + (
+            [model.encoder.cell_fw, model.encoder.cell_bw] if model.encoder is not None else []
+        )
         for cell in cells:
             if type(cell) is LSTMCell:
                 cell.__class__ = _AutogradLSTMCell
@@ -180,6 +190,7 @@ def main(argv=None):
             (out["cost"] if isinstance(out, dict) else out).numpy()
             if key is not None:
                 cpu_s.setdefault(key, []).append(time.process_time() - c0)
+
         return go
 
     steps, hps, compile_s = {}, {}, {}
@@ -206,11 +217,19 @@ def main(argv=None):
         config, mode = key.split("/")
         med = statistics.median(times[key])
         flops = common.sketch_rnn_flops(hps[key], batch, nmax, training=True)
-        r = dict(common.summary(times[key]), config=config, mode=mode,
-                 steps_per_s=1.0 / med, sketches_per_s=batch / med,
-                 model_gflop_per_step=flops / 1e9, achieved_gflops=flops / med / 1e9,
-                 mfu=flops / med / 1e9 / ceiling, first_call_s=compile_s[key],
-                 cpu_median_s=statistics.median(cpu_s[key]), cpu_all_s=cpu_s[key])
+        r = dict(
+            common.summary(times[key]),
+            config=config,
+            mode=mode,
+            steps_per_s=1.0 / med,
+            sketches_per_s=batch / med,
+            model_gflop_per_step=flops / 1e9,
+            achieved_gflops=flops / med / 1e9,
+            mfu=flops / med / 1e9 / ceiling,
+            first_call_s=compile_s[key],
+            cpu_median_s=statistics.median(cpu_s[key]),
+            cpu_all_s=cpu_s[key],
+        )
         results[key] = r
     for key, r in results.items():
         ref = results.get(f"{r['config']}/function")
@@ -218,26 +237,63 @@ def main(argv=None):
         kref = results.get("lstm/keras")
         r["speedup_vs_keras"] = (kref["median_s"] / r["median_s"]) if kref else None
         r["cpu_speedup_vs_keras"] = (kref["cpu_median_s"] / r["cpu_median_s"]) if kref else None
-        rows.append((key, r["median_s"], r["steps_per_s"], r["sketches_per_s"],
-                     r["achieved_gflops"], f"{100 * r['mfu']:.1f}%",
-                     "" if r["speedup_vs_function"] is None else f"{r['speedup_vs_function']:.2f}x",
-                     "" if r["speedup_vs_keras"] is None else f"{r['speedup_vs_keras']:.2f}x",
-                     r["cpu_median_s"],
-                     "" if r["speedup_vs_keras"] is None else f"{r['cpu_speedup_vs_keras']:.2f}x",
-                     r["first_call_s"]))
-    payload = dict(common.machine_info(),
-                   config={"batch": batch, "nmax": nmax, "reps": reps, "eager_reps": args.eager_reps,
-                           "quick": args.quick, "configs": configs, "modes": modes,
-                           "enc": "lstm 256 (bi)", "dec_rnn_size": 512, "z_size": 128,
-                           "num_mixture": 20, "onednn_max_cpu_isa":
-                               os.environ.get("ONEDNN_MAX_CPU_ISA", "native")},
-                   matmul_ceiling={"gflops": ceiling, "shapes": ceiling_res},
-                   results=results, loadavg={"before": load0, "after": load1})
-    print(common.table(rows, ["config/mode", "s/step", "steps/s", "sketches/s", "GFLOP/s",
-                              "MFU", "vs function", "vs keras", "CPU s/step", "CPU vs keras",
-                              "1st call s"]))
-    print(f"batch {batch}, N_max {nmax}, {reps} reps (median); matmul ceiling {ceiling:.1f} GFLOP/s; "
-          f"loadavg before {load0} after {load1}")
+        rows.append(
+            (
+                key,
+                r["median_s"],
+                r["steps_per_s"],
+                r["sketches_per_s"],
+                r["achieved_gflops"],
+                f"{100 * r['mfu']:.1f}%",
+                "" if r["speedup_vs_function"] is None else f"{r['speedup_vs_function']:.2f}x",
+                "" if r["speedup_vs_keras"] is None else f"{r['speedup_vs_keras']:.2f}x",
+                r["cpu_median_s"],
+                "" if r["speedup_vs_keras"] is None else f"{r['cpu_speedup_vs_keras']:.2f}x",
+                r["first_call_s"],
+            )
+        )
+    payload = dict(
+        common.machine_info(),
+        config={
+            "batch": batch,
+            "nmax": nmax,
+            "reps": reps,
+            "eager_reps": args.eager_reps,
+            "quick": args.quick,
+            "configs": configs,
+            "modes": modes,
+            "enc": "lstm 256 (bi)",
+            "dec_rnn_size": 512,
+            "z_size": 128,
+            "num_mixture": 20,
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "native"),
+        },
+        matmul_ceiling={"gflops": ceiling, "shapes": ceiling_res},
+        results=results,
+        loadavg={"before": load0, "after": load1},
+    )
+    print(
+        common.table(
+            rows,
+            [
+                "config/mode",
+                "s/step",
+                "steps/s",
+                "sketches/s",
+                "GFLOP/s",
+                "MFU",
+                "vs function",
+                "vs keras",
+                "CPU s/step",
+                "CPU vs keras",
+                "1st call s",
+            ],
+        )
+    )
+    print(
+        f"batch {batch}, N_max {nmax}, {reps} reps (median); matmul ceiling {ceiling:.1f} GFLOP/s; "
+        f"loadavg before {load0} after {load1}"
+    )
     print("wrote", common.write_json(args.name, payload))
     return payload
 

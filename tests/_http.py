@@ -39,7 +39,9 @@ class LocalServer:
                 if item is None:
                     self.send_error(404, "not found")
                     return
-                data, sent = (item.data, item.sent) if isinstance(item, Truncated) else (item, len(item))
+                data, sent = (
+                    (item.data, item.sent) if isinstance(item, Truncated) else (item, len(item))
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(data)))

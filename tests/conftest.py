@@ -14,8 +14,16 @@ def _seed_everything():
 # Modules whose tests compare floats computed by TensorFlow kernels (oneDNN picks other kernels on
 # CPUs without AVX-512): `.ci/run` runs them once more under ONEDNN_MAX_CPU_ISA=AVX2.
 FLOAT_SENSITIVE = {
-    "test_cells", "test_distributed", "test_export", "test_magenta_fidelity", "test_mixture_losses",
-    "test_model", "test_pretrained", "test_resume", "test_sampling", "test_training",
+    "test_cells",
+    "test_distributed",
+    "test_export",
+    "test_magenta_fidelity",
+    "test_mixture_losses",
+    "test_model",
+    "test_pretrained",
+    "test_resume",
+    "test_sampling",
+    "test_training",
 }
 
 

@@ -40,9 +40,9 @@ def np_ln_lstm(w, x, state, n, mask=1.0, prefix=""):
 
 def np_hyper(w, x, state, n, hn, mask=1.0):
     h, hh_, c, hc_ = np.split(state, [n, n + hn, 2 * n + hn], axis=1)
-    hyper_out, hyper_state = np_ln_lstm(w, np.concatenate([x, h], 1),
-                                        np.concatenate([hh_, hc_], 1), hn,
-                                        prefix="LayerNormLSTMCell/")
+    hyper_out, hyper_state = np_ln_lstm(
+        w, np.concatenate([x, h], 1), np.concatenate([hh_, hc_], 1), hn, prefix="LayerNormLSTMCell/"
+    )
 
     def hyper_norm(layer, scope, use_bias):
         zw = hyper_out @ w[f"{scope}/zw/super_linear_w"] + w[f"{scope}/zw/super_linear_b"]
@@ -57,8 +57,9 @@ def np_hyper(w, x, state, n, hn, mask=1.0):
     bs = np.split(w["bias"], 4)
     gates = []
     for k, g in enumerate("ijfo"):
-        gates.append(hyper_norm(xs[k], f"hyper_{g}x", False)
-                     + hyper_norm(hs[k], f"hyper_{g}h", True) + bs[k])
+        gates.append(
+            hyper_norm(xs[k], f"hyper_{g}x", False) + hyper_norm(hs[k], f"hyper_{g}h", True) + bs[k]
+        )
     pre = np_ln(np.concatenate(gates, 1), w["ln_all/ln_gamma"], w["ln_all/ln_beta"], 4)
     i, j, f, o = np.split(pre, 4, 1)
     c2 = c * sig(f + 1.0) + sig(i) * np.tanh(j) * mask
@@ -74,8 +75,13 @@ def make(kind, dropout=False, keep=0.5):
     elif kind == "layer_norm":
         cell = LayerNormLSTMCell(N, use_recurrent_dropout=dropout, dropout_keep_prob=keep)
     else:
-        cell = HyperLSTMCell(N, use_recurrent_dropout=dropout, dropout_keep_prob=keep,
-                             hyper_num_units=HN, hyper_embedding_size=E)
+        cell = HyperLSTMCell(
+            N,
+            use_recurrent_dropout=dropout,
+            dropout_keep_prob=keep,
+            hyper_num_units=HN,
+            hyper_embedding_size=E,
+        )
     cell.build((None, D))
     return cell
 
@@ -104,8 +110,9 @@ def np_step(kind, w, x, state, mask=1.0):
 
 def c_slice(kind):
     """Where c sits in the flat state."""
-    return {"lstm": slice(0, N), "layer_norm": slice(N, 2 * N),
-            "hyper": slice(N + HN, 2 * N + HN)}[kind]
+    return {"lstm": slice(0, N), "layer_norm": slice(N, 2 * N), "hyper": slice(N + HN, 2 * N + HN)}[
+        kind
+    ]
 
 
 def h_slice(kind):
@@ -153,7 +160,9 @@ def test_state_layout(kind):
     c = state[:, c_slice(kind)]
     assert not np.allclose(c, h.numpy())
     if kind != "lstm":
-        assert not np.allclose(c.mean(1), 0.0, atol=1e-3) or not np.allclose(c.std(1), 1.0, atol=1e-2)
+        assert not np.allclose(c.mean(1), 0.0, atol=1e-3) or not np.allclose(
+            c.std(1), 1.0, atol=1e-2
+        )
 
 
 def test_hyper_state_holds_hyper_cell_state():
@@ -162,15 +171,16 @@ def test_hyper_state_holds_hyper_cell_state():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(B, D))
     state = rng.normal(0, 0.5, size=(B, cell.state_size))
-    _, s_tf = cell.step(cell.project_inputs(tf.constant(x, tf.float32)),
-                        tf.constant(state, tf.float32))
+    _, s_tf = cell.step(
+        cell.project_inputs(tf.constant(x, tf.float32)), tf.constant(state, tf.float32)
+    )
     # ĥ', ĉ' are the hyper LayerNormLSTM's own step on [x, h] from [ĥ, ĉ]
     h = state[:, :N]
-    hyper_state = np.concatenate([state[:, N:N + HN], state[:, 2 * N + HN:]], 1)
+    hyper_state = np.concatenate([state[:, N : N + HN], state[:, 2 * N + HN :]], 1)
     hh, hs = np_ln_lstm(w, np.concatenate([x, h], 1), hyper_state, HN, prefix="LayerNormLSTMCell/")
     s = s_tf.numpy()
-    np.testing.assert_allclose(s[:, N:N + HN], hh, atol=1e-5)
-    np.testing.assert_allclose(s[:, 2 * N + HN:], hs[:, HN:], atol=1e-5)
+    np.testing.assert_allclose(s[:, N : N + HN], hh, atol=1e-5)
+    np.testing.assert_allclose(s[:, 2 * N + HN :], hs[:, HN:], atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -183,8 +193,11 @@ def test_recurrent_dropout_explicit_mask(kind):
     state = rng.normal(0, 0.5, size=(B, cell.state_size))
     mask = (rng.random((B, N)) < 0.5).astype(np.float64) * 2.0
     h_np, s_np = np_step(kind, w, x, state, mask)
-    h_tf, s_tf = cell.step(cell.project_inputs(tf.constant(x, tf.float32)),
-                           tf.constant(state, tf.float32), tf.constant(mask, tf.float32))
+    h_tf, s_tf = cell.step(
+        cell.project_inputs(tf.constant(x, tf.float32)),
+        tf.constant(state, tf.float32),
+        tf.constant(mask, tf.float32),
+    )
     np.testing.assert_allclose(s_tf.numpy(), s_np, atol=1e-5, rtol=1e-5)
     # the cell's own mask is inverted dropout: values exactly 0 or 1/keep
     m = cell.dropout_mask([200, N], training=True).numpy()
@@ -222,14 +235,14 @@ def test_recurrent_dropout_statistics(kind):
     np.testing.assert_allclose(s_eval.numpy(), s_ref, atol=1e-5, rtol=1e-5)
     # the hyper sub-cell never drops: ĥ', ĉ' are the same with and without dropout
     if kind == "hyper":
-        np.testing.assert_allclose(s_tf.numpy()[:, N:N + HN], s_ref[:, N:N + HN], atol=1e-5)
+        np.testing.assert_allclose(s_tf.numpy()[:, N : N + HN], s_ref[:, N : N + HN], atol=1e-5)
 
 
 def _run_unpadded(kind, w, x, length, reverse=False):
     cell_state = np.zeros((1, {"lstm": 2 * N, "layer_norm": 2 * N, "hyper": 2 * (N + HN)}[kind]))
     seq = x[:length][::-1] if reverse else x[:length]
     for t in range(length):
-        _, cell_state = np_step(kind, w, seq[t:t + 1], cell_state)
+        _, cell_state = np_step(kind, w, seq[t : t + 1], cell_state)
     return cell_state[0]
 
 
@@ -250,8 +263,9 @@ def test_run_rnn_sequence_length_and_reverse(kind):
     _, bw = run_rnn(cell, xt, zero, sequence_length=lt, reverse=True, return_outputs=False)
     for b, n in enumerate(lengths):
         np.testing.assert_allclose(fw.numpy()[b], _run_unpadded(kind, w, x[b], n), atol=1e-5)
-        np.testing.assert_allclose(bw.numpy()[b], _run_unpadded(kind, w, x[b], n, reverse=True),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            bw.numpy()[b], _run_unpadded(kind, w, x[b], n, reverse=True), atol=1e-5
+        )
     # without sequence_length: all steps, outputs per step
     out, full = run_rnn(cell, xt, zero)
     assert out.shape == (len(lengths), T, N)
@@ -260,8 +274,9 @@ def test_run_rnn_sequence_length_and_reverse(kind):
     np.testing.assert_allclose(out.numpy()[:, -1], cell.output_from_state(full).numpy(), atol=1e-6)
     # reverse without lengths reverses the whole sequence
     _, rev = run_rnn(cell, xt, zero, reverse=True)
-    np.testing.assert_allclose(rev.numpy()[1], _run_unpadded(kind, w, x[1], T, reverse=True),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        rev.numpy()[1], _run_unpadded(kind, w, x[1], T, reverse=True), atol=1e-5
+    )
 
 
 def test_run_rnn_training_draws_fresh_masks_per_step():

@@ -14,7 +14,9 @@ from sketch_rnn_tf.download import DownloadError
 from _http import LocalServer, Truncated, closed_port_url
 from _paths import SHEEP_NPZ, write_tiny_npz
 
-pytestmark = pytest.mark.skipif(not os.path.isfile(SHEEP_NPZ), reason="shared real data not available")
+pytestmark = pytest.mark.skipif(
+    not os.path.isfile(SHEEP_NPZ), reason="shared real data not available"
+)
 
 
 def _npz_bytes(tmp_path, **kwargs):
@@ -37,9 +39,9 @@ def files(tmp_path_factory):
     return {
         "/q/cat.npz": good,
         "/q/hot%20air%20balloon.npz": other,
-        "/q/pig.npz": good[: len(good) // 2],          # half a zip, sent whole
-        "/q/dog.npz": no_test.getvalue(),              # a zip without the test split
-        "/q/owl.npz": bad_sketch.getvalue(),           # sketches of the wrong shape
+        "/q/pig.npz": good[: len(good) // 2],  # half a zip, sent whole
+        "/q/dog.npz": no_test.getvalue(),  # a zip without the test split
+        "/q/owl.npz": bad_sketch.getvalue(),  # sketches of the wrong shape
         "/q/ant.npz": Truncated(good, len(good) // 2),  # transfer cut off
     }
 
@@ -65,10 +67,16 @@ def test_download_once_with_progress_then_offline(tmp_path, server, files, capsy
     assert server.hits["/q/cat.npz"] == 1
 
 
-@pytest.mark.parametrize("category, why", [
-    ("pig", "not an npz"), ("dog", "missing key"), ("owl", "wrong shape"), ("ant", "cut off"),
-    ("bee", "HTTP 404"),
-])
+@pytest.mark.parametrize(
+    "category, why",
+    [
+        ("pig", "not an npz"),
+        ("dog", "missing key"),
+        ("owl", "wrong shape"),
+        ("ant", "cut off"),
+        ("bee", "HTTP 404"),
+    ],
+)
 def test_bad_downloads_are_refused_and_not_kept(tmp_path, server, category, why):
     with pytest.raises(DownloadError, match=why) as e:
         download_quickdraw([category], tmp_path, progress=False)
@@ -107,8 +115,11 @@ def test_default_data_dir_is_the_cache(tmp_path, monkeypatch, server):
 
 def test_data_package_does_not_import_tensorflow():
     import subprocess
-    code = ("import sys, sketch_rnn_tf.data, sketch_rnn_tf.data.download, sketch_rnn_tf.presets\n"
-            "assert 'tensorflow' not in sys.modules\n")
+
+    code = (
+        "import sys, sketch_rnn_tf.data, sketch_rnn_tf.data.download, sketch_rnn_tf.presets\n"
+        "assert 'tensorflow' not in sys.modules\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -117,6 +128,7 @@ def test_train_download_fetches_missing_datasets(tmp_path, server, monkeypatch, 
 
     import sketch_rnn_tf.training
     from sketch_rnn_tf import cli
+
     calls = []
 
     class Stopped:  # what train() returns: a trainer whose step is a variable
@@ -124,16 +136,29 @@ def test_train_download_fetches_missing_datasets(tmp_path, server, monkeypatch, 
 
     def fake_train(data_dir, hparams, log_root, **kwargs):
         # Training itself is tested in test_training; here: the data is in place before it starts.
-        calls.append((data_dir, list(hparams.data_set),
-                      [len(load_npz(os.path.join(data_dir, n))["train"]) for n in hparams.data_set]))
+        calls.append(
+            (
+                data_dir,
+                list(hparams.data_set),
+                [len(load_npz(os.path.join(data_dir, n))["train"]) for n in hparams.data_set],
+            )
+        )
         return Stopped()
 
     monkeypatch.setattr(sketch_rnn_tf.training, "train", fake_train)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     write_tiny_npz(data_dir / "mine.npz", counts=(("train", 5), ("valid", 2), ("test", 2)))
-    args = ["train", "--data_dir", str(data_dir), "--dataset", "mine.npz,cat.npz",
-            "--log_root", str(tmp_path / "run"), "--no_progress"]
+    args = [
+        "train",
+        "--data_dir",
+        str(data_dir),
+        "--dataset",
+        "mine.npz,cat.npz",
+        "--log_root",
+        str(tmp_path / "run"),
+        "--no_progress",
+    ]
     assert cli.main(args) == 2  # without --download: a clear error, no download
     assert "cat.npz" in capsys.readouterr().err and server.hits["/q/cat.npz"] == 0
     assert cli.main(args + ["--download"]) == 0

@@ -23,7 +23,15 @@ def sheep():
 
 @pytest.fixture(scope="module")
 def train_loader(sheep):
-    return DataLoader(sheep["train"][:1000], 16, 200, SCALE, random_scale_factor=0.15, augment_stroke_prob=0.1, seed=3)
+    return DataLoader(
+        sheep["train"][:1000],
+        16,
+        200,
+        SCALE,
+        random_scale_factor=0.15,
+        augment_stroke_prob=0.1,
+        seed=3,
+    )
 
 
 def test_preprocess_filters_clamps_normalises_sorts():
@@ -47,10 +55,26 @@ def test_batch_for_step_is_pure_function_of_seed_and_step(sheep, train_loader):
     x3, _ = train_loader.batch_for_step(42)
     assert not np.array_equal(x1, x3)
     # A fresh loader (e.g. after a crash) reproduces the same step, in any order.
-    again = DataLoader(sheep["train"][:1000], 16, 200, SCALE, random_scale_factor=0.15, augment_stroke_prob=0.1, seed=3)
+    again = DataLoader(
+        sheep["train"][:1000],
+        16,
+        200,
+        SCALE,
+        random_scale_factor=0.15,
+        augment_stroke_prob=0.1,
+        seed=3,
+    )
     again.batch_for_step(0)
     np.testing.assert_array_equal(again.batch_for_step(41)[0], x1)
-    other = DataLoader(sheep["train"][:1000], 16, 200, SCALE, random_scale_factor=0.15, augment_stroke_prob=0.1, seed=4)
+    other = DataLoader(
+        sheep["train"][:1000],
+        16,
+        200,
+        SCALE,
+        random_scale_factor=0.15,
+        augment_stroke_prob=0.1,
+        seed=4,
+    )
     assert not np.array_equal(other.batch_for_step(41)[0], x1)
 
 
@@ -92,7 +116,9 @@ def test_sequential_order_matches_magenta_reference_batch(sheep):
     assert seq_len.tolist() == [len(s) for s in ref["sketches"]]
     for i, s in enumerate(ref["sketches"]):
         s = np.asarray(s, np.float32)
-        np.testing.assert_allclose(x[i, 1 : len(s) + 1, :2], s[:, :2] / np.float32(ref["scale_factor"]), rtol=1e-6)
+        np.testing.assert_allclose(
+            x[i, 1 : len(s) + 1, :2], s[:, :2] / np.float32(ref["scale_factor"]), rtol=1e-6
+        )
 
 
 def test_eval_batches(sheep):
@@ -114,7 +140,10 @@ def test_as_dataset_shapes_and_resume(train_loader):
     import tensorflow as tf
 
     ds = train_loader.as_dataset(start_step=7)
-    assert ds.element_spec[0].shape.as_list() == [16, 201, 5] and ds.element_spec[0].dtype == tf.float32
+    assert (
+        ds.element_spec[0].shape.as_list() == [16, 201, 5]
+        and ds.element_spec[0].dtype == tf.float32
+    )
     assert ds.element_spec[1].shape.as_list() == [16] and ds.element_spec[1].dtype == tf.int32
     for k, (x, seq_len) in enumerate(ds.take(2)):
         ref_x, ref_len = train_loader.batch_for_step(7 + k)

@@ -71,7 +71,9 @@ def test_every_pickle_protocol_streams_what_np_load_reads(tmp_path, monkeypatch,
     sketches = _sketches(300)
     sketches[5] = np.asfortranarray(sketches[5].astype(np.float64))
     sketches[7] = sketches[7].astype(">i4")  # another byte order and width: read as native int32
-    path = _write_npz(tmp_path / "p.npz", {"train": _obj(sketches), "valid": _obj(sketches[:3])}, protocol)
+    path = _write_npz(
+        tmp_path / "p.npz", {"train": _obj(sketches), "valid": _obj(sketches[:3])}, protocol
+    )
     expected = np.load(path, allow_pickle=True)
     _assert_same(_streamed(path, "train"), list(expected["train"]))
     _assert_same(_streamed(path, "valid"), list(expected["valid"]))
@@ -92,7 +94,9 @@ def test_magentas_python2_file_streams_what_np_load_reads():
 
 
 def test_memory_stays_flat_while_np_load_grows(tmp_path):
-    path = _write_npz(tmp_path / "big.npz", {"train": _obj(_sketches(20000))}, protocol=2, compress=False)
+    path = _write_npz(
+        tmp_path / "big.npz", {"train": _obj(_sketches(20000))}, protocol=2, compress=False
+    )
     tracemalloc.start()
     try:
         stream_split(path, "train", lambda a: None)
@@ -140,7 +144,9 @@ def test_unstreamable_splits_still_pack_as_load_npz_reads(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     same = _sketches(1)[0]
     path = str(tmp_path / "odd.npz")
-    np.savez(path, train=_obj([same, same, same]), valid=np.stack([same, same]), test=_obj(_sketches(4)))
+    np.savez(
+        path, train=_obj([same, same, same]), valid=np.stack([same, same]), test=_obj(_sketches(4))
+    )
     splits = open_packed_npz(path, cache_dir=str(tmp_path / "cache"))
     for split, sketches in load_npz(path).items():
         _assert_same(list(splits[split]), sketches)

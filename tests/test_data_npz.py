@@ -61,7 +61,9 @@ def test_scale_factor_is_population_std_over_kept_sketches():
     a = np.array([[1, 2, 0], [3, -4, 1]], np.int16)
     b = np.array([[10, 0, 0], [0, 0, 0], [0, 10, 1]], np.int16)
     assert normalizing_scale_factor([a, b], 2) == pytest.approx(np.std([1, 2, 3, -4]), rel=1e-6)
-    assert normalizing_scale_factor([a, b], 3) == pytest.approx(np.std([1, 2, 3, -4, 10, 0, 0, 0, 0, 10]), rel=1e-6)
+    assert normalizing_scale_factor([a, b], 3) == pytest.approx(
+        np.std([1, 2, 3, -4, 10, 0, 0, 0, 0, 10]), rel=1e-6
+    )
 
 
 def test_normalize_returns_new_float32(sheep):
@@ -90,7 +92,11 @@ def test_max_seq_len_drops_with_logged_count(sheep, caplog):
     caplog.set_level(logging.INFO)
     ds = load_dataset(NPZ_DIR, ["aaron_sheep.npz"], max_seq_len=100)
     expect = {k: sum(len(s) <= 100 for s in sheep[k]) for k in sheep}
-    assert (len(ds.train), len(ds.valid), len(ds.test)) == (expect["train"], expect["valid"], expect["test"])
+    assert (len(ds.train), len(ds.valid), len(ds.test)) == (
+        expect["train"],
+        expect["valid"],
+        expect["test"],
+    )
     assert all(len(s) <= 100 for s in ds.train)
     dropped = 7400 - expect["train"]
     assert dropped > 0
@@ -101,7 +107,9 @@ def test_max_seq_len_drops_with_logged_count(sheep, caplog):
 def test_all_dropped_is_an_error(tmp_path):
     long = np.zeros((30, 3), np.int16)
     path = _write(tmp_path, "long.npz", valid=_obj([long, long]))
-    with pytest.raises(DataError, match=r"long\.npz.*split 'valid'.*all 2 sketches dropped.*max_seq_len=10"):
+    with pytest.raises(
+        DataError, match=r"long\.npz.*split 'valid'.*all 2 sketches dropped.*max_seq_len=10"
+    ):
         load_dataset(tmp_path, ["long.npz"], max_seq_len=10)
     assert os.path.basename(path) == "long.npz"
 
@@ -128,7 +136,10 @@ def test_missing_key(tmp_path):
         (_obj([GOOD, np.array([["a", "b", "c"], ["d", "e", "f"]])]), "non-numeric dtype"),
         (_obj([GOOD, np.zeros((4, 2), np.int16)]), r"wrong shape \(4, 2\)"),
         (_obj([GOOD, np.array([[1, 2, 0], [np.nan, 1, 1]])]), r"non-finite value \(NaN\) at row 1"),
-        (_obj([GOOD, np.array([[1, 2, 0], [np.inf, 1, 1]], np.float32)]), r"non-finite value \(inf\)"),
+        (
+            _obj([GOOD, np.array([[1, 2, 0], [np.inf, 1, 1]], np.float32)]),
+            r"non-finite value \(inf\)",
+        ),
         (_obj([GOOD, np.zeros((0, 3), np.int16)]), r"empty sketch \(0 points\)"),
         (_obj([GOOD, np.array([[1, 2, 1]], np.int16)]), "one-point sketch"),
         (_obj([GOOD, np.array([[1, 2, 0], [3, 4, 2]], np.int16)]), "pen value 2 at row 1"),
@@ -138,7 +149,9 @@ def test_missing_key(tmp_path):
 def test_bad_sketches(tmp_path, bad, message):
     path = _write(tmp_path, train=bad)
     index = 0 if bad.dtype.kind == "U" else 1
-    with pytest.raises(DataError, match=rf"bad\.npz.*split 'train', sketch {index}: .*{message}") as info:
+    with pytest.raises(
+        DataError, match=rf"bad\.npz.*split 'train', sketch {index}: .*{message}"
+    ) as info:
         load_npz(path)
     assert info.value.split == "train" and info.value.index == index
     assert isinstance(info.value, ValueError)

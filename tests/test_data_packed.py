@@ -10,7 +10,13 @@ import pytest
 
 import sketch_rnn_tf.data.packed as packed
 from _paths import NPZ, SHEEP_NPZ
-from sketch_rnn_tf.data import DataError, DataLoader, load_dataset, load_npz, normalizing_scale_factor
+from sketch_rnn_tf.data import (
+    DataError,
+    DataLoader,
+    load_dataset,
+    load_npz,
+    normalizing_scale_factor,
+)
 from sketch_rnn_tf.data.packed import (
     PackedSplit,
     cache_path,
@@ -43,7 +49,10 @@ def _sketches(rng, n, dtype=np.int16, lo=2, hi=30, scale=40):
 
 def _write_npz(path, seed=0, n=(50, 10, 10), **kwargs):
     rng = np.random.default_rng(seed)
-    np.savez(path, **{k: _obj(_sketches(rng, m, **kwargs)) for k, m in zip(("train", "valid", "test"), n)})
+    np.savez(
+        path,
+        **{k: _obj(_sketches(rng, m, **kwargs)) for k, m in zip(("train", "valid", "test"), n)},
+    )
     return str(path)
 
 
@@ -105,9 +114,9 @@ def test_cache_rebuilt_when_the_source_changes(tmp_path):
     os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     second = open_packed_npz(src, cache_dir=cache)
     _assert_same_splits(second, load_npz(src))
-    assert not np.array_equal(first["train"][0], second["train"][0]) or len(first["train"][0]) != len(
-        second["train"][0]
-    )
+    assert not np.array_equal(first["train"][0], second["train"][0]) or len(
+        first["train"][0]
+    ) != len(second["train"][0])
     _write_npz(src, seed=2, n=(7, 3, 3))
     assert [len(v) for v in open_packed_npz(src, cache_dir=cache).values()] == [7, 3, 3]
 
@@ -154,8 +163,18 @@ def _damage_directory(path):
     os.mkdir(path)
 
 
-@pytest.mark.parametrize("damage", [_damage_truncate, _damage_flip_offset, _damage_flip_point, _damage_garbage, _damage_empty,
-                                    _damage_footer, _damage_directory])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _damage_truncate,
+        _damage_flip_offset,
+        _damage_flip_point,
+        _damage_garbage,
+        _damage_empty,
+        _damage_footer,
+        _damage_directory,
+    ],
+)
 def test_damaged_cache_is_detected_and_rebuilt(tmp_path, damage, caplog):
     src = _write_npz(tmp_path / "a.npz")
     cache = str(tmp_path / "cache")
@@ -166,7 +185,9 @@ def test_damaged_cache_is_detected_and_rebuilt(tmp_path, damage, caplog):
     _assert_same_splits(splits, load_npz(src))
     assert _sha(src) == before  # the source is only ever read
     assert "unusable" in caplog.text or "cannot write" in caplog.text
-    if damage is not _damage_directory:  # a directory in the way is left alone; packing went to memory
+    if (
+        damage is not _damage_directory
+    ):  # a directory in the way is left alone; packing went to memory
         open_packed_npz(src, cache_dir=cache)  # and the rebuilt cache is good
         assert os.path.isfile(cache_path(src, cache))
 
@@ -202,7 +223,12 @@ def test_unwritable_cache_dir_packs_in_memory(tmp_path, caplog):
 
 @pytest.mark.parametrize(
     "dtype, scale, stored",
-    [(np.int64, 40, np.int16), (np.int32, 30000, np.int32), (np.float64, 40, np.float32), (np.uint8, 1, np.int16)],
+    [
+        (np.int64, 40, np.int16),
+        (np.int32, 30000, np.int32),
+        (np.float64, 40, np.float32),
+        (np.uint8, 1, np.int16),
+    ],
 )
 def test_stored_dtype_keeps_every_value(tmp_path, dtype, scale, stored):
     src = _write_npz(tmp_path / "a.npz", dtype=dtype, scale=scale)
@@ -222,16 +248,42 @@ GOOD = np.array([[1, 2, 0], [3, 4, 0], [5, 6, 1]], dtype=np.int16)
     [
         (np.array(["abc", "def"]), 0, "non-numeric dtype"),
         (_obj([GOOD, np.zeros((4, 2), np.int16)]), 1, r"wrong shape \(4, 2\)"),
-        (_obj([GOOD, np.array([[1, 2, 0], [np.nan, 1, 1]])]), 1, r"non-finite value \(NaN\) at row 1"),
-        (_obj([GOOD, np.array([[1, 2, 0], [np.inf, 1, 1]], np.float32)]), 1, r"non-finite value \(inf\)"),
+        (
+            _obj([GOOD, np.array([[1, 2, 0], [np.nan, 1, 1]])]),
+            1,
+            r"non-finite value \(NaN\) at row 1",
+        ),
+        (
+            _obj([GOOD, np.array([[1, 2, 0], [np.inf, 1, 1]], np.float32)]),
+            1,
+            r"non-finite value \(inf\)",
+        ),
         (_obj([GOOD, np.zeros((0, 3), np.int16)]), 1, r"empty sketch \(0 points\)"),
         (_obj([GOOD, np.array([[1, 2, 1]], np.int16)]), 1, "one-point sketch"),
         (_obj([GOOD, np.array([[1, 2, 0], [3, 4, 2]], np.int16)]), 1, "pen value 2 at row 1"),
         # The first bad sketch in order is named, whichever check finds it.
-        (_obj([GOOD, GOOD, np.array([[1, 2, 0], [3, 4, 5]], np.int16), np.zeros((4, 2))]), 2, "pen value 5"),
-        (_obj([GOOD] * 70000 + [np.array([[1, 2, 0], [3, 4, -1]], np.int16)]), 70000, "pen value -1"),
+        (
+            _obj([GOOD, GOOD, np.array([[1, 2, 0], [3, 4, 5]], np.int16), np.zeros((4, 2))]),
+            2,
+            "pen value 5",
+        ),
+        (
+            _obj([GOOD] * 70000 + [np.array([[1, 2, 0], [3, 4, -1]], np.int16)]),
+            70000,
+            "pen value -1",
+        ),
     ],
-    ids=["strings", "len2", "nan", "inf", "empty", "one-point", "pen2", "first-of-two", "second-chunk"],
+    ids=[
+        "strings",
+        "len2",
+        "nan",
+        "inf",
+        "empty",
+        "one-point",
+        "pen2",
+        "first-of-two",
+        "second-chunk",
+    ],
 )
 def test_bad_sketches_named_as_load_npz_does(tmp_path, bad, index, message):
     src = str(tmp_path / "bad.npz")
@@ -239,7 +291,9 @@ def test_bad_sketches_named_as_load_npz_does(tmp_path, bad, index, message):
     with pytest.raises(DataError) as expected:
         load_npz(src)
     cache = str(tmp_path / "cache")
-    with pytest.raises(DataError, match=rf"bad\.npz.*split 'train', sketch {index}: .*{message}") as info:
+    with pytest.raises(
+        DataError, match=rf"bad\.npz.*split 'train', sketch {index}: .*{message}"
+    ) as info:
         open_packed_npz(src, cache_dir=cache)
     assert str(info.value) == str(expected.value)
     assert (info.value.split, info.value.index) == ("train", index)
@@ -269,7 +323,9 @@ def test_scale_factor_streamed_equals_np_std(monkeypatch):
     for leaf in (128, 1000, packed._LEAF_VALUES):
         monkeypatch.setattr(packed, "_LEAF_VALUES", leaf)
         for max_seq_len in (250, 100, 37):
-            assert scale_factor(splits["train"], max_seq_len) == normalizing_scale_factor(sheep, max_seq_len)
+            assert scale_factor(splits["train"], max_seq_len) == normalizing_scale_factor(
+                sheep, max_seq_len
+            )
 
 
 def test_scale_factor_over_several_files_with_drops(tmp_path, monkeypatch):
@@ -279,7 +335,9 @@ def test_scale_factor_over_several_files_with_drops(tmp_path, monkeypatch):
     ref = load_dataset(tmp_path, ["a.npz", "b.npz"], 40)
     got = load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache"))
     assert got.scale_factor == ref.scale_factor
-    values = np.concatenate([np.clip(s, -1000, 1000).astype(np.float32)[:, :2].reshape(-1) for s in ref.train])
+    values = np.concatenate(
+        [np.clip(s, -1000, 1000).astype(np.float32)[:, :2].reshape(-1) for s in ref.train]
+    )
     assert got.scale_factor == float(np.std(values))
     for split in ("train", "valid", "test"):
         assert len(got.split(split)) == len(ref.split(split))
@@ -292,21 +350,36 @@ def test_scale_factor_over_several_files_with_drops(tmp_path, monkeypatch):
     assert len(memo) == 1
     real = packed.scale_factor
     monkeypatch.setattr(packed, "scale_factor", lambda *a: pytest.fail("recomputed"))
-    assert load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache")).scale_factor \
+    assert (
+        load_packed_dataset(
+            tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache")
+        ).scale_factor
         == ref.scale_factor
+    )
     with open(memo[0], "w") as f:
         f.write('{"inputs": ')
     monkeypatch.setattr(packed, "scale_factor", real)
-    assert load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache")).scale_factor \
+    assert (
+        load_packed_dataset(
+            tmp_path, ["a.npz", "b.npz"], 40, cache_dir=str(tmp_path / "cache")
+        ).scale_factor
         == ref.scale_factor
-    assert load_packed_dataset(tmp_path, ["a.npz", "b.npz"], 41, cache_dir=str(tmp_path / "cache")).scale_factor \
+    )
+    assert (
+        load_packed_dataset(
+            tmp_path, ["a.npz", "b.npz"], 41, cache_dir=str(tmp_path / "cache")
+        ).scale_factor
         == load_dataset(tmp_path, ["a.npz", "b.npz"], 41).scale_factor
+    )
 
 
 @needs_sheep
 def test_packed_batches_equal_in_memory_batches_bit_for_bit():
-    names = ["aaron_sheep.npz", "omniglot.npz"] if os.path.isfile(os.path.join(NPZ, "omniglot.npz")) else [
-        "aaron_sheep.npz"]
+    names = (
+        ["aaron_sheep.npz", "omniglot.npz"]
+        if os.path.isfile(os.path.join(NPZ, "omniglot.npz"))
+        else ["aaron_sheep.npz"]
+    )
     ref = load_dataset(NPZ, names, 120)  # drops the longer sketches
     got = load_packed_dataset(NPZ, names, 120)
     assert isinstance(got.train, PackedSplit) and got.scale_factor == ref.scale_factor

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf import cli
-from sketch_rnn_tf.data import (DataError, load_dataset, load_ndjson_raw, load_ndjson_simplified,
-                                load_npz, prepare_ndjson)
+from sketch_rnn_tf.data import (
+    DataError,
+    load_dataset,
+    load_ndjson_raw,
+    load_ndjson_simplified,
+    load_npz,
+    prepare_ndjson,
+)
 
 from _paths import DATA
 
@@ -62,7 +68,9 @@ def test_simplified_records_are_taken_as_they_are(tmp_path):
     with open(SIMPLIFIED[0]) as f:
         first = json.loads(f.readline())["drawing"]
     # Rebuild the first record's stroke-3 by hand: offsets of consecutive points, pen 1 at stroke ends.
-    points = [(x, y, int(i == len(s[0]) - 1)) for s in first for i, (x, y) in enumerate(zip(*s[:2]))]
+    points = [
+        (x, y, int(i == len(s[0]) - 1)) for s in first for i, (x, y) in enumerate(zip(*s[:2]))
+    ]
     absolute = np.array(points, np.int64)
     hand = absolute.copy()
     hand[1:, :2] = absolute[1:, :2] - absolute[:-1, :2]
@@ -99,16 +107,19 @@ def _write(path, lines):
 GOOD = json.dumps({"drawing": [[[0, 10, 20], [0, 5, 0]], [[3, 4], [9, 9]]]})
 
 
-@pytest.mark.parametrize("bad, why", [
-    ("{not json", "invalid JSON"),
-    (json.dumps({"word": "cat"}), "no 'drawing' list"),
-    (json.dumps({"drawing": []}), "no strokes"),
-    (json.dumps({"drawing": [[[0, 1, 2], [0, 1]]]}), "differ in length"),
-    (json.dumps({"drawing": [[[0, 1], [0, "a"]]]}), "not a list of finite numbers"),
-    (json.dumps({"drawing": [[[0.5, 1], [0, 1]]]}), "must be integers"),
-    (json.dumps({"drawing": [[[0, 1]]]}), "not \\[\\[x...\\], \\[y...\\]\\]"),
-    (json.dumps({"drawing": [[[], []]]}), "stroke 0 is empty"),
-])
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("{not json", "invalid JSON"),
+        (json.dumps({"word": "cat"}), "no 'drawing' list"),
+        (json.dumps({"drawing": []}), "no strokes"),
+        (json.dumps({"drawing": [[[0, 1, 2], [0, 1]]]}), "differ in length"),
+        (json.dumps({"drawing": [[[0, 1], [0, "a"]]]}), "not a list of finite numbers"),
+        (json.dumps({"drawing": [[[0.5, 1], [0, 1]]]}), "must be integers"),
+        (json.dumps({"drawing": [[[0, 1]]]}), "not \\[\\[x...\\], \\[y...\\]\\]"),
+        (json.dumps({"drawing": [[[], []]]}), "stroke 0 is empty"),
+    ],
+)
 def test_a_bad_record_names_file_and_line(tmp_path, bad, why):
     path = _write(tmp_path / "mine.ndjson", [GOOD, "", bad, GOOD])
     with pytest.raises(DataError, match=why) as e:
@@ -139,12 +150,29 @@ def test_too_few_records_for_the_splits(tmp_path):
 
 def test_prepare_command(tmp_path, capsys):
     out = tmp_path / "data.npz"
-    assert cli.main(["prepare", "--ndjson", ",".join(RAW), "--out", str(out), "--split",
-                     "0.5,0.25,0.25", "--seed", "4", "--max_seq_len", "1000"]) == 0
+    assert (
+        cli.main(
+            [
+                "prepare",
+                "--ndjson",
+                ",".join(RAW),
+                "--out",
+                str(out),
+                "--split",
+                "0.5,0.25,0.25",
+                "--seed",
+                "4",
+                "--max_seq_len",
+                "1000",
+            ]
+        )
+        == 0
+    )
     assert "train/valid/test 34/17/17" in capsys.readouterr().out
     assert [len(v) for v in load_npz(out).values()] == [34, 17, 17]
-    assert cli.main(["prepare", "--ndjson", str(tmp_path / "missing.ndjson"), "--out",
-                     str(out)]) == 2
+    assert (
+        cli.main(["prepare", "--ndjson", str(tmp_path / "missing.ndjson"), "--out", str(out)]) == 2
+    )
     err = capsys.readouterr().err
     assert "missing.ndjson" in err and "cannot open" in err
     assert [len(v) for v in load_npz(out).values()] == [34, 17, 17]  # the earlier output is intact

@@ -89,18 +89,33 @@ def test_raw_to_simplified_matches_google(record_property):
     1.57 px, 99.0 % of our points within 2 px, bounding box within 3 px of Google's
     for 66/68.  Thresholds below leave a margin.
     """
-    n_ours, n_google, same_strokes, exact, dist_ours, dist_google, per_drawing = [], [], 0, 0, [], [], []
+    n_ours, n_google, same_strokes, exact, dist_ours, dist_google, per_drawing = (
+        [],
+        [],
+        0,
+        0,
+        [],
+        [],
+        [],
+    )
     bbox_diff = []
     for cls in RAW_CLASSES:
-        google = {r["key_id"]: r["drawing"] for r in read_ndjson(os.path.join(ND, "simplified", f"{cls}.ndjson"))}
+        google = {
+            r["key_id"]: r["drawing"]
+            for r in read_ndjson(os.path.join(ND, "simplified", f"{cls}.ndjson"))
+        }
         raw = read_ndjson(os.path.join(ND, "raw", f"{cls}.ndjson"))
         for rec in raw:
             ours = simplify_drawing(rec["drawing"])
             ref = google[rec["key_id"]]
             pts = np.concatenate([np.array(s[:2]).T for s in ours])
             gpts = np.concatenate([np.array(s[:2]).T for s in ref])
-            assert pts.min() >= 0 and pts.max() <= 255  # RDP may drop an extreme point, as Google's does
-            bbox_diff.append(np.abs(np.r_[pts.min(0), pts.max(0)] - np.r_[gpts.min(0), gpts.max(0)]).max())
+            assert (
+                pts.min() >= 0 and pts.max() <= 255
+            )  # RDP may drop an extreme point, as Google's does
+            bbox_diff.append(
+                np.abs(np.r_[pts.min(0), pts.max(0)] - np.r_[gpts.min(0), gpts.max(0)]).max()
+            )
             a, b = sum(len(s[0]) for s in ours), sum(len(s[0]) for s in ref)
             n_ours.append(a)
             n_google.append(b)

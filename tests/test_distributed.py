@@ -23,9 +23,11 @@ STEPS = 5
 # Recurrent, input and output dropout on (the replicas must draw their rows of the global masks);
 # kl_tolerance 1e-5 lies between the KL of the first steps and that of the later ones, so both sides
 # of the KL floor (taken on the global-batch mean) are exercised.
-HPARAMS = ("enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8,max_seq_len=50,"
-           "save_every=1000,use_recurrent_dropout=1,use_input_dropout=1,use_output_dropout=1,"
-           "kl_weight_start=0.5,kl_tolerance=1e-5,data_set=[tiny.npz]")
+HPARAMS = (
+    "enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8,max_seq_len=50,"
+    "save_every=1000,use_recurrent_dropout=1,use_input_dropout=1,use_output_dropout=1,"
+    "kl_weight_start=0.5,kl_tolerance=1e-5,data_set=[tiny.npz]"
+)
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -73,20 +75,30 @@ def result(tmp_path_factory):
     write_tiny_npz(tmp / "tiny.npz")
     script = tmp / "dist.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, str(script), str(tmp), str(STEPS), HPARAMS],
-                          capture_output=True, text=True, env=env, timeout=400)
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp), str(STEPS), HPARAMS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=400,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def test_runs_on_two_replicas(result):
     assert result["replicas"] == 2
     assert "Mirrored" in result["mirrored"]
     assert result["steps"] == [STEPS, STEPS]
-    assert all(c and c.endswith(f"ckpt-{STEPS}") for c in result["checkpoints"]), result["checkpoints"]
+    assert all(c and c.endswith(f"ckpt-{STEPS}") for c in result["checkpoints"]), result[
+        "checkpoints"
+    ]
 
 
 def test_per_step_losses_match_one_device(result):

@@ -13,9 +13,21 @@ from sketch_rnn_tf.rendering import RenderError
 from sketch_rnn_tf.training import TrainingError
 
 
-@pytest.mark.parametrize("cls", [srt.HParamsError, DataError, ModelInputError, srt.ModelLoadError,
-                                 CheckpointError, JSFormatError, JSExportError, TrainingError,
-                                 ExportError, RenderError])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        srt.HParamsError,
+        DataError,
+        ModelInputError,
+        srt.ModelLoadError,
+        CheckpointError,
+        JSFormatError,
+        JSExportError,
+        TrainingError,
+        ExportError,
+        RenderError,
+    ],
+)
 def test_every_error_is_a_sketch_rnn_error(cls):
     assert issubclass(cls, SketchRNNError) and issubclass(cls, ValueError)
     assert srt.SketchRNNError is SketchRNNError

@@ -95,20 +95,36 @@ def exported(tmp_path_factory):
         prev = np.zeros((N, 5), np.float32)
         prev[:, :2] = rng.normal(size=(N, 2))
         prev[np.arange(N), 2 + rng.integers(0, 3, N)] = 1
-        inputs = dict(strokes=batch.numpy(), lengths=lengths.numpy(),
-                      z=rng.standard_normal((N, z_dim)).astype(np.float32), prev=prev,
-                      temperature=np.float32(TEMPERATURE), seed=np.array([SEED, 0], np.int64),
-                      steps=np.int32(hp.max_seq_len), n=np.int32(N))
+        inputs = dict(
+            strokes=batch.numpy(),
+            lengths=lengths.numpy(),
+            z=rng.standard_normal((N, z_dim)).astype(np.float32),
+            prev=prev,
+            temperature=np.float32(TEMPERATURE),
+            seed=np.array([SEED, 0], np.int64),
+            steps=np.int32(hp.max_seq_len),
+            n=np.int32(N),
+        )
         inp = root / f"{name}_in.npz"
         np.savez(inp, **inputs)
         jobs[name] = (path, str(inp), str(root / f"{name}_out.npz"))
         cases[name] = (model, path, inputs, sketches)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))] +
-        [p for p in [os.environ.get("PYTHONPATH")] if p]), TF_CPP_MIN_LOG_LEVEL="3",
-        CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.run([sys.executable, "-c", FRESH, json.dumps(jobs)], env=env,
-                          capture_output=True, text=True, timeout=240)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+            + [p for p in [os.environ.get("PYTHONPATH")] if p]
+        ),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        CUDA_VISIBLE_DEVICES="",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", FRESH, json.dumps(jobs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {name: cases[name] + (dict(np.load(jobs[name][2])),) for name in CONFIGS}
 
@@ -155,8 +171,9 @@ def test_fresh_process_signatures_match_keras(exported, name):
         assert "mu" not in res
         z_eval = None
     # reconstruction loss (Magenta's evaluation L_R) with the same z
-    assert float(res["loss"]) == pytest.approx(model.reconstruction_loss(sketches, z=z_eval),
-                                               abs=1e-5)
+    assert float(res["loss"]) == pytest.approx(
+        model.reconstruction_loss(sketches, z=z_eval), abs=1e-5
+    )
     # initial state and one decoder step
     zin = z if hp.conditional else None
     state0 = model.decoder.initial_state(zin, N)
@@ -173,8 +190,9 @@ def test_fresh_process_signatures_match_keras(exported, name):
         expected = model.sample(N, TEMPERATURE, z=zs, seed=SEED, greedy=bool(greedy))
         _assert_same_sketches(_rows_to_pixels(rows, SCALE), expected)
     # the numpy client in the fresh process repeats model.sample(n, τ, seed) (z drawn from seed)
-    _assert_same_sketches([res[f"client_{i}"] for i in range(N)],
-                          model.sample(N, TEMPERATURE, seed=SEED))
+    _assert_same_sketches(
+        [res[f"client_{i}"] for i in range(N)], model.sample(N, TEMPERATURE, seed=SEED)
+    )
 
 
 def test_client_in_process(exported):
@@ -184,11 +202,16 @@ def test_client_in_process(exported):
     assert client.hparams == model.hparams.to_dict()
     np.testing.assert_allclose(client.encode(sketches), model.encode(sketches), atol=1e-5)
     assert client.reconstruction_loss(sketches) == pytest.approx(
-        model.reconstruction_loss(sketches), abs=1e-5)
-    _assert_same_sketches(client.sample(2, 0.3, seed=7, temperature_mode="paper"),
-                          model.sample(2, 0.3, seed=7, temperature_mode="paper"))
-    _assert_same_sketches(client.sample(2, 1.0, seed=3, z=x["z"][0], max_len=5),
-                          model.sample(2, 1.0, seed=3, z=x["z"][0], max_len=5))
+        model.reconstruction_loss(sketches), abs=1e-5
+    )
+    _assert_same_sketches(
+        client.sample(2, 0.3, seed=7, temperature_mode="paper"),
+        model.sample(2, 0.3, seed=7, temperature_mode="paper"),
+    )
+    _assert_same_sketches(
+        client.sample(2, 1.0, seed=3, z=x["z"][0], max_len=5),
+        model.sample(2, 1.0, seed=3, z=x["z"][0], max_len=5),
+    )
     with pytest.raises(ValueError, match="temperature"):
         client.sample(1, 0.0)
     with pytest.raises(ValueError, match="max_seq_len"):
@@ -217,9 +240,11 @@ def test_cli_export_and_errors(exported, tmp_path, capsys):
     # bad output paths: a clear one-line error and exit code 2, not a traceback
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    for bad, msg in [(blocker / "sm", "is a file, not a directory"),
-                     (blocker, "not a directory"),
-                     (tmp_path / "ckpt", "not a SavedModel directory")]:
+    for bad, msg in [
+        (blocker / "sm", "is a file, not a directory"),
+        (blocker, "not a directory"),
+        (tmp_path / "ckpt", "not a SavedModel directory"),
+    ]:
         assert cli_main(["export", "--checkpoint", ckpt, "--out", str(bad)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and msg in err and "Traceback" not in err

@@ -57,14 +57,17 @@ def test_overrides():
     assert hp.data_set == ["a.npz", "b.npz"]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ("no_such=1", "unknown hparam 'no_such'"),
-    ("z_size=abc", "z_size"),
-    ("dec_model=gru", "dec_model='gru' is not a cell type"),
-    ("conditional=maybe", "boolean"),
-    ("recurrent_dropout_prob=1.5", "keep probability"),
-    ("z_size", "not of the form name=value"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ("no_such=1", "unknown hparam 'no_such'"),
+        ("z_size=abc", "z_size"),
+        ("dec_model=gru", "dec_model='gru' is not a cell type"),
+        ("conditional=maybe", "boolean"),
+        ("recurrent_dropout_prob=1.5", "keep probability"),
+        ("z_size", "not of the form name=value"),
+    ],
+)
 def test_bad_overrides_name_the_problem(overrides, message):
     with pytest.raises(HParamsError, match=message):
         HParams().parse(overrides)
@@ -88,9 +91,16 @@ def test_broken_and_list_configs(tmp_path):
 def test_package_exposes_submodules_lazily():
     import subprocess
     import sys
-    code = ("import sys, sketch_rnn_tf as srt; assert 'tensorflow' not in sys.modules; "
-            "srt.rendering.render_svg; srt.data.load_npz; assert 'tensorflow' not in sys.modules; "
-            "srt.latent.slerp; srt.HParams; print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    code = (
+        "import sys, sketch_rnn_tf as srt; assert 'tensorflow' not in sys.modules; "
+        "srt.rendering.render_svg; srt.data.load_npz; assert 'tensorflow' not in sys.modules; "
+        "srt.latent.slerp; srt.HParams; print('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -21,14 +21,24 @@ from sketch_rnn_tf.model import Decoder, Encoder, HyperLSTMCell, LayerNormLSTMCe
 from sketch_rnn_tf.model import SuperLinear
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = [(cell, conditional) for cell in ("lstm", "layer_norm", "hyper")
-           for conditional in (True, False)]
+CONFIGS = [
+    (cell, conditional) for cell in ("lstm", "layer_norm", "hyper") for conditional in (True, False)
+]
 
 
 def tiny_hparams(cell, conditional):
-    return HParams(max_seq_len=12, enc_rnn_size=6, dec_rnn_size=8, z_size=3, num_mixture=3,
-                   enc_model=cell, dec_model=cell, conditional=conditional, hyper_num_units=5,
-                   hyper_embedding_size=2)
+    return HParams(
+        max_seq_len=12,
+        enc_rnn_size=6,
+        dec_rnn_size=8,
+        z_size=3,
+        num_mixture=3,
+        enc_model=cell,
+        dec_model=cell,
+        conditional=conditional,
+        hyper_num_units=5,
+        hyper_embedding_size=2,
+    )
 
 
 def sketches():
@@ -83,17 +93,27 @@ def test_keras_files_load_in_a_fresh_process(tmp_path):
         hp = tiny_hparams(cell, conditional)
         model = SketchRNN(hp, scale_factor=3.5)
         rng = np.random.default_rng(1)
-        for v in model.trainable_weights:   # no zero/one-initialised weight left: each must load
+        for v in model.trainable_weights:  # no zero/one-initialised weight left: each must load
             v.assign(rng.normal(0, 0.5, v.shape).astype(np.float32))
         path = str(tmp_path / f"{cell}_{'vae' if conditional else 'dec'}.keras")
         model.save(path)
         weights = {v.path: v.numpy() for v in model.weights}
         expected[path] = (hp, weights, outputs(model, sketches()))
         jobs.append((path, path + ".out.npz"))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.join(ROOT, "tests"), ROOT, os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(jobs)], cwd=str(tmp_path),
-                          env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [os.path.join(ROOT, "tests"), ROOT, os.environ.get("PYTHONPATH", "")]
+        ),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(jobs)],
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for path, out in jobs:
         hp, weights, ref = expected[path]
@@ -102,13 +122,14 @@ def test_keras_files_load_in_a_fresh_process(tmp_path):
         assert HParams.from_dict(json.loads(str(got["hparams"]))) == hp
         assert float(got["scale_factor"]) == 3.5
         for prefix in ("w:", "pkg:"):
-            loaded = {k[len(prefix):]: got[k] for k in got.files if k.startswith(prefix)}
+            loaded = {k[len(prefix) :]: got[k] for k in got.files if k.startswith(prefix)}
             assert loaded.keys() == weights.keys(), path
             for name, value in weights.items():
                 np.testing.assert_array_equal(loaded[name], value, err_msg=f"{path} {name}")
         # the same program on the same shapes: the same numbers
-        assert sorted(k for k in got.files if ":" not in k and k not in (
-            "class", "scale_factor", "hparams")) == sorted(ref)
+        assert sorted(
+            k for k in got.files if ":" not in k and k not in ("class", "scale_factor", "hparams")
+        ) == sorted(ref)
         for k, v in ref.items():
             np.testing.assert_array_equal(got[k], v, err_msg=f"{path} {k}")
 
@@ -122,8 +143,14 @@ def test_get_config_chains_super_and_from_config_rebuilds():
     json.dumps(config)  # plain JSON
     again = SketchRNN.from_config(config)
     assert again.hparams == hp and again.scale_factor == 2.0 and again.name == "my_model"
-    layers = [model.encoder, model.decoder, model.encoder.mu_layer, model.decoder.cell,
-              model.decoder.cell.hyper_cell, model.encoder.cell_fw]
+    layers = [
+        model.encoder,
+        model.decoder,
+        model.encoder.mu_layer,
+        model.decoder.cell,
+        model.decoder.cell.hyper_cell,
+        model.encoder.cell_fw,
+    ]
     for layer in layers:
         c = layer.get_config()
         assert c["name"] == layer.name and "trainable" in c and "dtype" in c

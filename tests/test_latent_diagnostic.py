@@ -14,10 +14,19 @@ import pytest
 from _paths import SHEEP_NPZ, write_tiny_npz
 from sketch_rnn_tf import HParams, SketchRNN
 from sketch_rnn_tf.data.errors import DataError
-from sketch_rnn_tf.data.geometry import (chamfer_distance, chamfer_matrix, reconstruction_ratio,
-                                         sketch_chamfer, sketch_points)
-from sketch_rnn_tf.training.evaluate import (derangement, latent_diagnostic, latent_r_costs,
-                                             reconstruct_sketches)
+from sketch_rnn_tf.data.geometry import (
+    chamfer_distance,
+    chamfer_matrix,
+    reconstruction_ratio,
+    sketch_chamfer,
+    sketch_points,
+)
+from sketch_rnn_tf.training.evaluate import (
+    derangement,
+    latent_diagnostic,
+    latent_r_costs,
+    reconstruct_sketches,
+)
 
 
 def _segment(length, y=0.0):
@@ -123,11 +132,15 @@ def test_ratio_bad_input():
 def test_geometry_needs_no_tensorflow():
     import subprocess
     import sys
-    code = ("import sys, sketch_rnn_tf.data.geometry; "
-            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+
+    code = (
+        "import sys, sketch_rnn_tf.data.geometry; "
+        "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -145,8 +158,14 @@ def test_derangement_moves_every_index_and_repeats():
 
 # ------------------------------------------------------------------ models
 MAX_LEN = 50
-TINY = dict(max_seq_len=MAX_LEN, enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3,
-            use_recurrent_dropout=False)
+TINY = dict(
+    max_seq_len=MAX_LEN,
+    enc_rnn_size=8,
+    dec_rnn_size=16,
+    z_size=4,
+    num_mixture=3,
+    use_recurrent_dropout=False,
+)
 
 
 def _model(conditional=True, **changes):
@@ -186,10 +205,14 @@ def test_r_costs_use_own_and_deranged_mu(sheep):
     own, shuffled = latent_r_costs(model, sheep, seed=5, batch_size=5)
     mu = model.encode(sheep)
     other = mu[derangement(len(sheep), 5)]
-    expected_own = sum(model.reconstruction_loss(sheep[i:i + 5]) * len(sheep[i:i + 5])
-                       for i in range(0, len(sheep), 5)) / len(sheep)
-    expected_other = sum(model.reconstruction_loss(sheep[i:i + 5], z=other[i:i + 5])
-                         * len(sheep[i:i + 5]) for i in range(0, len(sheep), 5)) / len(sheep)
+    expected_own = sum(
+        model.reconstruction_loss(sheep[i : i + 5]) * len(sheep[i : i + 5])
+        for i in range(0, len(sheep), 5)
+    ) / len(sheep)
+    expected_other = sum(
+        model.reconstruction_loss(sheep[i : i + 5], z=other[i : i + 5]) * len(sheep[i : i + 5])
+        for i in range(0, len(sheep), 5)
+    ) / len(sheep)
     assert own == pytest.approx(expected_own, rel=1e-6)
     assert shuffled == pytest.approx(expected_other, rel=1e-6)
     # this decoder does read z: the gap is far above the tolerance of the comparisons above
@@ -246,8 +269,11 @@ def tiny_dir(tmp_path_factory):
 def test_trainer_logs_the_diagnostic_for_conditional_models(tiny_dir, tmp_path):
     import tensorflow as tf
     from sketch_rnn_tf.training import build_trainer, read_metrics
-    overrides = ("enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8,max_seq_len=50,"
-                 "save_every=2,use_recurrent_dropout=0,data_set=[tiny.npz]")
+
+    overrides = (
+        "enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8,max_seq_len=50,"
+        "save_every=2,use_recurrent_dropout=0,data_set=[tiny.npz]"
+    )
     for conditional in (True, False):
         log_root = str(tmp_path / f"run{int(conditional)}")
         hp = HParams().parse(overrides).replace(conditional=conditional)
@@ -269,19 +295,43 @@ def test_trainer_logs_the_diagnostic_for_conditional_models(tiny_dir, tmp_path):
         for path in events:
             for event in tf.compat.v1.train.summary_iterator(path):
                 tags.update(v.tag for v in event.summary.value)
-        assert {"Valid_Latent_Chamfer_Ratio", "Valid_Latent_Reconstr_Cost_Own_z",
-                "Valid_Latent_Reconstr_Cost_Shuffled_z"} <= tags
+        assert {
+            "Valid_Latent_Chamfer_Ratio",
+            "Valid_Latent_Reconstr_Cost_Own_z",
+            "Valid_Latent_Reconstr_Cost_Shuffled_z",
+        } <= tags
 
 
 def test_cli_evaluate_latent(tiny_dir, tmp_path, capsys):
     from sketch_rnn_tf import cli
     from sketch_rnn_tf.model.saving import save_model
+
     model = _model(data_set=["tiny.npz"])
     save_model(model, str(tmp_path / "vae"))
     out = tmp_path / "eval.json"
-    assert cli.main(["evaluate", "--checkpoint", str(tmp_path / "vae"), "--data_dir", str(tiny_dir),
-                     "--splits", "valid,test", "--latent", "--count", "6", "--seed", "4",
-                     "--temperature", "0.2", "--json", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(tmp_path / "vae"),
+                "--data_dir",
+                str(tiny_dir),
+                "--splits",
+                "valid,test",
+                "--latent",
+                "--count",
+                "6",
+                "--seed",
+                "4",
+                "--temperature",
+                "0.2",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     figures = json.load(open(out))
     for split in ("valid", "test"):
@@ -293,7 +343,18 @@ def test_cli_evaluate_latent(tiny_dir, tmp_path, capsys):
     assert figures["valid"]["latent"] == latent_diagnostic(model, valid, 0.2, 4, count=6)
 
     save_model(_model(conditional=False, data_set=["tiny.npz"]), str(tmp_path / "gen"))
-    assert cli.main(["evaluate", "--checkpoint", str(tmp_path / "gen"), "--data_dir", str(tiny_dir),
-                     "--latent"]) == 2
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(tmp_path / "gen"),
+                "--data_dir",
+                str(tiny_dir),
+                "--latent",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "decoder-only" in err and "--latent" in err and "Traceback" not in err

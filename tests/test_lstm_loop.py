@@ -91,9 +91,16 @@ def test_encoder_loop_two_cells_lengths_and_reverse_match_automatic(chunk):
     def run(fw, bw):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            _, states = run_rnns([fw, bw], [x, x], [fw.zero_state(B), bw.zero_state(B)], lengths,
-                                 training=True, reverse=[False, True], return_outputs=False,
-                                 seeds=seeds)
+            _, states = run_rnns(
+                [fw, bw],
+                [x, x],
+                [fw.zero_state(B), bw.zero_state(B)],
+                lengths,
+                training=True,
+                reverse=[False, True],
+                return_outputs=False,
+                seeds=seeds,
+            )
             loss = tf.reduce_sum(tf.sin(states[0] * 1.5)) + tf.reduce_sum(tf.cos(states[1]))
         return states, tape.gradient(loss, fw.trainable_variables + bw.trainable_variables + [x])
 
@@ -110,8 +117,9 @@ def test_loop_works_inside_tf_function_and_with_unused_outputs(chunk):
         def step():
             with tf.GradientTape() as tape:
                 _, state = run_rnn(cell, x, cell.zero_state(B), training=True)
-                loss = tf.reduce_sum(state ** 2)
+                loss = tf.reduce_sum(state**2)
             return [state], tape.gradient(loss, cell.trainable_variables)
+
         return step()
 
     _check(make(fast_cell), make(slow_cell))
@@ -126,8 +134,14 @@ def test_only_training_lstms_take_the_hand_written_loop(monkeypatch):
     lengths = tf.constant([9, 3, 1, 5, 8, 2], tf.int32)
     run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True)
     assert len(calls) == 1
-    run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True, sequence_length=lengths,
-            return_outputs=False)
+    run_rnn(
+        fast_cell,
+        x,
+        fast_cell.zero_state(B),
+        training=True,
+        sequence_length=lengths,
+        return_outputs=False,
+    )
     assert len(calls) == 2
     run_rnn(fast_cell, x, fast_cell.zero_state(B), training=False)  # inference: exportable
     run_rnn(fast_cell, x, fast_cell.zero_state(B), training=True, sequence_length=lengths)
@@ -148,8 +162,9 @@ def test_unknown_batch_size_and_steps_a_multiple_of_the_chunk(monkeypatch, chunk
         def step(x):
             with tf.GradientTape() as tape:
                 out, state = run_rnn(cell, x, cell.zero_state(tf.shape(x)[0]), training=True)
-                loss = tf.reduce_sum(tf.sin(out)) + tf.reduce_sum(state ** 2)
+                loss = tf.reduce_sum(tf.sin(out)) + tf.reduce_sum(state**2)
             return [out, state], tape.gradient(loss, cell.trainable_variables)
+
         return step(x)
 
     _check(make(fast_cell), make(slow_cell))

@@ -27,8 +27,9 @@ GRAPH = os.path.join(DATA, "magenta_graph")
 SHEEP = os.path.join(DATA, "npz", "aaron_sheep.npz")
 
 CELL_TYPES = ("lstm", "layer_norm", "hyper")
-CONFIGS = [(e, d, True) for e in CELL_TYPES for d in CELL_TYPES] + \
-    [("lstm", d, False) for d in CELL_TYPES]
+CONFIGS = [(e, d, True) for e in CELL_TYPES for d in CELL_TYPES] + [
+    ("lstm", d, False) for d in CELL_TYPES
+]
 
 
 def _ids(cfgs):
@@ -36,8 +37,10 @@ def _ids(cfgs):
 
 
 def _index_dirs():
-    return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(CKPT_INDEX, "**", "*.index"),
-                                                        recursive=True))
+    return sorted(
+        os.path.dirname(p)
+        for p in glob.glob(os.path.join(CKPT_INDEX, "**", "*.index"), recursive=True)
+    )
 
 
 # ============================================================================ numpy reference graph
@@ -46,8 +49,13 @@ class NumpyCell:
 
     def __init__(self, kind, scope, get, n, hyper_units=None):
         self.kind, self.get, self.n = kind, get, n
-        self.scope = scope + "/" + {"lstm": "LSTMCell", "layer_norm": "LayerNormLSTMCell",
-                                    "hyper": "HyperLSTMCell"}[kind]
+        self.scope = (
+            scope
+            + "/"
+            + {"lstm": "LSTMCell", "layer_norm": "LayerNormLSTMCell", "hyper": "HyperLSTMCell"}[
+                kind
+            ]
+        )
         self.hn = hyper_units
 
     @property
@@ -59,7 +67,7 @@ class NumpyCell:
 
     def output(self, state):
         """get_output: LSTM [c, h] -> second half; LayerNorm [h, c] and Hyper [h, ĥ, c, ĉ] -> h."""
-        return state[:, self.n:2 * self.n] if self.kind == "lstm" else state[:, :self.n]
+        return state[:, self.n : 2 * self.n] if self.kind == "lstm" else state[:, : self.n]
 
     def step(self, x, state):
         if self.kind == "lstm":
@@ -83,29 +91,39 @@ class NumpyCell:
         pre = np_ln(pre, self.w(sub + "ln_all/ln_gamma"), self.w(sub + "ln_all/ln_beta"), 4)
         i, j, f, o = np.split(pre, 4, 1)
         c2 = c * sig(f + 1.0) + sig(i) * np.tanh(j)
-        h2 = np.tanh(np_ln(c2, self.w(sub + "ln_c/ln_gamma"), self.w(sub + "ln_c/ln_beta"))) * sig(o)
+        h2 = np.tanh(np_ln(c2, self.w(sub + "ln_c/ln_gamma"), self.w(sub + "ln_c/ln_beta"))) * sig(
+            o
+        )
         return h2, np.concatenate([h2, c2], 1)
 
     def _hyper(self, x, state):
         n, hn = self.n, self.hn
         h, hh, c, hc = np.split(state, [n, n + hn, 2 * n + hn], axis=1)
-        hyper_out, hyper_state = self._ln_lstm(np.concatenate([x, h], 1),
-                                               np.concatenate([hh, hc], 1), hn, "LayerNormLSTMCell/")
+        hyper_out, hyper_state = self._ln_lstm(
+            np.concatenate([x, h], 1), np.concatenate([hh, hc], 1), hn, "LayerNormLSTMCell/"
+        )
 
         def hyper_norm(layer, scope, use_bias):
-            zw = hyper_out @ self.w(f"{scope}/zw/super_linear_w") + self.w(f"{scope}/zw/super_linear_b")
+            zw = hyper_out @ self.w(f"{scope}/zw/super_linear_w") + self.w(
+                f"{scope}/zw/super_linear_b"
+            )
             out = (zw @ self.w(f"{scope}/alpha/super_linear_w")) * layer
             if use_bias:
-                out = out + (hyper_out @ self.w(f"{scope}/zb/super_linear_w")) @ \
-                    self.w(f"{scope}/beta/super_linear_w")
+                out = out + (hyper_out @ self.w(f"{scope}/zb/super_linear_w")) @ self.w(
+                    f"{scope}/beta/super_linear_w"
+                )
             return out
 
         xs = np.split(x @ self.w("W_xh"), 4, 1)
         hs = np.split(h @ self.w("W_hh"), 4, 1)
         bs = np.split(self.w("bias"), 4)
-        gates = [hyper_norm(xs[k], f"hyper_{g}x", False) + hyper_norm(hs[k], f"hyper_{g}h", True)
-                 + bs[k] for k, g in enumerate("ijfo")]
-        pre = np_ln(np.concatenate(gates, 1), self.w("ln_all/ln_gamma"), self.w("ln_all/ln_beta"), 4)
+        gates = [
+            hyper_norm(xs[k], f"hyper_{g}x", False) + hyper_norm(hs[k], f"hyper_{g}h", True) + bs[k]
+            for k, g in enumerate("ijfo")
+        ]
+        pre = np_ln(
+            np.concatenate(gates, 1), self.w("ln_all/ln_gamma"), self.w("ln_all/ln_beta"), 4
+        )
         i, j, f, o = np.split(pre, 4, 1)
         c2 = c * sig(f + 1.0) + sig(i) * np.tanh(j)
         h2 = np.tanh(np_ln(c2, self.w("ln_c/ln_gamma"), self.w("ln_c/ln_beta"))) * sig(o)
@@ -134,10 +152,10 @@ def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
     for b, s in enumerate(sketches_px):
         s = np.asarray(s, np.float64)
         n = len(s)
-        data[b, 1:n + 1, :2] = np.asarray(s[:, :2], np.float32) / np.float32(scale_factor)
-        data[b, 1:n + 1, 2] = 1 - s[:, 2]
-        data[b, 1:n + 1, 3] = s[:, 2]
-        data[b, n + 1:, 4] = 1
+        data[b, 1 : n + 1, :2] = np.asarray(s[:, :2], np.float32) / np.float32(scale_factor)
+        data[b, 1 : n + 1, 2] = 1 - s[:, 2]
+        data[b, 1 : n + 1, 3] = s[:, 2]
+        data[b, n + 1 :, 4] = 1
         lengths.append(n)
     input_x, output_x = data[:, :T], data[:, 1:]
     hn = hp.hyper_num_units
@@ -151,19 +169,22 @@ def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
             sf = np.zeros((1, fw.state_size))
             sb = np.zeros((1, bw.state_size))
             for t in range(n):
-                _, sf = fw.step(output_x[b, t:t + 1], sf)
-                _, sb = bw.step(output_x[b, n - 1 - t:n - t], sb)
+                _, sf = fw.step(output_x[b, t : t + 1], sf)
+                _, sb = bw.step(output_x[b, n - 1 - t : n - t], sb)
             last_h.append(np.concatenate([fw.output(sf), bw.output(sb)], 1)[0])
         last_h = np.stack(last_h)
-        mu = last_h @ get("vector_rnn/ENC_RNN_mu/super_linear_w") + \
-            get("vector_rnn/ENC_RNN_mu/super_linear_b")
-        presig = last_h @ get("vector_rnn/ENC_RNN_sigma/super_linear_w") + \
-            get("vector_rnn/ENC_RNN_sigma/super_linear_b")
+        mu = last_h @ get("vector_rnn/ENC_RNN_mu/super_linear_w") + get(
+            "vector_rnn/ENC_RNN_mu/super_linear_b"
+        )
+        presig = last_h @ get("vector_rnn/ENC_RNN_sigma/super_linear_w") + get(
+            "vector_rnn/ENC_RNN_sigma/super_linear_b"
+        )
         z = mu
     dec = NumpyCell(hp.dec_model, "vector_rnn/RNN", get, hp.dec_rnn_size, hn)
     if hp.conditional:
-        state = np.tanh(z @ get("vector_rnn/linear/super_linear_w") +
-                        get("vector_rnn/linear/super_linear_b"))
+        state = np.tanh(
+            z @ get("vector_rnn/linear/super_linear_w") + get("vector_rnn/linear/super_linear_b")
+        )
         x_all = np.concatenate([input_x, np.repeat(z[:, None], T, 1)], 2)
     else:
         state = np.zeros((B, dec.state_size))
@@ -180,10 +201,12 @@ def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
         x1, x2 = output_x[:, t, 0:1], output_x[:, t, 1:2]
         n1, n2 = x1 - mx, x2 - my
         zz = (n1 / sx) ** 2 + (n2 / sy) ** 2 - 2 * rho * n1 * n2 / (sx * sy)
-        dens = np.exp(-zz / (2 * (1 - rho ** 2))) / (2 * np.pi * sx * sy * np.sqrt(1 - rho ** 2))
+        dens = np.exp(-zz / (2 * (1 - rho**2))) / (2 * np.pi * sx * sy * np.sqrt(1 - rho**2))
         fs = 1.0 - output_x[:, t, 4]
         result1 = -np.log((pi * dens).sum(1) + 1e-6) * fs
-        result2 = -(output_x[:, t, 2:5] * np.log(np_softmax(pen_logits))).sum(1) * fs  # eval: masked
+        result2 = (
+            -(output_x[:, t, 2:5] * np.log(np_softmax(pen_logits))).sum(1) * fs
+        )  # eval: masked
         rows.append(result1 + result2)
     return float(np.mean(rows)), mu, presig
 
@@ -206,8 +229,9 @@ def test_variable_shapes_match_magenta_graph_for_all_configs(fast_ortho):
     assert len(spec) == 12
     for key, entry in spec.items():
         parts = dict(kv.split("=") for kv in key.split(","))
-        hp = HParams(enc_model=parts["enc"], dec_model=parts["dec"],
-                     conditional=parts["cond"] == "True")
+        hp = HParams(
+            enc_model=parts["enc"], dec_model=parts["dec"], conditional=parts["cond"] == "True"
+        )
         expected = [(n[:-2] if n.endswith(":0") else n, tuple(s)) for n, s in entry["trainable"]]
         got = list(tf1.variable_shapes(hp).items())
         assert got == expected, key  # names, shapes AND order
@@ -216,8 +240,12 @@ def test_variable_shapes_match_magenta_graph_for_all_configs(fast_ortho):
 
 
 def test_variable_counts_match_facts_table(fast_ortho):
-    counts = {("lstm", "lstm", True): (2186107, 17), ("layer_norm", "hyper", True): (3480699, 65),
-              ("hyper", "hyper", True): (4940411, 143), ("lstm", "hyper", False): (2218363, 47)}
+    counts = {
+        ("lstm", "lstm", True): (2186107, 17),
+        ("layer_norm", "hyper", True): (3480699, 65),
+        ("hyper", "hyper", True): (4940411, 143),
+        ("lstm", "hyper", False): (2218363, 47),
+    }
     for (e, d, c), (params, nvars) in counts.items():
         shapes = tf1.variable_shapes(HParams(enc_model=e, dec_model=d, conditional=c))
         assert len(shapes) == nvars
@@ -231,8 +259,15 @@ def _trainable_subset(listed):
         base = name.split("/")[-1]
         if name.startswith("vector_rnn_1/") or name.startswith("vector_rnn/vector_rnn/"):
             continue
-        if base in ("Adam", "Adam_1", "global_step", "Variable", "Variable_1", "beta1_power",
-                    "beta2_power"):
+        if base in (
+            "Adam",
+            "Adam_1",
+            "global_step",
+            "Variable",
+            "Variable_1",
+            "beta1_power",
+            "beta2_power",
+        ):
             continue
         out[name] = tuple(shape)
     return out
@@ -322,8 +357,16 @@ def test_numpy_reference_graph_reproduces_magenta(graph_ckpt):
 
 
 # ============================================================================ (e) full matrix
-SMALL = dict(enc_rnn_size=8, dec_rnn_size=12, z_size=4, num_mixture=3, max_seq_len=40,
-             hyper_num_units=16, hyper_embedding_size=4, use_recurrent_dropout=False)
+SMALL = dict(
+    enc_rnn_size=8,
+    dec_rnn_size=12,
+    z_size=4,
+    num_mixture=3,
+    max_seq_len=40,
+    hyper_num_units=16,
+    hyper_embedding_size=4,
+    use_recurrent_dropout=False,
+)
 SCALE = 15.0
 
 

@@ -22,8 +22,16 @@ def np_mixture(y):
     """Magenta's get_mixture_coef on [..., 6M+3] (float64)."""
     pen_logits = y[..., :3]
     pi, mx, my, sx, sy, rho = np.split(y[..., 3:], 6, axis=-1)
-    return dict(pen_logits=pen_logits, pen=np_softmax(pen_logits), pi=np_softmax(pi), mx=mx, my=my,
-                sx=np.exp(sx), sy=np.exp(sy), rho=np.tanh(rho))
+    return dict(
+        pen_logits=pen_logits,
+        pen=np_softmax(pen_logits),
+        pi=np_softmax(pi),
+        mx=mx,
+        my=my,
+        sx=np.exp(sx),
+        sy=np.exp(sy),
+        rho=np.tanh(rho),
+    )
 
 
 def np_density(p, x1, x2):
@@ -77,7 +85,9 @@ def test_offset_log_prob_and_nll_match_probability_space():
     dy = rng.normal(0, 1.0, size=(4, 6)).astype(np.float32)
     dist = mixture.output_distribution(tf.constant(y), M)
     xy = tf.constant(np.stack([dx, dy], -1))
-    dens = np_density(np_mixture(y.astype(np.float64)), dx.astype(np.float64), dy.astype(np.float64))
+    dens = np_density(
+        np_mixture(y.astype(np.float64)), dx.astype(np.float64), dy.astype(np.float64)
+    )
     log_p = dist.offsets.log_prob(xy).numpy()
     np.testing.assert_allclose(log_p, np.log(dens), rtol=1e-5, atol=1e-5)
     nll = mixture.offset_nll(dist, xy).numpy()
@@ -127,7 +137,7 @@ def test_reconstruction_loss_masking(training):
 
 def test_reconstruction_loss_hand_made():
     """One sketch of 1 real row and 1 padding row, mixture of identical unit components at 0."""
-    y = np.zeros((1, 2, 6 * M + 3), np.float32)   # π uniform, μ=0, σ=1, ρ=0; pen logits 0
+    y = np.zeros((1, 2, 6 * M + 3), np.float32)  # π uniform, μ=0, σ=1, ρ=0; pen logits 0
     targets = np.array([[[0, 0, 1, 0, 0], [0, 0, 0, 0, 1]]], np.float32)
     offset_row = -np.log(1.0 / (2 * np.pi) + 1e-6)
     pen_row = np.log(3.0)
@@ -159,7 +169,7 @@ def test_kl_loss_numpy_and_tolerance():
     mu = rng.normal(0, 1.0, size=(4, 5)).astype(np.float32)
     presig = rng.normal(0, 0.5, size=(4, 5)).astype(np.float32)
     m, s = mu.astype(np.float64), presig.astype(np.float64)
-    kl = -0.5 * np.mean(1 + s - m ** 2 - np.exp(s))
+    kl = -0.5 * np.mean(1 + s - m**2 - np.exp(s))
     np.testing.assert_allclose(losses.kl_divergence(mu, presig).numpy(), kl, rtol=1e-5)
     np.testing.assert_allclose(losses.kl_loss(mu, presig, 0.2).numpy(), max(kl, 0.2), rtol=1e-5)
     # below the floor: a posterior close to N(0, I)
@@ -169,7 +179,9 @@ def test_kl_loss_numpy_and_tolerance():
     assert raw < 0.2
     np.testing.assert_allclose(losses.kl_loss(small_mu, small_ps, 0.2).numpy(), 0.2, rtol=1e-6)
     # exactly N(0, I): zero KL
-    assert losses.kl_divergence(np.zeros((2, 3), np.float32),
-                                np.zeros((2, 3), np.float32)).numpy() == 0.0
+    assert (
+        losses.kl_divergence(np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32)).numpy()
+        == 0.0
+    )
     # the floor is a value in (0, kl) -> no effect
     np.testing.assert_allclose(losses.kl_loss(mu, presig, kl / 2).numpy(), kl, rtol=1e-5)

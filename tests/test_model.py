@@ -7,8 +7,16 @@ import tensorflow as tf
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import ModelInputError, SketchRNN
 
-SMALL = dict(enc_rnn_size=8, dec_rnn_size=12, z_size=4, num_mixture=3, max_seq_len=30,
-             hyper_num_units=16, hyper_embedding_size=4, use_recurrent_dropout=False)
+SMALL = dict(
+    enc_rnn_size=8,
+    dec_rnn_size=12,
+    z_size=4,
+    num_mixture=3,
+    max_seq_len=30,
+    hyper_num_units=16,
+    hyper_embedding_size=4,
+    use_recurrent_dropout=False,
+)
 SCALE = 10.0
 
 
@@ -86,7 +94,9 @@ def test_reconstruction_loss_with_given_z(model):
 
 
 def _same(a, b):
-    return len(a) == len(b) and all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b)
+    )
 
 
 def test_sample_seeded_repeatable_and_format(model):
@@ -119,8 +129,10 @@ def test_temperature_modes_differ(model):
     p = model.sample(3, temperature=0.25, z=z, seed=7, temperature_mode="paper")
     assert not _same(m, p)
     # at τ = 1 both modes scale σ by 1: the same draw
-    assert _same(model.sample(3, temperature=1.0, z=z, seed=7, temperature_mode="magenta"),
-                 model.sample(3, temperature=1.0, z=z, seed=7, temperature_mode="paper"))
+    assert _same(
+        model.sample(3, temperature=1.0, z=z, seed=7, temperature_mode="magenta"),
+        model.sample(3, temperature=1.0, z=z, seed=7, temperature_mode="paper"),
+    )
     with pytest.raises(ValueError):
         model.sample(1, temperature_mode="bogus")
     with pytest.raises(ValueError):
@@ -142,15 +154,18 @@ def test_decoder_only_model(uncond):
     assert not any("ENC_RNN" in n for n in uncond.magenta_variables())
 
 
-@pytest.mark.parametrize("bad,match", [
-    ([sketch(31, 0)], "max_seq_len"),
-    ([np.array([[1.0, np.nan, 0.0], [1.0, 2.0, 1.0]], np.float32)], "NaN"),
-    ([np.array([[1.0, np.inf, 0.0]], np.float32)], "inf"),
-    ([np.zeros((4, 2), np.float32)], "shape"),
-    ([np.zeros((4, 3, 1), np.float32)], "shape"),
-    ([np.zeros((0, 3), np.float32)], "empty"),
-    ([], "no sketches"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ([sketch(31, 0)], "max_seq_len"),
+        ([np.array([[1.0, np.nan, 0.0], [1.0, 2.0, 1.0]], np.float32)], "NaN"),
+        ([np.array([[1.0, np.inf, 0.0]], np.float32)], "inf"),
+        ([np.zeros((4, 2), np.float32)], "shape"),
+        ([np.zeros((4, 3, 1), np.float32)], "shape"),
+        ([np.zeros((0, 3), np.float32)], "empty"),
+        ([], "no sketches"),
+    ],
+)
 def test_prepare_errors(model, bad, match):
     with pytest.raises(ModelInputError, match=match):
         model.prepare(bad)
@@ -171,7 +186,8 @@ def test_get_config_round_trip(model):
     for n, v in clone.magenta_variables().items():
         v.assign(model.magenta_variables()[n])
     assert clone.reconstruction_loss(SKETCHES) == pytest.approx(
-        model.reconstruction_loss(SKETCHES), abs=1e-6)
+        model.reconstruction_loss(SKETCHES), abs=1e-6
+    )
     with pytest.raises(ValueError):
         model.scale_factor = 0.0
 

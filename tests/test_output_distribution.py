@@ -24,21 +24,30 @@ def np_softmax(x):
 
 
 def random_y(shape, seed, scale=0.7):
-    return np.random.default_rng(seed).normal(0, scale, size=shape + (6 * M + 3,)).astype(np.float32)
+    return (
+        np.random.default_rng(seed).normal(0, scale, size=shape + (6 * M + 3,)).astype(np.float32)
+    )
 
 
 def np_params(y):
     y = y.astype(np.float64)
     pi, mx, my, sx, sy, rho = np.split(y[..., 3:], 6, axis=-1)
-    return dict(q=np_softmax(y[..., :3]), pi=np_softmax(pi), mx=mx, my=my, sx=np.exp(sx),
-                sy=np.exp(sy), rho=np.tanh(rho))
+    return dict(
+        q=np_softmax(y[..., :3]),
+        pi=np_softmax(pi),
+        mx=mx,
+        my=my,
+        sx=np.exp(sx),
+        sy=np.exp(sy),
+        rho=np.tanh(rho),
+    )
 
 
 def np_log_density(p, x, y):
     """log Σ π N(x, y) in float64, N as Graves (2013) Eqs. 24-25."""
     x, y = x[..., None], y[..., None]
     nx, ny = (x - p["mx"]) / p["sx"], (y - p["my"]) / p["sy"]
-    z = nx ** 2 + ny ** 2 - 2 * p["rho"] * nx * ny
+    z = nx**2 + ny**2 - 2 * p["rho"] * nx * ny
     one_m = 1 - p["rho"] ** 2
     n = np.exp(-z / (2 * one_m)) / (2 * np.pi * p["sx"] * p["sy"] * np.sqrt(one_m))
     return np.log((p["pi"] * n).sum(-1))
@@ -49,11 +58,14 @@ def tril_mixture(y):
     p = mixture.split_params(tf.constant(y), M)
     sx, sy, rho = p.sigma_x, p.sigma_y, p.rho
     zeros = tf.zeros_like(sx)
-    scale_tril = tf.stack([tf.stack([sx, zeros], -1),
-                           tf.stack([rho * sy, sy * tf.sqrt(1.0 - tf.square(rho))], -1)], -2)
+    scale_tril = tf.stack(
+        [tf.stack([sx, zeros], -1), tf.stack([rho * sy, sy * tf.sqrt(1.0 - tf.square(rho))], -1)],
+        -2,
+    )
     return tfd.MixtureSameFamily(
         tfd.Categorical(logits=p.pi_logits),
-        tfd.MultivariateNormalTriL(loc=tf.stack([p.mu_x, p.mu_y], -1), scale_tril=scale_tril))
+        tfd.MultivariateNormalTriL(loc=tf.stack([p.mu_x, p.mu_y], -1), scale_tril=scale_tril),
+    )
 
 
 def test_shapes_and_structure():
@@ -70,7 +82,11 @@ def test_shapes_and_structure():
     assert dist.sample(4, seed=[1, 2]).shape == (4, 3, 5, 5)
     assert dist.greedy().shape == (3, 5, 5)
     # an int seed is tfp's stateful kind; a float pair is no seed
-    assert dist.sample(seed=3).shape == (3, 5, 5) and dist.sample(seed=np.int64(3)).shape == (3, 5, 5)
+    assert dist.sample(seed=3).shape == (3, 5, 5) and dist.sample(seed=np.int64(3)).shape == (
+        3,
+        5,
+        5,
+    )
     with pytest.raises(TypeError, match="pair of integers"):
         dist.sample(seed=[1.0, 2.0])
     # slicing keeps the parts consistent
@@ -80,11 +96,15 @@ def test_shapes_and_structure():
     np.testing.assert_array_equal(sub.log_prob(x[1, 2:4]).numpy(), dist.log_prob(x).numpy()[1, 2:4])
     # a tempered copy slices too (its σ scale is a scalar parameter)
     hot = dist.tempered(0.5)
-    np.testing.assert_array_equal(hot[1, 2].components.scales()[0].numpy(),
-                                  hot.components.scales()[0].numpy()[1, 2])
-    np.testing.assert_array_equal(hot[1, 2].log_prob(x[1, 2]).numpy(), hot.log_prob(x).numpy()[1, 2])
-    np.testing.assert_array_equal(dist[1, 2].tempered(0.5).log_prob(x[1, 2]).numpy(),
-                                  hot.log_prob(x).numpy()[1, 2])
+    np.testing.assert_array_equal(
+        hot[1, 2].components.scales()[0].numpy(), hot.components.scales()[0].numpy()[1, 2]
+    )
+    np.testing.assert_array_equal(
+        hot[1, 2].log_prob(x[1, 2]).numpy(), hot.log_prob(x).numpy()[1, 2]
+    )
+    np.testing.assert_array_equal(
+        dist[1, 2].tempered(0.5).log_prob(x[1, 2]).numpy(), hot.log_prob(x).numpy()[1, 2]
+    )
 
 
 def test_log_prob_equals_closed_form_and_tril_mixture():
@@ -98,15 +118,22 @@ def test_log_prob_equals_closed_form_and_tril_mixture():
     np.testing.assert_allclose(lp, tril_mixture(y).log_prob(xy).numpy(), rtol=1e-5, atol=1e-5)
     # one component alone against MultivariateNormalTriL
     p = np_params(y)
-    comp = mixture.BivariateNormal(p["mx"][0, 0, 0], p["my"][0, 0, 0], sigma_x=p["sx"][0, 0, 0],
-                                   sigma_y=p["sy"][0, 0, 0], rho_xy=p["rho"][0, 0, 0])
+    comp = mixture.BivariateNormal(
+        p["mx"][0, 0, 0],
+        p["my"][0, 0, 0],
+        sigma_x=p["sx"][0, 0, 0],
+        sigma_y=p["sy"][0, 0, 0],
+        rho_xy=p["rho"][0, 0, 0],
+    )
     cov = comp.covariance().numpy()
     mvn = tfd.MultivariateNormalFullCovariance(comp.mean(), cov)
-    np.testing.assert_allclose(comp.log_prob(xy).numpy(), mvn.log_prob(xy).numpy(), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        comp.log_prob(xy).numpy(), mvn.log_prob(xy).numpy(), rtol=1e-5, atol=1e-5
+    )
     # σ given by value or by log: the same density
-    by_log = mixture.BivariateNormal(0.5, -1.0, log_sigma_x=np.log(2.0), log_sigma_y=np.log(0.3),
-                                     rho_xy=-0.4)
+    by_log = mixture.BivariateNormal(
+        0.5, -1.0, log_sigma_x=np.log(2.0), log_sigma_y=np.log(0.3), rho_xy=-0.4
+    )
     by_val = mixture.BivariateNormal(0.5, -1.0, sigma_x=2.0, sigma_y=0.3, rho_xy=-0.4)
     np.testing.assert_allclose(by_log.log_prob(xy).numpy(), by_val.log_prob(xy).numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="give each scale once"):
@@ -122,11 +149,15 @@ def test_stroke_log_prob_is_offsets_plus_pen():
     dist = mixture.output_distribution(y, M)
     q = np_params(y)["q"]
     pen_ref = np.log((q * rows[..., 2:]).sum(-1))
-    np.testing.assert_allclose(dist.pen.log_prob(rows[..., 2:]).numpy(), pen_ref, rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        dist.pen.log_prob(rows[..., 2:]).numpy(), pen_ref, rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(
         dist.log_prob(rows).numpy(),
-        dist.offsets.log_prob(rows[..., :2]).numpy() + pen_ref, rtol=1e-5, atol=1e-5)
+        dist.offsets.log_prob(rows[..., :2]).numpy() + pen_ref,
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_loss_uses_the_distribution():
@@ -149,7 +180,11 @@ def test_loss_uses_the_distribution():
 def _standard_error_bound(samples, expected, k=5.0):
     n = len(samples)
     se = samples.std(0) / np.sqrt(n)
-    assert np.all(np.abs(samples.mean(0) - expected) < k * se + 1e-9), (samples.mean(0), expected, se)
+    assert np.all(np.abs(samples.mean(0) - expected) < k * se + 1e-9), (
+        samples.mean(0),
+        expected,
+        se,
+    )
 
 
 def test_bivariate_normal_samples_match_moments():
@@ -174,8 +209,12 @@ def test_stroke_samples_match_mixture_moments():
     mean = np.array([(p["pi"] * p["mx"]).sum(), (p["pi"] * p["my"]).sum()])
     _standard_error_bound(s[:, :2], mean)
     # E[x²] of the mixture = Σ π (σ² + μ²); E[xy] = Σ π (ρσxσy + μxμy)
-    second = np.array([(p["pi"] * (p["sx"] ** 2 + p["mx"] ** 2)).sum(),
-                       (p["pi"] * (p["rho"] * p["sx"] * p["sy"] + p["mx"] * p["my"])).sum()])
+    second = np.array(
+        [
+            (p["pi"] * (p["sx"] ** 2 + p["mx"] ** 2)).sum(),
+            (p["pi"] * (p["rho"] * p["sx"] * p["sy"] + p["mx"] * p["my"])).sum(),
+        ]
+    )
     _standard_error_bound(np.stack([s[:, 0] ** 2, s[:, 0] * s[:, 1]], 1), second)
     # the pen is one-hot, with frequencies q
     assert np.all(s[:, 2:].sum(1) == 1.0)
@@ -190,27 +229,36 @@ def test_tempered_copy_parameters():
     for tau in (0.25, 1.0, 2.0):
         for mode, scale in (("magenta", tau), ("paper", np.sqrt(tau))):
             t = dist.tempered(tau, mode)
-            np.testing.assert_allclose(t.mixture_logits.numpy(),
-                                       tf.nn.log_softmax(p.pi_logits).numpy() / tau, rtol=1e-6)
-            np.testing.assert_allclose(t.pen_logits.numpy(),
-                                       tf.nn.log_softmax(p.pen_logits).numpy() / tau, rtol=1e-6)
+            np.testing.assert_allclose(
+                t.mixture_logits.numpy(), tf.nn.log_softmax(p.pi_logits).numpy() / tau, rtol=1e-6
+            )
+            np.testing.assert_allclose(
+                t.pen_logits.numpy(), tf.nn.log_softmax(p.pen_logits).numpy() / tau, rtol=1e-6
+            )
             sx, sy = t.components.scales()
             np.testing.assert_allclose(sx.numpy(), p.sigma_x.numpy() * scale, rtol=1e-6)
             np.testing.assert_allclose(sy.numpy(), p.sigma_y.numpy() * scale, rtol=1e-6)
             np.testing.assert_array_equal(t.components.mu_x.numpy(), p.mu_x.numpy())
             np.testing.assert_array_equal(t.components.rho_xy.numpy(), p.rho.numpy())
     # a bool tensor picks the mode, as the compiled sampler passes it
-    np.testing.assert_allclose(dist.tempered(0.25, tf.constant(True)).components.scales()[0].numpy(),
-                               p.sigma_x.numpy() * 0.5, rtol=1e-6)
+    np.testing.assert_allclose(
+        dist.tempered(0.25, tf.constant(True)).components.scales()[0].numpy(),
+        p.sigma_x.numpy() * 0.5,
+        rtol=1e-6,
+    )
     # τ = 1: the same distribution
     xy = np.random.default_rng(11).normal(size=(3, 5)).astype(np.float32)
     xy[:, 2:] = np.eye(3, dtype=np.float32)
-    np.testing.assert_allclose(dist.tempered(1.0).log_prob(xy).numpy(), dist.log_prob(xy).numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        dist.tempered(1.0).log_prob(xy).numpy(), dist.log_prob(xy).numpy(), rtol=1e-5, atol=1e-6
+    )
     # temperature in output_distribution
     np.testing.assert_array_equal(
         mixture.output_distribution(y, M, temperature=0.5, temperature_mode="paper")
-        .components.scales()[0].numpy(), dist.tempered(0.5, "paper").components.scales()[0].numpy())
+        .components.scales()[0]
+        .numpy(),
+        dist.tempered(0.5, "paper").components.scales()[0].numpy(),
+    )
     with pytest.raises(ValueError, match="temperature_mode"):
         dist.tempered(0.5, "hot")
 
@@ -257,11 +305,14 @@ def test_seeded_draws_are_the_former_samplers_bit_for_bit(sqrt_temperature):
 
     @tf.function
     def both(seed, temperature):
-        new = mixture.output_distribution(y, M).tempered(
-            temperature, tf.constant(sqrt_temperature)).sample(seed=seed)
+        new = (
+            mixture.output_distribution(y, M)
+            .tempered(temperature, tf.constant(sqrt_temperature))
+            .sample(seed=seed)
+        )
         return new, former_sampler_step(y, temperature, tf.constant(sqrt_temperature), seed)
 
-    for s, tau in (([3, 9], 0.4), ([2 ** 40, 1], 1.0), ([0, 0], 1.7)):
+    for s, tau in (([3, 9], 0.4), ([2**40, 1], 1.0), ([0, 0], 1.7)):
         new, old = both(tf.constant(s, tf.int64), tf.constant(tau))
         np.testing.assert_array_equal(new.numpy(), old.numpy())
 
@@ -269,9 +320,16 @@ def test_seeded_draws_are_the_former_samplers_bit_for_bit(sqrt_temperature):
 # ----------------------------------------------------------------------------- model level
 def tiny_model(conditional=True):
     import keras
+
     keras.utils.set_random_seed(3)
-    hp = HParams(max_seq_len=12, enc_rnn_size=8, dec_rnn_size=12, z_size=4, num_mixture=M,
-                 conditional=conditional)
+    hp = HParams(
+        max_seq_len=12,
+        enc_rnn_size=8,
+        dec_rnn_size=12,
+        z_size=4,
+        num_mixture=M,
+        conditional=conditional,
+    )
     return SketchRNN(hp, scale_factor=2.0)
 
 
@@ -306,8 +364,11 @@ def test_predictive_distribution_gives_the_reconstruction_loss(conditional):
     if conditional:
         z = model.encode(data)
         same = model.predictive_distribution(data, z=z)
-        np.testing.assert_allclose(same.offsets.log_prob(targets[..., :2]).numpy(),
-                                   dist.offsets.log_prob(targets[..., :2]).numpy(), rtol=1e-5,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            same.offsets.log_prob(targets[..., :2]).numpy(),
+            dist.offsets.log_prob(targets[..., :2]).numpy(),
+            rtol=1e-5,
+            atol=1e-5,
+        )
         other = model.predictive_distribution(data, z=np.ones(4, np.float32))
         assert not np.allclose(other.mixture_logits.numpy(), dist.mixture_logits.numpy())

@@ -10,8 +10,14 @@ import sys
 import numpy as np
 import pytest
 
-from sketch_rnn_tf.data import (DataError, ModelInputError, SketchPreprocessor, pad_batch,
-                                to_big_strokes, validate_sketch)
+from sketch_rnn_tf.data import (
+    DataError,
+    ModelInputError,
+    SketchPreprocessor,
+    pad_batch,
+    to_big_strokes,
+    validate_sketch,
+)
 from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
 from sketch_rnn_tf.data.strokes import strokes_to_lines
 from sketch_rnn_tf.errors import SketchRNNError
@@ -23,7 +29,10 @@ BAD = [
     (np.array([[1, 2, 0], [3, 4, 2]], np.int16), "pen value 2 at row 1; pen_lifted must be 0 or 1"),
     (np.array([[1, 2, 0], [3, 4, 0.5]]), "pen value 0.5 at row 1; pen_lifted must be 0 or 1"),
     (np.array([[1, 2, 0], [np.nan, 4, 1]]), "non-finite value (NaN) at row 1, column 0"),
-    (np.array([[1, np.inf, 0], [3, 4, 1]], np.float32), "non-finite value (inf) at row 0, column 1"),
+    (
+        np.array([[1, np.inf, 0], [3, 4, 1]], np.float32),
+        "non-finite value (inf) at row 0, column 1",
+    ),
     (np.zeros((4, 2)), "wrong shape (4, 2)"),
     (np.zeros((0, 3)), "empty sketch (0 points)"),
     (np.ones((3, 3), bool), "non-numeric dtype bool"),
@@ -37,10 +46,12 @@ def test_one_rule_everywhere(bad, problem):
     """Loader, stroke helpers, preprocessor and rendering refuse the same sketch the same way."""
     pre = SketchPreprocessor(max_seq_len=10, scale_factor=2.0, z_size=4)
     raised = []
-    for call, error in [(lambda: validate_sketch(bad, "npz"), DataError),
-                        (lambda: pad_batch([bad], 10), DataError),
-                        (lambda: pre.pad([GOOD, bad]), ModelInputError),
-                        (lambda: render_svg(bad), RenderError)]:
+    for call, error in [
+        (lambda: validate_sketch(bad, "npz"), DataError),
+        (lambda: pad_batch([bad], 10), DataError),
+        (lambda: pre.pad([GOOD, bad]), ModelInputError),
+        (lambda: render_svg(bad), RenderError),
+    ]:
         with pytest.raises(error) as info:
             call()
         assert isinstance(info.value, SketchRNNError)
@@ -92,8 +103,11 @@ def test_postprocess_inverts_pad():
 
 
 def test_length_limit_names_the_sketch():
-    with pytest.raises(ModelInputError, match=r"^prefix 1: has 4 points, more than this "
-                                              r"model's max_seq_len 3$"):
+    with pytest.raises(
+        ModelInputError,
+        match=r"^prefix 1: has 4 points, more than this "
+        r"model's max_seq_len 3$",
+    ):
         SketchPreprocessor(3).sketches([GOOD[:2], GOOD], what="prefix")
     for empty in ([], None):
         with pytest.raises(ModelInputError, match="no sketches given"):
@@ -108,10 +122,14 @@ def test_latents_broadcast_draw_and_refuse():
     assert pre.latents(2, np.ones((2, 3))).dtype == np.float32
     drawn = pre.latents(5, None, np.random.default_rng(7))
     np.testing.assert_array_equal(
-        drawn, np.random.default_rng(7).standard_normal((5, 3)).astype(np.float32))
-    for bad, match in [(np.zeros(4), r"shape \(4,\); expected \(3,\) or \(2, 3\)"),
-                       (np.zeros((3, 3)), r"shape \(3, 3\)"), ([np.nan] * 3, "NaN"),
-                       ("abc", "not a numeric array")]:
+        drawn, np.random.default_rng(7).standard_normal((5, 3)).astype(np.float32)
+    )
+    for bad, match in [
+        (np.zeros(4), r"shape \(4,\); expected \(3,\) or \(2, 3\)"),
+        (np.zeros((3, 3)), r"shape \(3, 3\)"),
+        ([np.nan] * 3, "NaN"),
+        ("abc", "not a numeric array"),
+    ]:
         with pytest.raises(ModelInputError, match=match):
             pre.latents(2, bad)
     decoder_only = SketchPreprocessor(10)
@@ -120,18 +138,21 @@ def test_latents_broadcast_draw_and_refuse():
         decoder_only.latents(3, z)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"max_len": 0}, "max_len must be an integer >= 1"),
-    ({"max_len": -4}, "max_len must be an integer >= 1"),
-    ({"max_len": 2.5}, "max_len must be an integer >= 1"),
-    ({"n": 0}, "n must be an integer >= 1"),
-    ({"n": "3"}, "n must be an integer >= 1"),
-    ({"temperature": 0.0}, "temperature must be a positive number"),
-    ({"temperature": float("nan")}, "temperature must be a positive number"),
-    ({"temperature": "hot"}, "temperature must be a positive number"),
-    ({"temperature_mode": "bogus"}, "temperature_mode must be one of"),
-    ({"seed": 1.5}, "seed must be an int"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"max_len": 0}, "max_len must be an integer >= 1"),
+        ({"max_len": -4}, "max_len must be an integer >= 1"),
+        ({"max_len": 2.5}, "max_len must be an integer >= 1"),
+        ({"n": 0}, "n must be an integer >= 1"),
+        ({"n": "3"}, "n must be an integer >= 1"),
+        ({"temperature": 0.0}, "temperature must be a positive number"),
+        ({"temperature": float("nan")}, "temperature must be a positive number"),
+        ({"temperature": "hot"}, "temperature must be a positive number"),
+        ({"temperature_mode": "bogus"}, "temperature_mode must be one of"),
+        ({"seed": 1.5}, "seed must be an int"),
+    ],
+)
 def test_sample_args_refused(kwargs, match):
     with pytest.raises(ModelInputError, match=f"^sample\\(\\): {match}"):
         SketchPreprocessor(10).sample_args(**kwargs)
@@ -141,7 +162,7 @@ def test_sample_args_defaults():
     n, temperature, max_len, seed = SketchPreprocessor(12).sample_args(3, 0.5, seed=9)
     assert (n, temperature, max_len, seed) == (3, 0.5, 12, 9)
     assert SketchPreprocessor(12).sample_args(1, 0.0, greedy=True)[1] == 0.0  # τ unused
-    assert SketchPreprocessor(12).sample_args(seed=-1)[3] == 2 ** 63 - 1
+    assert SketchPreprocessor(12).sample_args(seed=-1)[3] == 2**63 - 1
 
 
 def test_scale_factor_check():
@@ -154,8 +175,10 @@ def test_scale_factor_check():
 
 
 def test_front_door_needs_no_tensorflow():
-    code = ("import sys; import sketch_rnn_tf as srt; import numpy as np; "
-            "srt.SketchPreprocessor(5, 2.0, 3).pad([np.zeros((2, 3))]); "
-            "print('tensorflow' in sys.modules)")
+    code = (
+        "import sys; import sketch_rnn_tf as srt; import numpy as np; "
+        "srt.SketchPreprocessor(5, 2.0, 3).pad([np.zeros((2, 3))]); "
+        "print('tensorflow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr[-2000:]

@@ -35,8 +35,15 @@ def catalogue(tmp_path_factory):
     info, shapes, weights = json.loads(sheep)
     assert shapes[2] == [5, 2048]  # the decoder's W_xh; 6 inputs do not fit a stroke-5 decoder
     bad_shapes = json.dumps([info, shapes[:2] + [[6, 2048]] + shapes[3:], weights]).encode()
-    hp = HParams(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=60,
-                 conditional=True, use_recurrent_dropout=False)
+    hp = HParams(
+        enc_rnn_size=8,
+        dec_rnn_size=16,
+        z_size=4,
+        num_mixture=3,
+        max_seq_len=60,
+        conditional=True,
+        use_recurrent_dropout=False,
+    )
     vae = SketchRNN(hp, scale_factor=12.5)
     rng = np.random.default_rng(0)
     for v in vae.magenta_variables().values():
@@ -48,10 +55,10 @@ def catalogue(tmp_path_factory):
         "/m/sheep.gen.json": sheep,
         "/m/bird.gen.json": _read("bird.gen.json"),
         "/m/cat.vae.json": vae_bytes,
-        "/m/dog.gen.json": sheep[: len(sheep) // 2],          # a half file, sent whole: not JSON
-        "/m/owl.gen.json": bad_shapes,                        # parses, tensor shapes inconsistent
+        "/m/dog.gen.json": sheep[: len(sheep) // 2],  # a half file, sent whole: not JSON
+        "/m/owl.gen.json": bad_shapes,  # parses, tensor shapes inconsistent
         "/m/pig.gen.json": Truncated(sheep, len(sheep) // 3),  # transfer cut off
-        "/m/ant.vae.json": _read("ant.gen.json"),             # a .gen model under a .vae name
+        "/m/ant.vae.json": _read("ant.gen.json"),  # a .gen model under a .vae name
     }
 
 
@@ -76,8 +83,11 @@ def _cache_files(home):
 # --------------------------------------------------------------------------- bundled models
 def _repo_models():
     root = os.path.join(REPO, "checkpoints")
-    return sorted(d for d in os.listdir(root)
-                  if os.path.isfile(os.path.join(root, d, "sketch_rnn_config.json")))
+    return sorted(
+        d
+        for d in os.listdir(root)
+        if os.path.isfile(os.path.join(root, d, "sketch_rnn_config.json"))
+    )
 
 
 def test_bundled_names_come_from_the_folder():
@@ -106,8 +116,10 @@ def test_an_existing_path_wins_over_a_name(tmp_path, monkeypatch):
 def test_sample_command_takes_a_bundled_name(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     name = _repo_models()[0]
-    assert cli.main(["sample", "--checkpoint", name, "--num", "2", "--seed", "1",
-                     "--out", "s.svg"]) == 0
+    assert (
+        cli.main(["sample", "--checkpoint", name, "--num", "2", "--seed", "1", "--out", "s.svg"])
+        == 0
+    )
     assert "wrote 2 sketches" in capsys.readouterr().out
     svg = open("s.svg").read()
     assert svg.startswith("<svg") and svg.count("<path") + svg.count("<polyline") >= 2
@@ -135,8 +147,12 @@ def test_catalogue_lists_magentas_models():
     names = presets.magenta_models()
     assert len(presets.MAGENTA_CATEGORIES) == 114 == len(set(presets.MAGENTA_CATEGORIES))
     assert len(names) == 2 * 114 - 1 == len(set(names))
-    assert {"magenta/cat.gen", "magenta/cat.vae", "magenta/the_mona_lisa.vae",
-            "magenta/everything.gen"} <= set(names)
+    assert {
+        "magenta/cat.gen",
+        "magenta/cat.vae",
+        "magenta/the_mona_lisa.vae",
+        "magenta/everything.gen",
+    } <= set(names)
     assert "magenta/everything.vae" not in names
 
 
@@ -167,12 +183,15 @@ def test_vae_from_the_catalogue(home, server, catalogue):
     assert _cache_files(home) == ["cat.vae.json"]
 
 
-@pytest.mark.parametrize("name, why", [
-    ("magenta/dog.gen", "not valid JSON"),
-    ("magenta/owl.gen", "do not form a consistent"),
-    ("magenta/pig.gen", "cut off"),
-    ("magenta/ant.vae", "not the .vae model"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("magenta/dog.gen", "not valid JSON"),
+        ("magenta/owl.gen", "do not form a consistent"),
+        ("magenta/pig.gen", "cut off"),
+        ("magenta/ant.vae", "not the .vae model"),
+    ],
+)
 def test_broken_downloads_are_refused_and_never_cached(home, server, name, why):
     with pytest.raises(ModelLoadError, match=why) as e:
         load_model(name)
@@ -205,7 +224,9 @@ def test_no_network_says_where_to_place_the_file(tmp_path, monkeypatch):
     message = str(e.value)
     assert "cannot download" in message and "sheep.gen.json" in message
     assert str(tmp_path / "cache" / "magenta" / "sheep.gen.json") in message
-    assert not (tmp_path / "cache" / "magenta").exists() or not os.listdir(tmp_path / "cache" / "magenta")
+    assert not (tmp_path / "cache" / "magenta").exists() or not os.listdir(
+        tmp_path / "cache" / "magenta"
+    )
     # Placing the file there by hand, as the message says, makes it load offline.
     os.makedirs(tmp_path / "cache" / "magenta", exist_ok=True)
     (tmp_path / "cache" / "magenta" / "sheep.gen.json").write_bytes(_read("sheep.gen.json"))
@@ -223,8 +244,10 @@ def test_environment_variables_and_defaults(tmp_path, monkeypatch, server):
     monkeypatch.delenv("SKETCH_RNN_TF_HOME", raising=False)
     monkeypatch.delenv("SKETCH_RNN_TF_MAGENTA_URL", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert presets.magenta_base_url() == \
-        "https://storage.googleapis.com/quickdraw-models/sketchRNN/large_models"
+    assert (
+        presets.magenta_base_url()
+        == "https://storage.googleapis.com/quickdraw-models/sketchRNN/large_models"
+    )
     assert presets.magenta_cache_dir() == str(tmp_path / ".cache" / "sketch_rnn_tf" / "magenta")
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("SKETCH_RNN_TF_MAGENTA_URL", server.url + "/m/")  # trailing slash is fine

@@ -15,8 +15,14 @@ import pytest
 
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, load_model, save_model
 from sketch_rnn_tf.magenta import tf1
-from sketch_rnn_tf.magenta.js import (JSExportError, JSFormatError, QUANT_MAX, QUANT_RANGE,
-                                      read_js, write_js)
+from sketch_rnn_tf.magenta.js import (
+    JSExportError,
+    JSFormatError,
+    QUANT_MAX,
+    QUANT_RANGE,
+    read_js,
+    write_js,
+)
 
 from _paths import SHARED as SHARED_ROOT
 
@@ -28,8 +34,10 @@ GRAPH_DIR = os.path.join(SHARED, "magenta_graph")
 INDEX_ONLY = os.path.join(SHARED, "magenta_ckpt_index", "catbus", "lstm")
 STEP = QUANT_RANGE / QUANT_MAX
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(JS_DIR) or not os.path.isfile(SHEEP_NPZ),
-                                reason="shared real data not available")
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir(JS_DIR) or not os.path.isfile(SHEEP_NPZ),
+    reason="shared real data not available",
+)
 
 JS_MODELS = {  # name: (max_seq_len, scale_factor), from the files' info
     "sheep": (156, 63.0983),
@@ -47,8 +55,12 @@ def _sheep_test_sketches(max_len, n=8):
 def _decode_js_independently(path):
     with open(path) as f:
         info, shapes, blobs = json.load(f)
-    weights = [np.frombuffer(base64.b64decode(b), dtype="<i2").astype(np.float64)
-               .reshape(s) / 32767.0 * 10.0 for s, b in zip(shapes, blobs)]
+    weights = [
+        np.frombuffer(base64.b64decode(b), dtype="<i2").astype(np.float64).reshape(s)
+        / 32767.0
+        * 10.0
+        for s, b in zip(shapes, blobs)
+    ]
     return info, weights
 
 
@@ -65,10 +77,10 @@ def _numpy_magenta_r_cost(weights, sketches, scale, max_len, num_mixture):
     x[:, 0] = [0, 0, 1, 0, 0]
     for b, s in enumerate(sketches):
         n = len(s)
-        x[b, 1:n + 1, 0:2] = s[:, 0:2] / scale
-        x[b, 1:n + 1, 3] = s[:, 2]
-        x[b, 1:n + 1, 2] = 1 - s[:, 2]
-        x[b, n + 1:, 4] = 1
+        x[b, 1 : n + 1, 0:2] = s[:, 0:2] / scale
+        x[b, 1 : n + 1, 3] = s[:, 2]
+        x[b, 1 : n + 1, 2] = 1 - s[:, 2]
+        x[b, n + 1 :, 4] = 1
     units = w_hh.shape[0]
     c = np.zeros((batch, units))
     h = np.zeros((batch, units))
@@ -88,8 +100,8 @@ def _numpy_magenta_r_cost(weights, sketches, scale, max_len, num_mixture):
         target = x[:, t + 1]
         x1, x2, pen = target[:, 0:1], target[:, 1:2], target[:, 2:5]
         d1, d2 = (x1 - mu1) / s1, (x2 - mu2) / s2
-        z = d1 ** 2 + d2 ** 2 - 2 * rho * d1 * d2
-        density = np.exp(-z / (2 * (1 - rho ** 2))) / (2 * np.pi * s1 * s2 * np.sqrt(1 - rho ** 2))
+        z = d1**2 + d2**2 - 2 * rho * d1 * d2
+        density = np.exp(-z / (2 * (1 - rho**2))) / (2 * np.pi * s1 * s2 * np.sqrt(1 - rho**2))
         fs = 1.0 - pen[:, 2]
         offset = -np.log((pi * density).sum(1) + 1e-6) * fs
         log_pen = pen_logits - pen_logits.max(1, keepdims=True)
@@ -100,8 +112,15 @@ def _numpy_magenta_r_cost(weights, sketches, scale, max_len, num_mixture):
 
 
 def _small_hparams(**changes):
-    values = dict(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=60,
-                  conditional=True, use_recurrent_dropout=False)
+    values = dict(
+        enc_rnn_size=8,
+        dec_rnn_size=16,
+        z_size=4,
+        num_mixture=3,
+        max_seq_len=60,
+        conditional=True,
+        use_recurrent_dropout=False,
+    )
     values.update(changes)
     return HParams(**values)
 
@@ -129,6 +148,7 @@ def _write_magenta_checkpoint(model, directory, step=7500):
     checkpoint `vector-<step>` with Adam slots, schedule scalars and the `vector_rnn_1/*` extras,
     a `checkpoint` file naming an absolute path from another machine, and `model_config.json`."""
     import tensorflow as tf
+
     values = {n: v.numpy() for n, v in model.magenta_variables().items()}
     os.makedirs(directory, exist_ok=True)
     graph = tf.Graph()
@@ -136,11 +156,15 @@ def _write_magenta_checkpoint(model, directory, step=7500):
         variables = [tf.compat.v1.Variable(v, name=n) for n, v in values.items()]
         for n, v in values.items():
             for slot in ("Adam", "Adam_1"):
-                variables.append(tf.compat.v1.Variable(np.zeros_like(v), name=f"vector_rnn/{n}/{slot}"))
+                variables.append(
+                    tf.compat.v1.Variable(np.zeros_like(v), name=f"vector_rnn/{n}/{slot}")
+                )
         for scope in ("vector_rnn", "vector_rnn_1"):
-            variables += [tf.compat.v1.Variable(np.int32(step), name=f"{scope}/global_step"),
-                          tf.compat.v1.Variable(np.float32(1e-3), name=f"{scope}/Variable"),
-                          tf.compat.v1.Variable(np.float32(0.5), name=f"{scope}/Variable_1")]
+            variables += [
+                tf.compat.v1.Variable(np.int32(step), name=f"{scope}/global_step"),
+                tf.compat.v1.Variable(np.float32(1e-3), name=f"{scope}/Variable"),
+                tf.compat.v1.Variable(np.float32(0.5), name=f"{scope}/Variable_1"),
+            ]
         saver = tf.compat.v1.train.Saver(variables)
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
@@ -169,9 +193,12 @@ def test_js_models_hparams_and_shapes(name):
     assert hparams.max_seq_len == max_len
     assert scale_factor == pytest.approx(scale)
     assert [(n, w.shape) for n, w in weights.items()] == [
-        ("vector_rnn/RNN/output_w", (512, 123)), ("vector_rnn/RNN/output_b", (123,)),
-        ("vector_rnn/RNN/LSTMCell/W_xh", (5, 2048)), ("vector_rnn/RNN/LSTMCell/W_hh", (512, 2048)),
-        ("vector_rnn/RNN/LSTMCell/bias", (2048,))]
+        ("vector_rnn/RNN/output_w", (512, 123)),
+        ("vector_rnn/RNN/output_b", (123,)),
+        ("vector_rnn/RNN/LSTMCell/W_xh", (5, 2048)),
+        ("vector_rnn/RNN/LSTMCell/W_hh", (512, 2048)),
+        ("vector_rnn/RNN/LSTMCell/bias", (2048,)),
+    ]
 
 
 def test_sheep_reconstruction_loss_matches_numpy_magenta(sheep_model):
@@ -185,7 +212,9 @@ def test_sheep_reconstruction_loss_matches_numpy_magenta(sheep_model):
         np.testing.assert_allclose(v.numpy(), w, rtol=0, atol=1e-6)
     sketches = _sheep_test_sketches(info["max_seq_len"])
     assert len(sketches) == 8
-    expected = _numpy_magenta_r_cost(weights, sketches, info["scale_factor"], info["max_seq_len"], 20)
+    expected = _numpy_magenta_r_cost(
+        weights, sketches, info["scale_factor"], info["max_seq_len"], 20
+    )
     got = sheep_model.reconstruction_loss(sketches)
     assert np.isfinite(expected)
     assert got == pytest.approx(expected, abs=1e-4)
@@ -206,7 +235,8 @@ def test_js_round_trip_decoder_only(sheep_model, tmp_path):
         np.testing.assert_allclose(weights[n], v.numpy(), atol=STEP / 2 + 1e-6)
     copy = load_model(out)
     assert copy.reconstruction_loss(sketches) == pytest.approx(
-        sheep_model.reconstruction_loss(sketches), abs=1e-5)
+        sheep_model.reconstruction_loss(sketches), abs=1e-5
+    )
 
 
 def test_js_round_trip_vae(tmp_path, short_sheep):
@@ -223,7 +253,8 @@ def test_js_round_trip_vae(tmp_path, short_sheep):
     copy = load_model(out)
     np.testing.assert_allclose(copy.encode(short_sheep), model.encode(short_sheep), atol=2e-3)
     assert copy.reconstruction_loss(short_sheep) == pytest.approx(
-        model.reconstruction_loss(short_sheep), abs=2e-3)
+        model.reconstruction_loss(short_sheep), abs=2e-3
+    )
 
 
 def test_js_infers_vae_hparams_without_stored_hparams(tmp_path):
@@ -235,8 +266,16 @@ def test_js_infers_vae_hparams_without_stored_hparams(tmp_path):
     with open(out, "w") as f:
         json.dump(doc, f)
     hparams, _, _ = read_js(out)
-    for key in ("enc_rnn_size", "dec_rnn_size", "z_size", "num_mixture", "max_seq_len",
-                "conditional", "enc_model", "dec_model"):
+    for key in (
+        "enc_rnn_size",
+        "dec_rnn_size",
+        "z_size",
+        "num_mixture",
+        "max_seq_len",
+        "conditional",
+        "enc_model",
+        "dec_model",
+    ):
         assert getattr(hparams, key) == getattr(model.hparams, key), key
 
 
@@ -270,33 +309,39 @@ def test_read_js_errors(tmp_path):
 
     def bad_base64(d):
         d[2][1] = "not base64!"
+
     with pytest.raises(JSFormatError, match="base64"):
         read_js(_corrupt(tmp_path, bad_base64))
 
     def short(d):
         d[2][1] = base64.b64encode(b"\x00\x00" * 3).decode()
+
     with pytest.raises(JSFormatError, match="needs 21 values"):
         read_js(_corrupt(tmp_path, short))
 
     def seven(d):
         d[1] += [[2], [2]]
         d[2] += [base64.b64encode(b"\x00" * 4).decode()] * 2
+
     with pytest.raises(JSFormatError, match="7 tensors"):
         read_js(_corrupt(tmp_path, seven))
 
     def wrong_shape(d):
         d[1][2] = [6, 64]
         d[2][2] = base64.b64encode(b"\x00" * 2 * 6 * 64).decode()
+
     with pytest.raises(JSFormatError, match="consistent"):
         read_js(_corrupt(tmp_path, wrong_shape))
 
     def no_scale(d):
         del d[0]["scale_factor"]
+
     with pytest.raises(JSFormatError, match="scale_factor"):
         read_js(_corrupt(tmp_path, no_scale))
 
     def vae_mode(d):
         d[0]["mode"] = 0
+
     with pytest.raises(JSFormatError, match="mode"):
         read_js(_corrupt(tmp_path, vae_mode))
 
@@ -307,8 +352,9 @@ def test_tf1_checkpoint_loads_exactly(tf1_dir, short_sheep):
     loaded = load_model(directory, scale_factor=12.5)
     assert loaded.scale_factor == model.scale_factor
     assert loaded.hparams == model.hparams
-    for (n, a), (m, b) in zip(model.magenta_variables().items(),
-                              loaded.magenta_variables().items()):
+    for (n, a), (m, b) in zip(
+        model.magenta_variables().items(), loaded.magenta_variables().items()
+    ):
         assert n == m
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(loaded.encode(short_sheep), model.encode(short_sheep))
@@ -403,6 +449,7 @@ def test_save_model_refuses_foreign_directory(tmp_path):
 
 def test_own_format_mismatch_is_reported(tmp_path):
     import tensorflow as tf
+
     model = _randomised(_small_hparams(conditional=False), seed=9)
     directory = tmp_path / "saved"
     save_model(model, directory)

@@ -88,15 +88,19 @@ def test_render_svg_coordinates_are_scaled_cumulative_sums():
     assert float(root.get("width")) == pytest.approx(w)
     assert float(root.get("height")) == pytest.approx(h)
     assert [float(v) for v in root.get("viewBox").replace(",", " ").split()] == pytest.approx(
-        [0, 0, w, h])
+        [0, 0, w, h]
+    )
 
 
 def test_render_svg_real_sketch_inside_viewbox_with_padding(sheep):
     s = sheep[0]
     root = parse(render_svg(s))  # default factor 0.2, padding 25
     pts = np.concatenate(polylines(root))
-    np.testing.assert_allclose(pts, (np.cumsum(s[:, :2], axis=0) - np.cumsum(s[:, :2], axis=0)
-                                     .min(axis=0)) / 0.2 + 25, atol=1e-3)
+    np.testing.assert_allclose(
+        pts,
+        (np.cumsum(s[:, :2], axis=0) - np.cumsum(s[:, :2], axis=0).min(axis=0)) / 0.2 + 25,
+        atol=1e-3,
+    )
     _, _, w, h = [float(v) for v in root.get("viewBox").replace(",", " ").split()]
     assert pts.min(axis=0) == pytest.approx([25, 25])
     assert pts[:, 0].max() == pytest.approx(w - 25)
@@ -126,7 +130,7 @@ def test_color_by_stroke_one_distinct_colour_per_stroke(sheep):
 def test_stroke_colors_ramp_is_perceptually_even():
     cols = stroke_colors(7)
     assert len(set(cols)) == 7
-    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in cols]) / 255.0
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in cols]) / 255.0
     luma = rgb @ np.array([0.2126, 0.7152, 0.0722])  # roughly constant lightness
     assert luma.max() - luma.min() < 0.25
     assert stroke_colors(0) == [] and len(stroke_colors(1)) == 1
@@ -199,8 +203,17 @@ def test_render_grid_rows_blank_cells_colours_and_labels(sheep):
     rows = [[sheep[0], sheep[1], sheep[2]], [sheep[3], None, np.zeros((0, 3))]]
     colours = grid_colors(["#ff0000", "#00ff00", "#0000ff", "#000000"], 2, 3)
     labels = [["a", "b", "c"], ["d", "e", "f"]]
-    root = parse(render_grid(rows, cell_size=(90, 60), colors=colours, labels=labels,
-                             cell_border="#cccccc", margin=5, font_size=10))
+    root = parse(
+        render_grid(
+            rows,
+            cell_size=(90, 60),
+            colors=colours,
+            labels=labels,
+            cell_border="#cccccc",
+            margin=5,
+            font_size=10,
+        )
+    )
     cs = cells(root)
     assert sorted(cs) == [f"cell-{r}-{c}" for r in range(2) for c in range(3)]
     assert float(root.get("width")) == 2 * 5 + 3 * 90
@@ -212,8 +225,13 @@ def test_render_grid_rows_blank_cells_colours_and_labels(sheep):
     assert polylines(cs["cell-1-1"]) == [] and polylines(cs["cell-1-2"]) == []
     texts = {g_id: g.find(NS + "text") for g_id, g in cs.items()}
     assert {k: t.text for k, t in texts.items()} == {
-        "cell-0-0": "a", "cell-0-1": "b", "cell-0-2": "c",
-        "cell-1-0": "d", "cell-1-1": "e", "cell-1-2": "f"}
+        "cell-0-0": "a",
+        "cell-0-1": "b",
+        "cell-0-2": "c",
+        "cell-1-0": "d",
+        "cell-1-1": "e",
+        "cell-1-2": "f",
+    }
     # Labels sit under their cell, centred.
     t = texts["cell-1-2"]
     assert float(t.get("x")) == 5 + 2 * 90 + 45
@@ -246,18 +264,21 @@ def test_render_grid_flat_colors_default_ncols_and_uniform_scale(sheep):
 # --------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("bad, msg", [
-    (np.zeros((4, 2)), "shape"),
-    (np.zeros((2, 3, 1)), "shape"),
-    (np.zeros(3), "shape"),
-    (np.zeros((0, 3)), "empty"),
-    (np.array([[1.0, np.nan, 0]]), "non-finite"),
-    (np.array([[1.0, 2, 0], [np.inf, 0, 1]]), "row 1"),
-    (np.array([[1, 2, 0.5]]), "pen_lifted"),
-    ([[1, 2, 0], [1, 2]], "rectangular"),
-    (np.array([["a", "b", "c"]]), "numeric"),
-    (None, "None"),
-])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        (np.zeros((4, 2)), "shape"),
+        (np.zeros((2, 3, 1)), "shape"),
+        (np.zeros(3), "shape"),
+        (np.zeros((0, 3)), "empty"),
+        (np.array([[1.0, np.nan, 0]]), "non-finite"),
+        (np.array([[1.0, 2, 0], [np.inf, 0, 1]]), "row 1"),
+        (np.array([[1, 2, 0.5]]), "pen_lifted"),
+        ([[1, 2, 0], [1, 2]], "rectangular"),
+        (np.array([["a", "b", "c"]]), "numeric"),
+        (None, "None"),
+    ],
+)
 def test_invalid_sketches_raise_render_error(bad, msg):
     with pytest.raises(RenderError, match=msg):
         render_svg(bad)
@@ -390,14 +411,17 @@ def test_display_svg_without_ipython(monkeypatch):
 
 def test_grid_style_object_and_options_agree(sheep):
     from sketch_rnn_tf.rendering import GridStyle
+
     style = GridStyle(stroke_width=2, color_by_stroke=True, cell_border="#ccc", margin=4)
     by_object = render_grid([HAND, HAND], style=style)
-    assert by_object == render_grid([HAND, HAND], stroke_width=2, color_by_stroke=True,
-                                    cell_border="#ccc", margin=4)
+    assert by_object == render_grid(
+        [HAND, HAND], stroke_width=2, color_by_stroke=True, cell_border="#ccc", margin=4
+    )
     assert by_object != render_grid([HAND, HAND])
     # keyword options replace single fields of the style object
     assert render_grid([HAND], style=style, margin=0) == render_grid(
-        [HAND], stroke_width=2, color_by_stroke=True, cell_border="#ccc")
+        [HAND], stroke_width=2, color_by_stroke=True, cell_border="#ccc"
+    )
     with pytest.raises(RenderError, match=r"unknown style options \['colour'\]"):
         render_grid([HAND], colour="red")
     with pytest.raises(RenderError, match="style must be a GridStyle"):

@@ -28,9 +28,11 @@ pytestmark = pytest.mark.skipif(not os.path.isfile(SHEEP), reason="real data not
 
 # Tiny model, recurrent dropout on (its masks must repeat on resume), decays fast enough that the
 # lr and KL weight visibly change over a few steps.
-OVERRIDES = ("enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8,max_seq_len=50,"
-             "use_recurrent_dropout=1,recurrent_dropout_prob=0.8,decay_rate=0.99,"
-             "kl_decay_rate=0.99,kl_tolerance=1e-5,data_set=[tiny.npz]")
+OVERRIDES = (
+    "enc_rnn_size=8,dec_rnn_size=16,z_size=4,num_mixture=3,batch_size=8,max_seq_len=50,"
+    "use_recurrent_dropout=1,recurrent_dropout_prob=0.8,decay_rate=0.99,"
+    "kl_decay_rate=0.99,kl_tolerance=1e-5,data_set=[tiny.npz]"
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +81,12 @@ def test_dropout_is_a_function_of_the_seed():
         np.testing.assert_array_equal(np.concatenate(rows), full)
     # ... and the outputs agree to float32 rounding: a batch of 4 and a batch of 8 may run other
     # matmul kernels (oneDNN on AVX2 does), so they are not compared bit for bit.
-    halves = [model((x[o:o + 4], lengths[o:o + 4]), training=True,
-                    seed=RowSeed.make(seed, o, 8))["y"].numpy() for o in (0, 4)]
+    halves = [
+        model((x[o : o + 4], lengths[o : o + 4]), training=True, seed=RowSeed.make(seed, o, 8))[
+            "y"
+        ].numpy()
+        for o in (0, 4)
+    ]
     np.testing.assert_allclose(np.concatenate(halves), a, rtol=1e-6, atol=1e-6)
 
 
@@ -93,10 +99,13 @@ def test_resume_continues_the_same_curve(data_dir, tmp_path):
     ref.train(n, log_every=1)
 
     first.train(k, log_every=1)
-    saved = {"step": int(first.step.numpy()), "opt": _values(first.optimizer.variables),
-             "lr": float(first.optimizer.learning_rate.numpy()),
-             "best": float(first.best_valid_cost.numpy()),
-             "weights": _values(first.model.variables)}
+    saved = {
+        "step": int(first.step.numpy()),
+        "opt": _values(first.optimizer.variables),
+        "lr": float(first.optimizer.learning_rate.numpy()),
+        "best": float(first.best_valid_cost.numpy()),
+        "weights": _values(first.model.variables),
+    }
     del first  # the "crash": a new Trainer (new model, fresh random weights) resumes from disk
 
     second, _ = build_trainer(data_dir, hp, log_root=str(tmp_path / "run"), progress=False)
@@ -160,11 +169,28 @@ def _latest_step(train_dir):
 
 
 def _launch(data_dir, log_root, num_steps, save_every, log):
-    cmd = [sys.executable, "-m", "sketch_rnn_tf", "train", "--data_dir", data_dir,
-           "--dataset", "tiny.npz", "--hparams", OVERRIDES + f",save_every={save_every}",
-           "--log_root", log_root, "--num_steps", str(num_steps), "--no_progress"]
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = [
+        sys.executable,
+        "-m",
+        "sketch_rnn_tf",
+        "train",
+        "--data_dir",
+        data_dir,
+        "--dataset",
+        "tiny.npz",
+        "--hparams",
+        OVERRIDES + f",save_every={save_every}",
+        "--log_root",
+        log_root,
+        "--num_steps",
+        str(num_steps),
+        "--no_progress",
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
 
 
@@ -198,8 +224,10 @@ def test_sigkill_resumes_from_last_complete_checkpoint(data_dir, tmp_path):
             rc = proc.wait(timeout=240)
         text = log_path.read_text()
         assert "Traceback" not in text, text[-3000:]
-        assert f"resumed from {os.path.join(train_dir, f'ckpt-{last_step}')} at step {last_step}" \
-            in text, text[-3000:]
+        assert (
+            f"resumed from {os.path.join(train_dir, f'ckpt-{last_step}')} at step {last_step}"
+            in text
+        ), text[-3000:]
         if attempt < kills:
             assert rc == -signal.SIGKILL
         else:
@@ -215,8 +243,9 @@ def test_sigkill_resumes_from_last_complete_checkpoint(data_dir, tmp_path):
     reference.train(n)
     resumed, _ = build_trainer(data_dir, hp, log_root=log_root, progress=False)
     assert int(resumed.step.numpy()) == n and int(resumed.nonfinite_steps.numpy()) == 0
-    for a, b in zip(_values(resumed.model.trainable_variables),
-                    _values(reference.model.trainable_variables)):
+    for a, b in zip(
+        _values(resumed.model.trainable_variables), _values(reference.model.trainable_variables)
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     for a, b in zip(_values(resumed.optimizer.variables), _values(reference.optimizer.variables)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
@@ -231,8 +260,9 @@ def _moments(trainer):
 
 
 def test_nonfinite_step_is_skipped(data_dir, tmp_path):
-    trainer, _ = build_trainer(data_dir, _hparams(save_every=3), log_root=str(tmp_path / "nan"),
-                               progress=False)
+    trainer, _ = build_trainer(
+        data_dir, _hparams(save_every=3), log_root=str(tmp_path / "nan"), progress=False
+    )
     trainer.train(2)
     # NaN in the input makes the loss NaN; a dx of 1e38 leaves the loss finite (the offset term's
     # exp underflows) but overflows the gradient. Both steps must be skipped.
@@ -281,7 +311,8 @@ def test_nonfinite_batch_in_the_loop_never_reaches_a_checkpoint(data_dir, tmp_pa
             value = reader.get_tensor(name)
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 assert np.isfinite(value).all(), (step_dir, name)
-        assert int(reader.get_tensor("nonfinite_steps/.ATTRIBUTES/VARIABLE_VALUE")) == \
-            (1 if step_dir == "ckpt-3" else 2)
+        assert int(reader.get_tensor("nonfinite_steps/.ATTRIBUTES/VARIABLE_VALUE")) == (
+            1 if step_dir == "ckpt-3" else 2
+        )
     best = load_model_dir(os.path.join(log_root, "best"))
     assert all(np.isfinite(v.numpy()).all() for v in best.variables)

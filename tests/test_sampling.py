@@ -6,8 +6,18 @@ import pytest
 
 from sketch_rnn_tf import HParams, SketchRNN
 from sketch_rnn_tf.completion import complete, truncate
-from sketch_rnn_tf.latent import (InterpolationGrid, analogy, analogy_sketches, grid, interpolate,
-                                  interpolation_grid, interpolation_row, lerp, reconstruct, slerp)
+from sketch_rnn_tf.latent import (
+    InterpolationGrid,
+    analogy,
+    analogy_sketches,
+    grid,
+    interpolate,
+    interpolation_grid,
+    interpolation_row,
+    lerp,
+    reconstruct,
+    slerp,
+)
 
 Z = 6
 MAX_LEN = 24
@@ -15,8 +25,15 @@ SCALE = 12.5
 
 
 def _tiny(conditional):
-    hp = HParams(max_seq_len=MAX_LEN, dec_rnn_size=16, enc_rnn_size=8, z_size=Z, num_mixture=3,
-                 conditional=conditional, use_recurrent_dropout=False)
+    hp = HParams(
+        max_seq_len=MAX_LEN,
+        dec_rnn_size=16,
+        enc_rnn_size=8,
+        z_size=Z,
+        num_mixture=3,
+        conditional=conditional,
+        use_recurrent_dropout=False,
+    )
     return SketchRNN(hp, scale_factor=SCALE)
 
 
@@ -138,23 +155,32 @@ def test_analogy_arithmetic():
 
 # --------------------------------------------------------------------------- model helpers
 def _same(xs, ys):
-    return len(xs) == len(ys) and all(x.shape == y.shape and np.allclose(x, y)
-                                      for x, y in zip(xs, ys))
+    return len(xs) == len(ys) and all(
+        x.shape == y.shape and np.allclose(x, y) for x, y in zip(xs, ys)
+    )
 
 
 def test_interpolation_row_has_n_sketches(vae, sketches):
     row = interpolation_row(vae, sketches[0], sketches[1], n=5, temperature=0.5, seed=3)
     assert len(row) == 5
     assert all(s.ndim == 2 and s.shape[1] == 3 and len(s) <= MAX_LEN for s in row)
-    assert _same(row, interpolation_row(vae, sketches[0], sketches[1], n=5, temperature=0.5,
-                                        seed=3))
+    assert _same(
+        row, interpolation_row(vae, sketches[0], sketches[1], n=5, temperature=0.5, seed=3)
+    )
     z = vae.encode(sketches[:2])  # latent vectors work in place of sketches
     assert len(interpolation_row(vae, z[0], z[1], n=3, greedy=True)) == 3
 
 
 def test_interpolation_grid(vae, sketches):
-    result = interpolation_grid(vae, sketches, rows=3, cols=4, temperature=0.3, seed=0,
-                                corner_colors=[(255, 0, 0), (0, 0, 255), (0, 255, 0), (0, 0, 0)])
+    result = interpolation_grid(
+        vae,
+        sketches,
+        rows=3,
+        cols=4,
+        temperature=0.3,
+        seed=0,
+        corner_colors=[(255, 0, 0), (0, 0, 255), (0, 255, 0), (0, 0, 0)],
+    )
     assert isinstance(result, InterpolationGrid)
     assert len(result.sketches) == 3 and all(len(r) == 4 for r in result.sketches)
     assert result.colors.shape == (3, 4, 3)
@@ -209,7 +235,7 @@ def test_completion_starts_with_prefix_and_is_seeded(vae, sketches):
         for s in out:
             assert _starts_with(s, partial)
             assert len(s) <= MAX_LEN
-        tails = [s[len(partial):] for s in out]
+        tails = [s[len(partial) :] for s in out]
         assert all(len(t) > 0 for t in tails)
         assert len({t.tobytes() for t in tails}) > 1, "the n endings should differ"
         assert _same(out, complete(vae, partial, n=6, temperature=1.0, seed=11))

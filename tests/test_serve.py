@@ -36,15 +36,26 @@ STROKES = [[0, 0, 0], [12, 3, 0], [8, -6, 0], [-3, 10, 1], [20, 0, 0], [5, 5, 1]
 
 
 def _tiny_model(conditional, enc, dec):
-    hp = HParams(max_seq_len=MAX_LEN, enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3,
-                 enc_model=enc, dec_model=dec, conditional=conditional, hyper_num_units=8,
-                 hyper_embedding_size=4, use_recurrent_dropout=False)
+    hp = HParams(
+        max_seq_len=MAX_LEN,
+        enc_rnn_size=8,
+        dec_rnn_size=16,
+        z_size=4,
+        num_mixture=3,
+        enc_model=enc,
+        dec_model=dec,
+        conditional=conditional,
+        hyper_num_units=8,
+        hyper_embedding_size=4,
+        use_recurrent_dropout=False,
+    )
     return SketchRNN(hp, scale_factor=15.0)
 
 
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory):
     import keras
+
     keras.utils.set_random_seed(4321)  # the same weights whichever test comes first
     root = tmp_path_factory.mktemp("serve_models")
     return {name: save_model(_tiny_model(*spec), str(root / name)) for name, spec in TINY.items()}
@@ -87,9 +98,19 @@ def test_page_and_its_files_are_served(server):
     status, html, headers = _request(server, "GET", "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     html = html.decode()
-    for needle in ('id="pad"', 'id="results"', 'id="temperature"', 'id="count"', 'id="model"',
-                   'id="undo"', 'id="clear"', 'id="download"', 'id="reconstruct"',
-                   'src="app.js"', 'href="style.css"'):
+    for needle in (
+        'id="pad"',
+        'id="results"',
+        'id="temperature"',
+        'id="count"',
+        'id="model"',
+        'id="undo"',
+        'id="clear"',
+        'id="download"',
+        'id="reconstruct"',
+        'src="app.js"',
+        'href="style.css"',
+    ):
         assert needle in html
     assert sorted(re.findall(r'(?:src|href)="([^"]*)"', html)) == ["app.js", "data:,", "style.css"]
     assert _request(server, "GET", "/index.html")[1].decode() == html
@@ -104,13 +125,31 @@ def test_page_and_its_files_are_served(server):
         assert "https://" not in text and "http://" not in text.replace("http://www.w3.org", "")
 
 
-@pytest.mark.parametrize("path", [
-    "/../setup.py", "/../../setup.py", "/..%2f..%2fsetup.py", "/..%2F..%2Fsetup.py",
-    "/%2e%2e/%2e%2e/setup.py", "/%2e%2e%2f%2e%2e%2fsetup.py", "/static/../../../setup.py",
-    "/app.js/../../server.py", "/server.py", "/api.py", "/__init__.py", "//etc/passwd",
-    "/%2fetc%2fpasswd", "/etc/passwd", "/....//....//setup.py", "/static/app.js",
-    "/.%2e/server.py", "/%5c..%5cserver.py", "/app.js%00.html", "/index.html/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../setup.py",
+        "/../../setup.py",
+        "/..%2f..%2fsetup.py",
+        "/..%2F..%2Fsetup.py",
+        "/%2e%2e/%2e%2e/setup.py",
+        "/%2e%2e%2f%2e%2e%2fsetup.py",
+        "/static/../../../setup.py",
+        "/app.js/../../server.py",
+        "/server.py",
+        "/api.py",
+        "/__init__.py",
+        "//etc/passwd",
+        "/%2fetc%2fpasswd",
+        "/etc/passwd",
+        "/....//....//setup.py",
+        "/static/app.js",
+        "/.%2e/server.py",
+        "/%5c..%5cserver.py",
+        "/app.js%00.html",
+        "/index.html/",
+    ],
+)
 def test_no_file_outside_the_page_is_served(server, path):
     status, body, _ = _request(server, "GET", path)
     assert status == 404, path
@@ -143,7 +182,7 @@ def test_complete_returns_the_drawing_then_the_models_continuation(server, name)
     assert status == 200, out
     assert out["model"] == name and len(out["sketches"]) == 3
     for s in out["sketches"]:
-        assert s[:len(STROKES)] == STROKES  # exactly what was sent
+        assert s[: len(STROKES)] == STROKES  # exactly what was sent
         assert len(STROKES) <= len(s) <= MAX_LEN  # a random tiny model may end at once
         assert all(len(r) == 3 and r[2] in (0, 1) for r in s)
     assert max(len(s) for s in out["sketches"]) > len(STROKES)
@@ -151,10 +190,12 @@ def test_complete_returns_the_drawing_then_the_models_continuation(server, name)
     # The same as the library's own completion with that seed (for a conditional model z = mu of
     # the partial drawing, completion.complete's default).
     model = server.cache.get(name).model
-    direct = completion.complete(model, np.asarray(STROKES, np.float32), n=3, temperature=0.4, seed=7)
+    direct = completion.complete(
+        model, np.asarray(STROKES, np.float32), n=3, temperature=0.4, seed=7
+    )
     for got, want in zip(out["sketches"], direct):
         assert len(got) == len(want)
-        np.testing.assert_allclose(np.asarray(got)[len(STROKES):], want[len(STROKES):], atol=1e-3)
+        np.testing.assert_allclose(np.asarray(got)[len(STROKES) :], want[len(STROKES) :], atol=1e-3)
     # Seeded: the same answer again; another seed, other endings.
     assert _post(server, "/api/complete", body)[1] == out
     other = _post(server, "/api/complete", {**body, "seed": 8})[1]
@@ -169,11 +210,12 @@ def test_complete_defaults_and_unseeded_draws(server):
 
 def test_complete_accepts_the_longest_drawing_the_model_can_continue(server):
     strokes = [[1, 1, 0]] * (MAX_LEN - 2) + [[1, 1, 1]]  # MAX_LEN - 1 rows: one row left to draw
-    status, out, _ = _post(server, "/api/complete", {"strokes": strokes, "n": 2, "seed": 0,
-                                                      "model": "gen_hyper"})
+    status, out, _ = _post(
+        server, "/api/complete", {"strokes": strokes, "n": 2, "seed": 0, "model": "gen_hyper"}
+    )
     assert status == 200, out
     for s in out["sketches"]:  # one more row, or none when the model ends the sketch there
-        assert s[:MAX_LEN - 1] == strokes and len(s) in (MAX_LEN - 1, MAX_LEN)
+        assert s[: MAX_LEN - 1] == strokes and len(s) in (MAX_LEN - 1, MAX_LEN)
 
 
 # --------------------------------------------------------------------------- reconstruction
@@ -222,13 +264,21 @@ BAD = [  # (description, body (dict, or bytes sent as they are), status, words i
     ("pen state 2", {**GOOD, "strokes": [[0, 0, 2]]}, 400, "pen_lifted"),
     ("pen state 0.5", {**GOOD, "strokes": [[0, 0, 0.5]]}, 400, "pen_lifted"),
     ("huge offset", {**GOOD, "strokes": [[0, 0, 0], [1e6, 0, 1]]}, 400, "offsets"),
-    ("more rows than any model", {**GOOD, "strokes": [[1, 0, 0]] * (api.MAX_POINTS + 1)}, 400,
-     "at most"),
-    ("more rows than this model continues", {**GOOD, "strokes": [[1, 0, 0]] * MAX_LEN}, 400,
-     "max_seq_len"),
+    (
+        "more rows than any model",
+        {**GOOD, "strokes": [[1, 0, 0]] * (api.MAX_POINTS + 1)},
+        400,
+        "at most",
+    ),
+    (
+        "more rows than this model continues",
+        {**GOOD, "strokes": [[1, 0, 0]] * MAX_LEN},
+        400,
+        "max_seq_len",
+    ),
     ("n zero", {**GOOD, "n": 0}, 400, "'n'"),
     ("n too large", {**GOOD, "n": api.MAX_N + 1}, 400, "'n'"),
-    ("n huge", {**GOOD, "n": 10 ** 12}, 400, "'n'"),
+    ("n huge", {**GOOD, "n": 10**12}, 400, "'n'"),
     ("n fractional", {**GOOD, "n": 2.5}, 400, "'n'"),
     ("n a string", {**GOOD, "n": "4"}, 400, "'n'"),
     ("n a bool", {**GOOD, "n": True}, 400, "'n'"),
@@ -238,7 +288,7 @@ BAD = [  # (description, body (dict, or bytes sent as they are), status, words i
     ("temperature a string", {**GOOD, "temperature": "hot"}, 400, "'temperature'"),
     ("temperature null", {**GOOD, "temperature": None}, 400, "'temperature'"),
     ("seed negative", {**GOOD, "seed": -1}, 400, "'seed'"),
-    ("seed too large", {**GOOD, "seed": 2 ** 64}, 400, "'seed'"),
+    ("seed too large", {**GOOD, "seed": 2**64}, 400, "'seed'"),
     ("seed fractional", {**GOOD, "seed": 1.5}, 400, "'seed'"),
     ("model not a string", {**GOOD, "model": 3}, 400, "'model'"),
     ("unknown model", {**GOOD, "model": "../../etc"}, 404, "no model called"),
@@ -262,7 +312,9 @@ def test_bad_requests_get_a_4xx_and_the_server_keeps_serving(server, path):
 def test_reconstruct_length_limit(server):
     ok = _post(server, "/api/reconstruct", {**GOOD, "strokes": [[1, 0, 0]] * MAX_LEN})
     assert ok[0] == 200
-    status, out, _ = _post(server, "/api/reconstruct", {**GOOD, "strokes": [[1, 0, 0]] * (MAX_LEN + 1)})
+    status, out, _ = _post(
+        server, "/api/reconstruct", {**GOOD, "strokes": [[1, 0, 0]] * (MAX_LEN + 1)}
+    )
     assert status == 400 and "max_seq_len" in out["error"]
 
 
@@ -315,7 +367,7 @@ def test_body_cap(server):
     conn = http.client.HTTPConnection(host, port, timeout=30)
     conn.putrequest("POST", "/api/complete")
     conn.putheader("Content-Type", "application/json")
-    conn.putheader("Content-Length", str(10 ** 12))
+    conn.putheader("Content-Length", str(10**12))
     conn.endheaders()
     resp = conn.getresponse()
     assert resp.status == 413
@@ -327,10 +379,14 @@ def test_body_cap(server):
 def test_concurrent_requests_are_safe(server):
     """Eight requests at once on two models, plus page loads: each answer equals the one the same
     request gets alone (the models' locks keep the calls apart; the seeds make them repeatable)."""
-    jobs = [("/api/complete", {**GOOD, "seed": i, "model": ["vae_lstm", "gen_hyper"][i % 2]})
-            for i in range(6)]
-    jobs += [("/api/reconstruct", {**GOOD, "seed": 10 + i, "model": "vae_hyper_layer_norm"})
-             for i in range(2)]
+    jobs = [
+        ("/api/complete", {**GOOD, "seed": i, "model": ["vae_lstm", "gen_hyper"][i % 2]})
+        for i in range(6)
+    ]
+    jobs += [
+        ("/api/reconstruct", {**GOOD, "seed": 10 + i, "model": "vae_hyper_layer_norm"})
+        for i in range(2)
+    ]
     alone = [_post(server, path, body)[1] for path, body in jobs]
     results = [None] * len(jobs)
     pages = []
@@ -365,8 +421,9 @@ def test_model_cache_loads_each_model_once_under_concurrent_requests():
 
     cache = ModelCache({"a": "/x/a", "b": "/x/b"}, loader=slow_loader)
     got = []
-    threads = [threading.Thread(target=lambda n=n: got.append(cache.get(n)))
-               for n in ["a", "b"] * 4]
+    threads = [
+        threading.Thread(target=lambda n=n: got.append(cache.get(n))) for n in ["a", "b"] * 4
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -382,7 +439,7 @@ def test_available_models_lists_bundled_and_cached(tmp_path, monkeypatch):
     (home / "magenta").mkdir(parents=True)
     (home / "magenta" / "cat.gen.json").write_text("{}")
     (home / "magenta" / "cat.vae.json").write_text("{}")
-    (home / "magenta" / "notes.json").write_text("{}")       # not a catalogue file name
+    (home / "magenta" / "notes.json").write_text("{}")  # not a catalogue file name
     (home / "magenta" / ".dog.gen.json.part").write_text("{}")  # a download in progress
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(home))
     models = available_models()
@@ -420,7 +477,7 @@ def test_bundled_model_through_the_api(tmp_path, monkeypatch):
         status, out, _ = _post(srv, "/api/complete", {**GOOD, "n": 2})
         assert status == 200 and out["model"] == "sheep"
         for s in out["sketches"]:
-            assert s[:len(STROKES)] == STROKES and len(STROKES) < len(s) <= 156
+            assert s[: len(STROKES)] == STROKES and len(STROKES) < len(s) <= 156
             assert np.abs(np.asarray(s)[:, :2]).max() < 1000  # pixels, not model units
         status, out, _ = _post(srv, "/api/reconstruct", {**GOOD, "model": "aaron_sheep_small"})
         assert status == 200 and len(out["sketches"]) == 2
@@ -433,6 +490,7 @@ def test_bundled_model_through_the_api(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- command line
 def test_cli_unknown_model_is_one_line_error(capsys, tmp_path, monkeypatch):
     from sketch_rnn_tf.cli import main
+
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path))
     assert main(["serve", "--checkpoint", "no_such_model", "--port", "0"]) == 2
     err = capsys.readouterr().err
@@ -442,13 +500,28 @@ def test_cli_unknown_model_is_one_line_error(capsys, tmp_path, monkeypatch):
 def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs, tmp_path):
     env = {**os.environ, "SKETCH_RNN_TF_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sketch_rnn_tf", "serve", "--checkpoint", model_dirs["gen_hyper"],
-         "--port", "0"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-m",
+            "sketch_rnn_tf",
+            "serve",
+            "--checkpoint",
+            model_dirs["gen_hyper"],
+            "--port",
+            "0",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()  # blocks until the server is listening (or has died)
         assert "drawing page for model 'gen_hyper' at http://127.0.0.1:" in line, (
-            line, proc.stderr.read() if proc.poll() is not None else "")
+            line,
+            proc.stderr.read() if proc.poll() is not None else "",
+        )
         url = line.split(" at ")[1].split()[0]
         port = int(url.rsplit(":", 1)[1].strip("/"))
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -472,6 +545,7 @@ def _raw_to_stroke3(drawing):
     """A raw Quick, Draw! drawing in its screen pixels → stroke-3, each line simplified with RDP
     epsilon 2.0 and rounded, row 0 = (0, 0) at the first point (as the page sends drawings)."""
     from sketch_rnn_tf.data.quickdraw import rdp
+
     rows, last = [], None
     for line in drawing:
         points = np.rint(rdp(np.stack([line[0], line[1]], 1).astype(float), 2.0))
@@ -490,14 +564,18 @@ def test_pad_scale_matches_the_models_pixels():
     from _paths import SHARED
     from sketch_rnn_tf import load_model
     from sketch_rnn_tf.serve.models import PAD_SCALE_FACTORS
+
     raw = os.path.join(SHARED, "data", "quickdraw_ndjson", "raw", "sheep.ndjson")
     if not os.path.isfile(raw):
         pytest.skip(f"{raw} not found (the shared real data)")
     model = load_model(os.path.join(REPO, "checkpoints", "sheep"))
     limit = model.hparams.max_seq_len
     with open(raw, encoding="utf-8") as f:
-        sheep = [s for s in (_raw_to_stroke3(json.loads(line)["drawing"]) for line in f)
-                 if len(s) <= limit]
+        sheep = [
+            s
+            for s in (_raw_to_stroke3(json.loads(line)["drawing"]) for line in f)
+            if len(s) <= limit
+        ]
     assert len(sheep) == 22
     points = sum(len(s) for s in sheep)
 

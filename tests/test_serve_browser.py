@@ -19,9 +19,19 @@ from _paths import REPO
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1200,760", "--force-device-scale-factor=1"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1200,760",
+    "--force-device-scale-factor=1",
+]
 WAIT = 180  # seconds for a completion on a busy 2-core machine (the first traces the sampler)
 
 
@@ -32,9 +42,11 @@ def _need_browser():
         pytest.skip("selenium is not installed (pip install -e '.[test]')")
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
     if missing:
-        pytest.skip(f"{' and '.join(missing)} not found: the browser test needs Debian's chromium "
-                    "and chromium-driver (apt-get install -y chromium chromium-driver, as .ci/run "
-                    "does)")
+        pytest.skip(
+            f"{' and '.join(missing)} not found: the browser test needs Debian's chromium "
+            "and chromium-driver (apt-get install -y chromium chromium-driver, as .ci/run "
+            "does)"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +70,17 @@ def page(tmp_path_factory):
     options.binary_location = CHROMIUM
     for flag in FLAGS + [f"--user-data-dir={tmp / 'profile'}"]:
         options.add_argument(flag)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = None
     try:
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        driver.execute_cdp_cmd("Page.setDownloadBehavior",
-                               {"behavior": "allow", "downloadPath": str(downloads)})
+        driver.execute_cdp_cmd(
+            "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
         driver.get(server.url)
         yield driver, server, downloads
     finally:
@@ -82,6 +97,7 @@ def page(tmp_path_factory):
 
 def _wait(driver, condition, what, timeout=WAIT):
     from selenium.webdriver.support.ui import WebDriverWait
+
     try:
         return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
     except Exception:
@@ -94,8 +110,10 @@ def _results(driver):
 
 
 def _request_count(driver):
-    return driver.execute_script("return window.performance.getEntriesByType('resource')"
-                                 ".filter(e => e.name.includes('/api/complete')).length")
+    return driver.execute_script(
+        "return window.performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/api/complete')).length"
+    )
 
 
 def _sheep_body(n=72, rx=110, ry=70, cx=-15, cy=-20):
@@ -110,6 +128,7 @@ def _sheep_body(n=72, rx=110, ry=70, cx=-15, cy=-20):
 
 def _draw_mouse(driver, points):
     from selenium.webdriver.common.action_chains import ActionChains
+
     pad = driver.find_element("id", "pad")
     chain = ActionChains(driver, duration=10)
     x0, y0 = points[0]
@@ -125,9 +144,13 @@ def _draw_touch(driver, points):
     from selenium.webdriver.common.actions import interaction
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
     from selenium.webdriver.common.actions.pointer_input import PointerInput
+
     pad = driver.find_element("id", "pad")
-    rect = driver.execute_script("const r = arguments[0].getBoundingClientRect();"
-                                 "return [r.left + r.width / 2, r.top + r.height / 2];", pad)
+    rect = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return [r.left + r.width / 2, r.top + r.height / 2];",
+        pad,
+    )
     builder = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"))
     finger = builder.pointer_action
     x0, y0 = points[0]
@@ -139,16 +162,24 @@ def _draw_touch(driver, points):
 
 
 def _wait_for_results(driver, n, after_requests, what):
-    _wait(driver, lambda d: _request_count(d) > after_requests
-          and d.find_element("id", "results").get_attribute("aria-busy") is None
-          and len(_results(d)) == n, what)
+    _wait(
+        driver,
+        lambda d: (
+            _request_count(d) > after_requests
+            and d.find_element("id", "results").get_attribute("aria-busy") is None
+            and len(_results(d)) == n
+        ),
+        what,
+    )
 
 
 def test_drawing_on_the_pad_brings_completions(page):
     driver, server, downloads = page
     _wait(driver, lambda d: "ready" in d.find_element("id", "status").text, "the model to load")
     options = [o.text for o in driver.find_elements("css selector", "#model option")]
-    assert options == sorted(options) and {"sheep", "aaron_sheep_small", "bird", "ant"} <= set(options)
+    assert options == sorted(options) and {"sheep", "aaron_sheep_small", "bird", "ant"} <= set(
+        options
+    )
     assert driver.find_element("id", "model").get_attribute("value") == "sheep"
     assert not driver.find_element("id", "reconstruct").is_displayed()  # sheep is decoder-only
 
@@ -165,8 +196,11 @@ def test_drawing_on_the_pad_brings_completions(page):
     for f in figures:  # the drawing (black) in every completion, and the model's lines in colour
         strokes = [p.get_attribute("stroke") for p in f.find_elements("css selector", "polyline")]
         assert "#111" in strokes
-    assert any(s != "#111" for f in figures
-               for s in (p.get_attribute("stroke") for p in f.find_elements("css selector", "polyline")))
+    assert any(
+        s != "#111"
+        for f in figures
+        for s in (p.get_attribute("stroke") for p in f.find_elements("css selector", "polyline"))
+    )
     assert "completions" in driver.find_element("id", "status").text
 
     # 2. A second stroke with a finger (touch pointer events): completions of both strokes.
@@ -198,12 +232,21 @@ def test_drawing_on_the_pad_brings_completions(page):
     count.clear()
     count.send_keys("4\t")
     temperature = driver.find_element("id", "temperature")
-    driver.execute_script("arguments[0].value = '0.25';"
-                          "arguments[0].dispatchEvent(new Event('input'));"
-                          "arguments[0].dispatchEvent(new Event('change'));", temperature)
-    _wait(driver, lambda d: len(_results(d)) == 4 and d.find_element("id", "results")
-          .get_attribute("aria-busy") is None and "0.25" in d.find_element("id", "status").text,
-          "four completions at temperature 0.25")
+    driver.execute_script(
+        "arguments[0].value = '0.25';"
+        "arguments[0].dispatchEvent(new Event('input'));"
+        "arguments[0].dispatchEvent(new Event('change'));",
+        temperature,
+    )
+    _wait(
+        driver,
+        lambda d: (
+            len(_results(d)) == 4
+            and d.find_element("id", "results").get_attribute("aria-busy") is None
+            and "0.25" in d.find_element("id", "status").text
+        ),
+        "four completions at temperature 0.25",
+    )
     shot = os.environ.get("SKETCH_RNN_TF_SCREENSHOT")
     path = os.path.join(REPO, shot) if shot else str(downloads / "serve.png")
     assert driver.save_screenshot(path)
@@ -221,9 +264,13 @@ def test_drawing_on_the_pad_brings_completions(page):
 def test_conditional_model_reconstructs(page):
     driver, server, downloads = page
     from selenium.webdriver.support.ui import Select
+
     Select(driver.find_element("id", "model")).select_by_value("aaron_sheep_small")
-    _wait(driver, lambda d: "aaron_sheep_small ready" in d.find_element("id", "status").text,
-          "the conditional model to load")
+    _wait(
+        driver,
+        lambda d: "aaron_sheep_small ready" in d.find_element("id", "status").text,
+        "the conditional model to load",
+    )
     assert "conditional" in driver.find_element("id", "model-info").text
     button = driver.find_element("id", "reconstruct")
     assert button.is_displayed()
@@ -231,9 +278,15 @@ def test_conditional_model_reconstructs(page):
     _draw_mouse(driver, _sheep_body(n=40))
     _wait_for_results(driver, 4, before, "completions from the conditional model")
     button.click()
-    _wait(driver, lambda d: d.find_element("id", "results-title").text == "Reconstructions"
-          and len(_results(d)) == 4 and d.find_element("id", "results")
-          .get_attribute("aria-busy") is None, "reconstructions")
+    _wait(
+        driver,
+        lambda d: (
+            d.find_element("id", "results-title").text == "Reconstructions"
+            and len(_results(d)) == 4
+            and d.find_element("id", "results").get_attribute("aria-busy") is None
+        ),
+        "reconstructions",
+    )
     # A reconstruction is drawn anew from z: no line of the drawing (black) in it.
     for f in _results(driver):
         strokes = {p.get_attribute("stroke") for p in f.find_elements("css selector", "polyline")}

@@ -19,17 +19,28 @@ def _ruff():
 
 @pytest.mark.skipif(_ruff() is None, reason="ruff not installed (pip install -e .[test] pins it)")
 def test_ruff_check_passes_on_the_package():
-    proc = subprocess.run([_ruff(), "check", "--no-cache", "sketch_rnn_tf"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [_ruff(), "check", "--no-cache", "sketch_rnn_tf"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
 
 
 @pytest.mark.skipif(_ruff() is None, reason="ruff not installed (pip install -e .[test] pins it)")
 def test_package_is_ruff_formatted():
-    proc = subprocess.run([_ruff(), "format", "--check", "--no-cache", "sketch_rnn_tf"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, (proc.stdout[-5000:] + proc.stderr[-2000:]
-                                  + "\nrun `ruff format sketch_rnn_tf`")
+    proc = subprocess.run(
+        [_ruff(), "format", "--check", "--no-cache", "sketch_rnn_tf"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, (
+        proc.stdout[-5000:] + proc.stderr[-2000:] + "\nrun `ruff format sketch_rnn_tf`"
+    )
 
 
 def test_ruff_config_is_the_documented_one():

@@ -10,10 +10,13 @@ from sketch_rnn_tf.training import build_trainer, read_metrics, schedules
 from sketch_rnn_tf.training.trainer import make_optimizer
 
 
-@pytest.mark.parametrize("step, lr, klw", [
-    (500, 0.000952, 0.0221),      # magenta#661's log (kl_weight 0.5)
-    (23020, 0.000109, 0.3450),    # magenta#1735's log
-])
+@pytest.mark.parametrize(
+    "step, lr, klw",
+    [
+        (500, 0.000952, 0.0221),  # magenta#661's log (kl_weight 0.5)
+        (23020, 0.000109, 0.3450),  # magenta#1735's log
+    ],
+)
 def test_schedules_reproduce_magenta_logs(step, lr, klw):
     hp = HParams()
     assert float(schedules.learning_rate(hp, step)) == pytest.approx(lr, abs=5e-7)
@@ -31,8 +34,10 @@ def test_adam_is_tf1s():
     assert opt.epsilon == 1e-8 and opt.beta_1 == 0.9 and opt.beta_2 == 0.999
 
 
-TINY = ("enc_rnn_size=16,dec_rnn_size=32,z_size=8,num_mixture=5,batch_size=16,max_seq_len=100,"
-        "save_every=100,use_recurrent_dropout=0")
+TINY = (
+    "enc_rnn_size=16,dec_rnn_size=32,z_size=8,num_mixture=5,batch_size=16,max_seq_len=100,"
+    "save_every=100,use_recurrent_dropout=0"
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +73,7 @@ def test_step_uses_schedules_read_before_the_update(trained):
 def test_best_model_and_checkpoint_written(trained):
     import os
     from sketch_rnn_tf.model_io import load_model
+
     trainer, log_root, _, dataset = trained
     best = load_model(os.path.join(log_root, "best"))
     assert best.scale_factor == pytest.approx(dataset.scale_factor)
@@ -78,6 +84,7 @@ def test_best_model_and_checkpoint_written(trained):
 def test_gradients_are_clipped_element_wise(trained):
     from sketch_rnn_tf.model import SketchRNN
     from sketch_rnn_tf.training import Trainer
+
     trainer, *_ = trained
     model = SketchRNN(trainer.hparams.replace(grad_clip=1e-6))
     fresh = Trainer(model, trainer.train_data, progress=False)
@@ -93,11 +100,14 @@ def test_gradients_are_clipped_element_wise(trained):
 def test_evaluate_weights_batches_by_size(trained):
     from sketch_rnn_tf.model.losses import kl_divergence
     from sketch_rnn_tf.training.evaluate import evaluate_split
+
     trainer, _, _, dataset = trained
     model = trainer.model
     sketches = dataset.test[:7]
     result = evaluate_split(model, sketches, batch_size=5)
-    expected_r = (model.reconstruction_loss(sketches[:5]) * 5 + model.reconstruction_loss(sketches[5:]) * 2) / 7
+    expected_r = (
+        model.reconstruction_loss(sketches[:5]) * 5 + model.reconstruction_loss(sketches[5:]) * 2
+    ) / 7
     mu_a, ps_a = model.latent(sketches[:5])
     mu_b, ps_b = model.latent(sketches[5:])
     expected_kl = (float(kl_divergence(mu_a, ps_a)) * 5 + float(kl_divergence(mu_b, ps_b)) * 2) / 7
@@ -110,10 +120,25 @@ def test_cli_evaluate(trained, tmp_path, capsys):
     import json
     import os
     from sketch_rnn_tf import cli
+
     _, log_root, _, _ = trained
     out = tmp_path / "eval.json"
-    assert cli.main(["evaluate", "--checkpoint", os.path.join(log_root, "best"), "--data_dir", NPZ,
-                     "--splits", "valid", "--json", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--checkpoint",
+                os.path.join(log_root, "best"),
+                "--data_dir",
+                NPZ,
+                "--splits",
+                "valid",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     figures = json.load(open(out))
     assert figures["valid"]["count"] > 0 and np.isfinite(figures["valid"]["r_cost"])
     assert "valid: L_R" in capsys.readouterr().out

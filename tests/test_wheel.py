@@ -23,8 +23,11 @@ SOURCES = ("setup.py", "MANIFEST.in", "README.md", "LICENSE", "sketch_rnn_tf", "
 
 def _bundled():
     root = os.path.join(REPO, "checkpoints")
-    return sorted(d for d in os.listdir(root)
-                  if os.path.isfile(os.path.join(root, d, "sketch_rnn_config.json")))
+    return sorted(
+        d
+        for d in os.listdir(root)
+        if os.path.isfile(os.path.join(root, d, "sketch_rnn_config.json"))
+    )
 
 
 def _run(args, cwd, env=None):
@@ -46,12 +49,38 @@ def installed(tmp_path_factory):
             shutil.copy2(path, src / name)
     _run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp / "dist")], cwd=src)
     (sdist,) = (tmp / "dist").glob("*.tar.gz")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-          "-w", str(tmp / "wheels"), str(sdist)], cwd=tmp)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp / "wheels"),
+            str(sdist),
+        ],
+        cwd=tmp,
+    )
     (wheel,) = (tmp / "wheels").glob("*.whl")
     target = tmp / "site"
-    _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-          "--target", str(target), str(wheel)], cwd=tmp)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        cwd=tmp,
+    )
     return {"sdist": sdist, "wheel": wheel, "target": target, "tmp": tmp}
 
 
@@ -69,8 +98,11 @@ def test_sdist_and_wheel_carry_every_bundled_model(installed):
 def test_installed_wheel_loads_a_model_by_name_elsewhere(installed):
     elsewhere = installed["tmp"] / "elsewhere"
     elsewhere.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(installed["target"]),
-               SKETCH_RNN_TF_HOME=str(installed["tmp"] / "cache"))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(installed["target"]),
+        SKETCH_RNN_TF_HOME=str(installed["tmp"] / "cache"),
+    )
     name = _bundled()[0]
     code = (
         "import sketch_rnn_tf as srt\n"
@@ -88,6 +120,7 @@ def test_installed_wheel_loads_a_model_by_name_elsewhere(installed):
     assert lines["BUNDLED"].split(",") == _bundled()
     with open(os.path.join(REPO, "checkpoints", name, "sketch_rnn_config.json")) as f:
         import json
+
         assert int(lines["MAX_SEQ_LEN"]) == json.load(f)["hparams"]["max_seq_len"]
     assert (elsewhere / "one.svg").read_text().startswith("<svg")
     assert not os.path.exists(os.path.join(str(elsewhere), "checkpoints"))
