@@ -44,9 +44,9 @@ def cpu_flags() -> list:
 
 
 def machine_info() -> dict:
+    import keras
     import numpy as np
     import tensorflow as tf
-    import keras
 
     return {
         "machine": {
@@ -152,7 +152,8 @@ def model_matmul_shapes(batch=100, steps=250, enc=256, dec=512, z=128, outputs=1
 def matmul_ceiling(shapes=None, min_time=0.5, reps=5):
     """fp32 GFLOP/s of tf.matmul at each shape: eager calls on resident operands (a CPU eager op is
     synchronous; the ~20 µs dispatch is < 1% of the smallest shape's time), `iters` calls per
-    repetition, median and best of `reps`. Returns a list of dicts."""
+    repetition, median and best of `reps`. Returns a list of dicts.
+    """
     import tensorflow as tf
 
     shapes = shapes or model_matmul_shapes()
@@ -200,7 +201,8 @@ def lstm_flops(batch, steps, d_in, n):
 
 def hyper_flops(batch, steps, d_in, n, hn, e):
     """Matmul FLOPs of one HyperLSTM forward (main cell, hyper LN-LSTM, the 8+4 z projections,
-    the 8 alpha and 4 beta projections)."""
+    the 8 alpha and 4 beta projections).
+    """
     f = lstm_flops(batch, steps, d_in, n)  # x·W_xh, h·W_hh
     f += lstm_flops(batch, steps, d_in + n, hn)  # hyper cell on [x, h]
     f += 2.0 * batch * steps * hn * e * 12  # z_w (8) and z_b (4)

@@ -129,7 +129,8 @@ def loss_and_grad_fn(loss, num_mixture):
 
 def build_train_step(hp, loss):
     """Trainer._train_step traced with `loss` as losses.reconstruction_loss (same initial weights
-    for every call)."""
+    for every call).
+    """
     keras.utils.set_random_seed(0)
     model = SketchRNN(hp)
     trainer = Trainer(model, train=None, progress=False)

@@ -33,7 +33,8 @@ from sketch_rnn_tf import HParams, SketchRNN  # noqa: E402
 
 def make_loop_sampler(model, max_len, temperature=1.0):
     """Magenta's sampling loop (batch 1, numpy sampling per step); returns a function of the seed
-    that draws one sketch and returns the number of steps it took."""
+    that draws one sketch and returns the number of steps it took.
+    """
     hp = model.hparams
     m = hp.num_mixture
     dec = model.decoder

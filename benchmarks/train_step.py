@@ -54,7 +54,8 @@ MODES = ("eager", "function", "xla", "keras", "keras_xla", "function_autograd")
 
 class _AutogradLSTMCell(LSTMCell):
     """LSTMCell under another type: `rnn.run_rnns` runs it with the generic loop and TensorFlow's
-    automatic gradient (as before model/lstm_loop.py); benchmark mode `function_autograd`."""
+    automatic gradient (as before model/lstm_loop.py); benchmark mode `function_autograd`.
+    """
 
 
 def make_hparams(config, batch, nmax):
@@ -88,7 +89,8 @@ def random_batch(batch, nmax, seed=0):
 # ----------------------------------------------------------------------------- Keras reference
 class KerasSketchRNN(keras.Model):
     """A straightforward Keras port of the same sizes: Bidirectional(LSTM) encoder with a mask,
-    Dense heads for μ, σ̂, Dense z → [h0, c0], LSTM decoder on [S_{i-1}, z], Dense(6M+3) head."""
+    Dense heads for μ, σ̂, Dense z → [h0, c0], LSTM decoder on [S_{i-1}, z], Dense(6M+3) head.
+    """
 
     def __init__(self, hp):
         super().__init__()

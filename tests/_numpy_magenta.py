@@ -1,5 +1,6 @@
 """Plain-numpy pieces of Magenta's maths shared by the reference implementations in the tests
-(written from ../shared/spec/magenta_facts.md §1.4-1.5, not from the package's code)."""
+(written from ../shared/spec/magenta_facts.md §1.4-1.5, not from the package's code).
+"""
 
 import numpy as np
 

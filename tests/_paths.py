@@ -1,5 +1,6 @@
 """Where the shared reference data lies (`../shared` beside the repository, or $SKETCH_RNN_SHARED), and a
-small data set made from it for training tests."""
+small data set made from it for training tests.
+"""
 
 import os
 

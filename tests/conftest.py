@@ -1,5 +1,6 @@
 """Every test starts from the same global random state, so tests that build untrained models
-(random weights) see the same weights on every run and every machine."""
+(random weights) see the same weights on every run and every machine.
+"""
 
 import pytest
 

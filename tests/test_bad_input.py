@@ -1,5 +1,6 @@
 """Bad input through the public entry points: every problem ends in one clear line naming the file or
-the setting, exit code 2, and no traceback."""
+the setting, exit code 2, and no traceback.
+"""
 
 import os
 import shutil
@@ -13,6 +14,7 @@ from sketch_rnn_tf.cli import main
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
 from sketch_rnn_tf.model.saving import save_model
+
 from _paths import SHARED, SHEEP_NPZ
 
 SHEEP = SHEEP_NPZ
@@ -199,7 +201,8 @@ MAGENTA_DIR = os.path.join(SHARED, "data", "magenta_graph", "uncond_lstm_hyper")
 @pytest.mark.parametrize("kind", ["save_model", "magenta"])
 def test_broken_checkpoint_data_file(capsys, tmp_path, kind, how):
     """An empty, truncated or corrupt .data file: ModelLoadError naming it, one CLI line, exit 2
-    (it was `IndexError: Read less bytes than requested`)."""
+    (it was `IndexError: Read less bytes than requested`).
+    """
     from sketch_rnn_tf import ModelLoadError, load_model
 
     if kind == "save_model":

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from sketch_rnn_tf.model.cells import HyperLSTMCell, LayerNormLSTMCell, LSTMCell
 from sketch_rnn_tf.model.rnn import run_rnn
+
 from _numpy_magenta import np_ln, sig
 
 N, D, B, HN, E = 6, 5, 3, 7, 4  # units, input size, batch, hyper units, hyper embedding

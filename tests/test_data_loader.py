@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf.data import DataError, DataLoader, eval_batches, load_npz, pad_batch
+
 from _paths import SHARED as SHARED_ROOT
 
 SHEEP = os.path.join(SHARED_ROOT, "data/npz/aaron_sheep.npz")

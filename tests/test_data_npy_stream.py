@@ -12,10 +12,11 @@ import pytest
 
 import sketch_rnn_tf.data.npy_stream as npy_stream
 import sketch_rnn_tf.data.packed as packed
-from _paths import SHEEP_NPZ
 from sketch_rnn_tf.data import load_npz
 from sketch_rnn_tf.data.npy_stream import NotStreamable, stream_split
 from sketch_rnn_tf.data.packed import open_packed_npz
+
+from _paths import SHEEP_NPZ
 
 
 def _obj(arrays):

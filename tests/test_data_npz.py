@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-from _paths import SHARED as SHARED_ROOT
 from sketch_rnn_tf.data import (
     DataError,
     load_dataset,
@@ -15,6 +14,8 @@ from sketch_rnn_tf.data import (
     normalizing_scale_factor,
     validate_sketch,
 )
+
+from _paths import SHARED as SHARED_ROOT
 
 NPZ_DIR = os.path.join(SHARED_ROOT, "data/npz")
 SHEEP = os.path.join(NPZ_DIR, "aaron_sheep.npz")

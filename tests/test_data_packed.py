@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import sketch_rnn_tf.data.packed as packed
-from _paths import NPZ, SHEEP_NPZ
 from sketch_rnn_tf.data import (
     DataError,
     DataLoader,
@@ -24,6 +23,8 @@ from sketch_rnn_tf.data.packed import (
     open_packed_npz,
     scale_factor,
 )
+
+from _paths import NPZ, SHEEP_NPZ
 
 needs_sheep = pytest.mark.skipif(not os.path.isfile(SHEEP_NPZ), reason="real data not available")
 

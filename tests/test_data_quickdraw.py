@@ -5,7 +5,6 @@ import os
 import numpy as np
 import pytest
 
-from _paths import SHARED as SHARED_ROOT
 from sketch_rnn_tf.data import (
     DataError,
     drawing_to_stroke3,
@@ -18,6 +17,8 @@ from sketch_rnn_tf.data import (
     strokes_to_lines,
     validate_sketch,
 )
+
+from _paths import SHARED as SHARED_ROOT
 
 ND = os.path.join(SHARED_ROOT, "data/quickdraw_ndjson")
 RAW_CLASSES = ("cat", "owl", "sheep")

@@ -12,6 +12,7 @@ import textwrap
 
 import numpy as np
 import pytest
+
 from _paths import SHEEP_NPZ, write_tiny_npz
 
 SHEEP = SHEEP_NPZ

@@ -1,13 +1,16 @@
 """SavedModel export: the signatures, run in a fresh process that has only TensorFlow, reproduce the
-Keras model; the numpy client `load_exported` repeats `SketchRNN.sample` / `encode`; the CLI."""
+Keras model; the numpy client `load_exported` repeats `SketchRNN.sample` / `encode`; the CLI.
+"""
 
 import json
 import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from sketch_rnn_tf.cli import main as cli_main
 from sketch_rnn_tf.data import strokes as stroke_format
@@ -15,9 +18,6 @@ from sketch_rnn_tf.export import ExportError, export_saved_model, load_exported
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
 from sketch_rnn_tf.model.saving import save_model
-
-import keras
-import tensorflow as tf
 
 TINY = dict(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=30)
 CONFIGS = {

@@ -5,8 +5,9 @@ import os
 
 import pytest
 
-from _paths import DATA
 from sketch_rnn_tf.hparams import HParams, HParamsError
+
+from _paths import DATA
 
 
 def test_defaults_are_magentas():

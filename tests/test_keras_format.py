@@ -17,8 +17,14 @@ import pytest
 
 import sketch_rnn_tf
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN
-from sketch_rnn_tf.model import Decoder, Encoder, HyperLSTMCell, LayerNormLSTMCell, LSTMCell
-from sketch_rnn_tf.model import SuperLinear
+from sketch_rnn_tf.model import (
+    Decoder,
+    Encoder,
+    HyperLSTMCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    SuperLinear,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = [

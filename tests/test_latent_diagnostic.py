@@ -11,7 +11,6 @@ import os
 import numpy as np
 import pytest
 
-from _paths import SHEEP_NPZ, write_tiny_npz
 from sketch_rnn_tf import HParams, SketchRNN
 from sketch_rnn_tf.data.errors import DataError
 from sketch_rnn_tf.data.geometry import (
@@ -27,6 +26,8 @@ from sketch_rnn_tf.training.evaluate import (
     latent_r_costs,
     reconstruct_sketches,
 )
+
+from _paths import SHEEP_NPZ, write_tiny_npz
 
 
 def _segment(length, y=0.0):
@@ -268,6 +269,7 @@ def tiny_dir(tmp_path_factory):
 
 def test_trainer_logs_the_diagnostic_for_conditional_models(tiny_dir, tmp_path):
     import tensorflow as tf
+
     from sketch_rnn_tf.training import build_trainer, read_metrics
 
     overrides = (

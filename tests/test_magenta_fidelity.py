@@ -17,8 +17,9 @@ import tensorflow as tf
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.model import SketchRNN
-from _paths import SHARED as SHARED_ROOT
+
 from _numpy_magenta import np_ln, sig
+from _paths import SHARED as SHARED_ROOT
 
 SPEC = os.path.join(SHARED_ROOT, "spec/magenta_variables.json")
 DATA = os.path.join(SHARED_ROOT, "data")
@@ -214,7 +215,8 @@ def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
 @pytest.fixture
 def fast_ortho(monkeypatch):
     """Shape-only tests: skip the per-gate SVDs of the orthogonal initialiser (slow for 512/1024
-    units on a loaded CPU); names and shapes do not depend on the initial values."""
+    units on a loaded CPU); names and shapes do not depend on the initial values.
+    """
     from sketch_rnn_tf.model import cells
 
     def fast(self, shape, dtype=None):

@@ -25,6 +25,7 @@ from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.training.distribute import DistributeError, WorkerInfo, read_tf_config
 from sketch_rnn_tf.training.run import build_trainer
 from sketch_rnn_tf.training.trainer import read_metrics
+
 from _paths import SHEEP_NPZ, write_tiny_npz
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -248,7 +249,8 @@ class _Workers:
     def wait_stopped(self):
         """Waits until both workers printed their final line (TensorFlow's cluster shutdown then
         still takes seconds, `wait_exit`); returns their logs. Kills both on a failure or past
-        WORKER_TIMEOUT."""
+        WORKER_TIMEOUT.
+        """
         deadline = time.monotonic() + WORKER_TIMEOUT
         while True:
             codes = [

@@ -16,10 +16,10 @@ import pytest
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, load_model, save_model
 from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.magenta.js import (
-    JSExportError,
-    JSFormatError,
     QUANT_MAX,
     QUANT_RANGE,
+    JSExportError,
+    JSFormatError,
     read_js,
     write_js,
 )
@@ -146,7 +146,8 @@ def short_sheep():
 def _write_magenta_checkpoint(model, directory, step=7500):
     """Writes `model` the way Magenta's trainer does, independently of `tf1.save_weights`: TF1 Saver
     checkpoint `vector-<step>` with Adam slots, schedule scalars and the `vector_rnn_1/*` extras,
-    a `checkpoint` file naming an absolute path from another machine, and `model_config.json`."""
+    a `checkpoint` file naming an absolute path from another machine, and `model_config.json`.
+    """
     import tensorflow as tf
 
     values = {n: v.numpy() for n, v in model.magenta_variables().items()}

@@ -16,6 +16,7 @@ from sketch_rnn_tf.rendering import (
     stroke_colors,
     strokes_to_polylines,
 )
+
 from _paths import SHARED as SHARED_ROOT
 
 NS = "{http://www.w3.org/2000/svg}"

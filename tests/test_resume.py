@@ -1,5 +1,6 @@
 """Resuming training: a resumed run continues the same curve; kill -9 never corrupts a checkpoint;
-non-finite steps are skipped without touching the weights or Adam's state."""
+non-finite steps are skipped without touching the weights or Adam's state.
+"""
 
 import os
 import random
@@ -14,11 +15,12 @@ import tensorflow as tf
 
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
-from sketch_rnn_tf.model.seeds import RowSeed, stateless_draw
 from sketch_rnn_tf.model.saving import load_model_dir
+from sketch_rnn_tf.model.seeds import RowSeed, stateless_draw
 from sketch_rnn_tf.training import schedules
 from sketch_rnn_tf.training.run import build_trainer
 from sketch_rnn_tf.training.trainer import read_metrics
+
 from _paths import SHEEP_NPZ, write_tiny_npz
 
 SHEEP = SHEEP_NPZ

@@ -1,5 +1,6 @@
 """sketch_rnn_tf.latent and sketch_rnn_tf.completion: latent maths, model-level latent helpers and sketch completion
-(tiny random models, so the tests are fast)."""
+(tiny random models, so the tests are fast).
+"""
 
 import numpy as np
 import pytest

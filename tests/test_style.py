@@ -1,6 +1,7 @@
 """The package passes `ruff check` with the configuration in pyproject.toml (line length 100,
 pycodestyle, pyflakes, import order, bugbear, pydocstyle's Google convention) and is formatted as
-`ruff format` (black's style) writes it."""
+`ruff format` (black's style) writes it.
+"""
 
 import os
 import shutil

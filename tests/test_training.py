@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from _paths import NPZ
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.training import build_trainer, read_metrics, schedules
 from sketch_rnn_tf.training.trainer import make_optimizer
+
+from _paths import NPZ
 
 
 @pytest.mark.parametrize(
@@ -72,6 +73,7 @@ def test_step_uses_schedules_read_before_the_update(trained):
 
 def test_best_model_and_checkpoint_written(trained):
     import os
+
     from sketch_rnn_tf.model_io import load_model
 
     trainer, log_root, _, dataset = trained
@@ -119,6 +121,7 @@ def test_evaluate_weights_batches_by_size(trained):
 def test_cli_evaluate(trained, tmp_path, capsys):
     import json
     import os
+
     from sketch_rnn_tf import cli
 
     _, log_root, _, _ = trained
