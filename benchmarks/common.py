@@ -1,5 +1,7 @@
-"""Shared helpers of the benchmarks: machine/version info, timing, JSON output, the matmul ceiling
-and the analytic FLOP counts of sketch-rnn.
+"""Shared helpers of the benchmarks.
+
+Machine/version info, timing, JSON output, the matmul ceiling and the analytic FLOP counts of
+sketch-rnn.
 
 Timing discipline (the machine may be shared): configurations are measured *interleaved* (one
 repetition of each in turn, repeated), the median of the repetitions is reported, and the load
@@ -150,9 +152,10 @@ def model_matmul_shapes(batch=100, steps=250, enc=256, dec=512, z=128, outputs=1
 
 
 def matmul_ceiling(shapes=None, min_time=0.5, reps=5):
-    """fp32 GFLOP/s of tf.matmul at each shape: eager calls on resident operands (a CPU eager op is
-    synchronous; the ~20 µs dispatch is < 1% of the smallest shape's time), `iters` calls per
-    repetition, median and best of `reps`. Returns a list of dicts.
+    """fp32 GFLOP/s of tf.matmul at each shape; returns a list of dicts.
+
+    Eager calls on resident operands (a CPU eager op is synchronous; the ~20 µs dispatch is < 1% of
+    the smallest shape's time), `iters` calls per repetition, median and best of `reps`.
     """
     import tensorflow as tf
 
@@ -200,8 +203,9 @@ def lstm_flops(batch, steps, d_in, n):
 
 
 def hyper_flops(batch, steps, d_in, n, hn, e):
-    """Matmul FLOPs of one HyperLSTM forward (main cell, hyper LN-LSTM, the 8+4 z projections,
-    the 8 alpha and 4 beta projections).
+    """Matmul FLOPs of one HyperLSTM forward.
+
+    The main cell, the hyper LN-LSTM, the 8+4 z projections, the 8 alpha and 4 beta projections.
     """
     f = lstm_flops(batch, steps, d_in, n)  # x·W_xh, h·W_hh
     f += lstm_flops(batch, steps, d_in + n, hn)  # hyper cell on [x, h]
@@ -211,8 +215,10 @@ def hyper_flops(batch, steps, d_in, n, hn, e):
 
 
 def sketch_rnn_flops(hp, batch, steps, training=True):
-    """Analytic matmul FLOPs of a SketchRNN forward (+ backward when training: 3x forward, the
-    usual count: the backward of a matmul is two matmuls of the same size).
+    """Analytic matmul FLOPs of a SketchRNN forward (+ backward when training).
+
+    Training counts 3x forward, the usual count: the backward of a matmul is two matmuls of the
+    same size.
 
     Element-wise work (gates, layer norm, the mixture density) is not counted: it is O(B·T·n)
     against the matmuls' O(B·T·n²).

@@ -113,7 +113,10 @@ sys.exit(code)
 
 
 def make_dataset(directory: str, sketches: int, classes: int, seed: int = 0) -> dict:
-    """Writes `classes` .npz files of `sketches // classes` sketches each; returns names and sizes."""
+    """Writes `classes` .npz files of `sketches // classes` sketches each.
+
+    Returns their names and sizes.
+    """
     per_class = sketches // classes
     n_valid = n_test = max(per_class // 50, 1)
     n_train = per_class - n_valid - n_test
@@ -254,7 +257,8 @@ def main():
 
     print()
     print(
-        f"{args.sketches} sketches in {args.classes} classes, {dataset['bytes_on_disk'] / 1e6:.0f} MB .npz, "
+        f"{args.sketches} sketches in {args.classes} classes, "
+        f"{dataset['bytes_on_disk'] / 1e6:.0f} MB .npz, "
         f"packed caches {cache_bytes / 1e6:.0f} MB; bare `import tensorflow` peak RSS {base:.0f} MB"
     )
     print(
@@ -266,7 +270,8 @@ def main():
         if label == "bare_import_tensorflow" or "VmHWM" not in r:
             continue
         print(
-            f"| {label} | {r['VmHWM']:.0f} | **{r['rss_over_tf_mb']:+.0f}** | {r.get('RssAnon', 0):.0f} "
+            f"| {label} | {r['VmHWM']:.0f} | **{r['rss_over_tf_mb']:+.0f}** "
+            f"| {r.get('RssAnon', 0):.0f} "
             f"| {r.get('RssFile', 0):.0f} | {r.get('data_loaded_s', float('nan')):.1f} "
             f"| {r.get('first_step_s', float('nan')):.1f} | {r.get('total_s', float('nan')):.1f} |"
         )

@@ -1,5 +1,6 @@
-"""Cost of the reconstruction loss through the decoder's tfp output distribution, side by side with
-the hand-written closed form it replaced.
+"""Cost of the reconstruction loss through the decoder's tfp output distribution.
+
+Side by side with the hand-written closed form it replaced.
 
     PYTHONPATH=. python benchmarks/mixture_loss.py           # batch 100, N_max 250, M 20
     PYTHONPATH=. python benchmarks/mixture_loss.py --quick   # batch 20, N_max 60, fewer reps
@@ -128,8 +129,9 @@ def loss_and_grad_fn(loss, num_mixture):
 
 
 def build_train_step(hp, loss):
-    """Trainer._train_step traced with `loss` as losses.reconstruction_loss (same initial weights
-    for every call).
+    """Trainer._train_step traced with `loss` as losses.reconstruction_loss.
+
+    The same initial weights for every call.
     """
     keras.utils.set_random_seed(0)
     model = SketchRNN(hp)

@@ -9,8 +9,8 @@
   the mixture component, the offsets and the pen state; one sketch after another.
 
 Both draw L = N_max steps per sketch (the untrained model's p3 logit bias is set to -30 so that no
-sketch ends early; the `rows/sketch` column says how many rows were actually drawn). Figures are sketches/s, timed interleaved,
-medians; the speed-up is per sketch.
+sketch ends early; the `rows/sketch` column says how many rows were actually drawn). Figures are
+sketches/s, timed interleaved, medians; the speed-up is per sketch.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from sketch_rnn_tf import HParams, SketchRNN  # noqa: E402
 
 
 def make_loop_sampler(model, max_len, temperature=1.0):
-    """Magenta's sampling loop (batch 1, numpy sampling per step); returns a function of the seed
-    that draws one sketch and returns the number of steps it took.
+    """Magenta's sampling loop (batch 1, numpy sampling per step).
+
+    Returns a function of the seed that draws one sketch and returns the number of steps it took.
     """
     hp = model.hparams
     m = hp.num_mixture
@@ -64,7 +65,7 @@ def make_loop_sampler(model, max_len, temperature=1.0):
         state = init(z)
         prev = np.array([[0, 0, 1, 0, 0]], np.float32)
         rows = []
-        for i in range(max_len):
+        for _ in range(max_len):
             y, state = step(prev, z, state)
             y = y.numpy()[0]
             pen_logits, rest = y[:3], y[3:]

@@ -6,8 +6,9 @@ Four models with identical small hparams (enc 32 bi-LSTM, dec 128 LSTM, z 16, M 
 N_max 250, kl_tolerance 0.2 as in the paper), differing only in
   * w_KL = 1.0, 0.5, 0.25 (conditional VAE), and
   * a decoder-only model (conditional=False; no encoder, no z, no KL term).
-Each is trained from the same seed for the same number of steps with `build_trainer(...).train(steps)`
-and evaluated on the test split with `evaluate_dataset(model, dataset, splits=("test",))`:
+Each is trained from the same seed for the same number of steps with
+`build_trainer(...).train(steps)` and evaluated on the test split with
+`evaluate_dataset(model, dataset, splits=("test",))`:
 L_R = Magenta's evaluation reconstruction loss with z = μ, L_KL = the raw KL (before the floor).
 
 Choice made for the short run: kl_weight_start = kl_weight (no KL annealing). With Magenta's
@@ -145,7 +146,8 @@ def main(argv=None):
             "quick": args.quick,
             "seed": SEED,
             "data_dir": args.data_dir,
-            "note": "kl_weight_start = kl_weight (no KL annealing) so that w_KL acts within a short run",
+            "note": "kl_weight_start = kl_weight (no KL annealing) "
+            "so that w_KL acts within a short run",
             "results": results,
             "trends": checks,
             "total_s": total_s,

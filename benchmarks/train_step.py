@@ -53,8 +53,10 @@ MODES = ("eager", "function", "xla", "keras", "keras_xla", "function_autograd")
 
 
 class _AutogradLSTMCell(LSTMCell):
-    """LSTMCell under another type: `rnn.run_rnns` runs it with the generic loop and TensorFlow's
-    automatic gradient (as before model/lstm_loop.py); benchmark mode `function_autograd`.
+    """LSTMCell under another type, so that it takes the generic loop.
+
+    `rnn.run_rnns` runs it with the generic loop and TensorFlow's automatic gradient (as before
+    model/lstm_loop.py); benchmark mode `function_autograd`.
     """
 
 
@@ -88,8 +90,10 @@ def random_batch(batch, nmax, seed=0):
 
 # ----------------------------------------------------------------------------- Keras reference
 class KerasSketchRNN(keras.Model):
-    """A straightforward Keras port of the same sizes: Bidirectional(LSTM) encoder with a mask,
-    Dense heads for μ, σ̂, Dense z → [h0, c0], LSTM decoder on [S_{i-1}, z], Dense(6M+3) head.
+    """A straightforward Keras port of the same sizes.
+
+    Bidirectional(LSTM) encoder with a mask, Dense heads for μ, σ̂, Dense z → [h0, c0], LSTM decoder
+    on [S_{i-1}, z], Dense(6M+3) head.
     """
 
     def __init__(self, hp):
@@ -140,8 +144,8 @@ def build_step(config, mode, batch, nmax):
     hp = make_hparams(config, batch, nmax)
     if mode.startswith("keras"):
         model = KerasSketchRNN(hp)
-        x, l = random_batch(batch, nmax)
-        model(x, l, tf.constant([0, 0], tf.int64))
+        x, lengths = random_batch(batch, nmax)
+        model(x, lengths, tf.constant([0, 0], tf.int64))
         opt = make_optimizer(hp)
         opt.build(model.trainable_variables)
         fn = tf.function(keras_step_fn(model, opt, hp), jit_compile=(mode == "keras_xla"))

@@ -1,9 +1,9 @@
 """A throw-away HTTP server on 127.0.0.1 for download tests: serves only the bytes it is given.
 
-`routes` maps a URL path ("/models/sheep.gen.json") to the bytes to send, or to `Truncated(data, n)`:
-a response that announces `len(data)` bytes but sends only the first `n` and closes the connection
-(a cut transfer). Anything else is a 404. Only GET (and HEAD) are answered; request bodies are not
-read. `hits` counts the requests per path.
+`routes` maps a URL path ("/models/sheep.gen.json") to the bytes to send, or to
+`Truncated(data, n)`: a response that announces `len(data)` bytes but sends only the first `n` and
+closes the connection (a cut transfer). Anything else is a 404. Only GET (and HEAD) are answered;
+request bodies are not read. `hits` counts the requests per path.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Plain-numpy pieces of Magenta's maths shared by the reference implementations in the tests
-(written from ../shared/spec/magenta_facts.md §1.4-1.5, not from the package's code).
+"""Plain-numpy pieces of Magenta's maths shared by the reference implementations in the tests.
+
+Written from ../shared/spec/magenta_facts.md §1.4-1.5, not from the package's code.
 """
 
 import numpy as np
@@ -10,7 +11,10 @@ def sig(x):
 
 
 def np_ln(x, gamma, beta, blocks=1):
-    """Magenta's layer_norm(_all): each of `blocks` blocks normalised with its biased variance, eps 1e-3."""
+    """Magenta's layer_norm(_all).
+
+    Each of `blocks` blocks normalised with its biased variance, eps 1e-3.
+    """
     b, k = x.shape
     xb = x.reshape(b, blocks, k // blocks)
     mean = xb.mean(-1, keepdims=True)

@@ -1,5 +1,6 @@
-"""Where the shared reference data lies (`../shared` beside the repository, or $SKETCH_RNN_SHARED), and a
-small data set made from it for training tests.
+"""Where the shared reference data lies, and a small data set made from it for training tests.
+
+The shared data lies in `../shared` beside the repository, or in $SKETCH_RNN_SHARED.
 """
 
 import os

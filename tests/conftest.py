@@ -1,5 +1,7 @@
-"""Every test starts from the same global random state, so tests that build untrained models
-(random weights) see the same weights on every run and every machine.
+"""Every test starts from the same global random state.
+
+Tests that build untrained models (random weights) thus see the same weights on every run and every
+machine.
 """
 
 import pytest

@@ -1,5 +1,6 @@
-"""Bad input through the public entry points: every problem ends in one clear line naming the file or
-the setting, exit code 2, and no traceback.
+"""Bad input through the public entry points.
+
+Every problem ends in one clear line naming the file or the setting, exit code 2, and no traceback.
 """
 
 import os
@@ -200,8 +201,9 @@ MAGENTA_DIR = os.path.join(SHARED, "data", "magenta_graph", "uncond_lstm_hyper")
 @pytest.mark.parametrize("how", ["empty", "truncated", "garbage"])
 @pytest.mark.parametrize("kind", ["save_model", "magenta"])
 def test_broken_checkpoint_data_file(capsys, tmp_path, kind, how):
-    """An empty, truncated or corrupt .data file: ModelLoadError naming it, one CLI line, exit 2
-    (it was `IndexError: Read less bytes than requested`).
+    """An empty, truncated or corrupt .data file: ModelLoadError naming it, one CLI line, exit 2.
+
+    It was `IndexError: Read less bytes than requested`.
     """
     from sketch_rnn_tf import ModelLoadError, load_model
 

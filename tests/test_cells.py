@@ -1,8 +1,8 @@
 """The three recurrent cells against a plain-numpy re-computation of Magenta's equations.
 
 The numpy code below is written from the facts report (magenta_facts.md §1.4-§1.5), not from the
-package: gate order i, j, f, o; forget bias 1.0 added at run time; layer norm with biased variance and
-epsilon 1e-3 inside the rsqrt, blockwise per gate for `ln_all`; state layouts LSTM [c, h],
+package: gate order i, j, f, o; forget bias 1.0 added at run time; layer norm with biased variance
+and epsilon 1e-3 inside the rsqrt, blockwise per gate for `ln_all`; state layouts LSTM [c, h],
 LayerNorm [h, c], Hyper [h, ĥ, c, ĉ]. Weights are read by their Magenta names (relative to the cell
 scope), so the test also pins the name → role mapping.
 """
@@ -88,7 +88,10 @@ def make(kind, dropout=False, keep=0.5):
 
 
 def randomise(cell, seed=0):
-    """Assigns random non-default values to every weight; returns {Magenta name: value (float64)}."""
+    """Assigns random non-default values to every weight.
+
+    Returns {Magenta name: value (float64)}.
+    """
     rng = np.random.default_rng(seed)
     weights = {}
     for name, v in cell.magenta_weights():

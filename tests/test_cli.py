@@ -57,35 +57,42 @@ def test_error_is_one_line_even_when_quiet(tmp_path):
     "line, noise",
     [
         (
-            b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+            b"WARNING: All log messages before absl::InitializeLog() is called "
+            b"are written to STDERR\n",
             True,
         ),
         (
-            b"I0000 00:00:1795643812.594896   28224 port.cc:153] oneDNN custom operations are on.\n",
+            b"I0000 00:00:1795643812.594896   28224 port.cc:153] "
+            b"oneDNN custom operations are on.\n",
             True,
         ),
         (
-            b"I0000 00:00:1795643812.595446   28224 cudart_stub.cc:31] Could not find cuda drivers\n",
+            b"I0000 00:00:1795643812.595446   28224 cudart_stub.cc:31] "
+            b"Could not find cuda drivers\n",
             True,
         ),
         (
-            b"E0000 00:00:1795643822.472129   28224 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+            b"E0000 00:00:1795643822.472129   28224 cuda_platform.cc:52] "
+            b"failed call to cuInit: INTERNAL: "
             b"CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n",
             True,
         ),
         (
-            b"I0000 00:00:1764104040.123456   1234 sharding_util.cc:61] Sharding callback duration: 12\n",
+            b"I0000 00:00:1764104040.123456   1234 sharding_util.cc:61] "
+            b"Sharding callback duration: 12\n",
             True,
         ),
         (
-            b"E0000 00:00:1795650116.220010    5171 util.cc:131] oneDNN supports DT_INT32 only on platforms "
+            b"E0000 00:00:1795650116.220010    5171 util.cc:131] "
+            b"oneDNN supports DT_INT32 only on platforms "
             b"with AVX-512. Falling back to the default Eigen-based implementation if present.\n",
             True,
         ),
         # kept: Python's absl logs (training progress), real native errors, and everything else
         (b"I1125 21:58:00.123456 140000 trainer.py:301] step 100: cost 1.2\n", False),
         (
-            b"E0000 00:00:1795643822.472129   28224 bfc_allocator.cc:12] Allocator ran out of memory\n",
+            b"E0000 00:00:1795643822.472129   28224 bfc_allocator.cc:12] "
+            b"Allocator ran out of memory\n",
             False,
         ),
         (b"F0000 00:00:1795643822.472129   28224 check.cc:12] Check failed\n", False),

@@ -240,7 +240,7 @@ def test_stored_dtype_keeps_every_value(tmp_path, dtype, scale, stored):
             np.testing.assert_array_equal(a, b)
 
 
-# --------------------------------------------------------------------------- bad data, same messages
+# ------------------------------------------------------------------------ bad data, same messages
 GOOD = np.array([[1, 2, 0], [3, 4, 0], [5, 6, 1]], dtype=np.int16)
 
 
@@ -314,7 +314,7 @@ def test_missing_split_and_not_an_npz(tmp_path):
         open_packed_npz(tmp_path / "nope.npz", cache_dir=str(tmp_path / "cache"))
 
 
-# --------------------------------------------------------------------------- same numbers as in memory
+# --------------------------------------------------------------------- same numbers as in memory
 @needs_sheep
 def test_scale_factor_streamed_equals_np_std(monkeypatch):
     splits = open_packed_npz(SHEEP_NPZ)

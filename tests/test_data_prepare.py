@@ -30,7 +30,10 @@ def _key(sketch):
 
 
 def _expected():
-    """Every record's stroke-3, computed with the data module's own readers (raw ones simplified)."""
+    """Every record's stroke-3.
+
+    Computed with the data module's own readers (raw ones simplified).
+    """
     out = []
     for path in RAW:
         out += load_ndjson_raw(path)
@@ -67,7 +70,8 @@ def test_simplified_records_are_taken_as_they_are(tmp_path):
     splits = _load(tmp_path / "ant.npz")
     with open(SIMPLIFIED[0]) as f:
         first = json.loads(f.readline())["drawing"]
-    # Rebuild the first record's stroke-3 by hand: offsets of consecutive points, pen 1 at stroke ends.
+    # Rebuild the first record's stroke-3 by hand: offsets of consecutive points, pen 1 at stroke
+    # ends.
     points = [
         (x, y, int(i == len(s[0]) - 1)) for s in first for i, (x, y) in enumerate(zip(*s[:2]))
     ]

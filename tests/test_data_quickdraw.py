@@ -1,4 +1,7 @@
-"""Quick, Draw! ndjson: Google's simplification reproduced from raw records (sketch_rnn_tf.data.quickdraw)."""
+"""Quick, Draw! ndjson: Google's simplification reproduced from raw records.
+
+The module under test is sketch_rnn_tf.data.quickdraw.
+"""
 
 import os
 
@@ -161,7 +164,8 @@ def test_raw_to_simplified_matches_google(record_property):
     assert figures["mean_dist_google_to_ours_px"] < 0.25
     assert figures["worst_drawing_mean_dist_px"] < 2.0
     assert figures["frac_points_within_2px"] >= 0.98
-    # One owl (key_id 4548479256887296) is shifted 46 px in x in Google's file, which no raw point explains.
+    # One owl (key_id 4548479256887296) is shifted 46 px in x in Google's file, which no raw point
+    # explains.
     assert figures["frac_bbox_within_3px"] >= 0.95
 
 

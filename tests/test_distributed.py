@@ -1,7 +1,8 @@
-"""Training under tf.distribute.MirroredStrategy equals one-device training on the same global batches.
+"""Training under tf.distribute.MirroredStrategy equals one-device training on the same batches.
 
-The strategy needs 2 logical CPU devices, which must be configured before TensorFlow initialises, so
-the comparison runs in a subprocess (it cannot share a process with the other tests).
+The batches are the same global batches. The strategy needs 2 logical CPU devices, which must be
+configured before TensorFlow initialises, so the comparison runs in a subprocess (it cannot share a
+process with the other tests).
 """
 
 import json
@@ -55,7 +56,9 @@ SCRIPT = textwrap.dedent("""
     for name in ("one", "dist"):
         with open(f"{data_dir}/{name}/metrics.jsonl") as f:
             out[name] = [r for r in map(json.loads, f) if r["split"] == "train"]
-    out["checkpoints"] = [tf.train.latest_checkpoint(f"{data_dir}/{n}/train") for n in ("one", "dist")]
+    out["checkpoints"] = [
+        tf.train.latest_checkpoint(f"{data_dir}/{n}/train") for n in ("one", "dist")
+    ]
     out["weights_one"] = [v.numpy().tolist() for v in one.model.trainable_variables]
     out["weights_dist"] = [v.numpy().tolist() for v in dist.model.trainable_variables]
     out["adam_one"] = [np.asarray(v).tolist() for v in one.optimizer.variables]
@@ -89,7 +92,7 @@ def result(tmp_path_factory):
         timeout=400,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")][-1]
+    line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT ") :])
 
 

@@ -1,5 +1,7 @@
-"""SavedModel export: the signatures, run in a fresh process that has only TensorFlow, reproduce the
-Keras model; the numpy client `load_exported` repeats `SketchRNN.sample` / `encode`; the CLI.
+"""SavedModel export: its signatures, its numpy client and the CLI.
+
+The signatures, run in a fresh process that has only TensorFlow, reproduce the Keras model; the
+numpy client `load_exported` repeats `SketchRNN.sample` / `encode`; the CLI.
 """
 
 import json
@@ -60,7 +62,8 @@ for name, (path, inp, out) in jobs.items():
     # the numpy client, which must not need the package's model code
     from sketch_rnn_tf.export.client import load_exported
     client = load_exported(path)
-    for i, s in enumerate(client.sample(int(x["n"]), float(x["temperature"]), seed=int(x["seed"][0]))):
+    samples = client.sample(int(x["n"]), float(x["temperature"]), seed=int(x["seed"][0]))
+    for i, s in enumerate(samples):
         res[f"client_{i}"] = s
     res["model_imported"] = np.array("sketch_rnn_tf.model" in sys.modules)
     np.savez(out, **res)

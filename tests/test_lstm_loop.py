@@ -151,8 +151,9 @@ def test_only_training_lstms_take_the_hand_written_loop(monkeypatch):
 
 @pytest.mark.parametrize("chunk_size", [3, 0])
 def test_unknown_batch_size_and_steps_a_multiple_of_the_chunk(monkeypatch, chunk_size):
-    """Traced with unknown batch and steps (as Trainer's reduce_retracing does) and T = 9 = 3·3:
-    no rest of steps after the last chunk.
+    """Traced with unknown batch and steps (as Trainer's reduce_retracing does) and T = 9 = 3·3.
+
+    No rest of steps after the last chunk.
     """
     monkeypatch.setattr(lstm_loop, "DW_CHUNK", chunk_size)
     fast_cell, slow_cell = _pair(12)

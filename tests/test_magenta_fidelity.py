@@ -1,5 +1,7 @@
-"""Fidelity to Magenta's TF1 sketch-rnn: variable names/shapes/order, real checkpoints, and a
-plain-numpy forward pass of Magenta's evaluation graph for every encoder × decoder configuration.
+"""Fidelity to Magenta's TF1 sketch-rnn: names, real checkpoints and its evaluation graph.
+
+Variable names/shapes/order, real checkpoints, and a plain-numpy forward pass of Magenta's
+evaluation graph for every encoder × decoder configuration.
 
 Sources: ../shared/spec/magenta_facts.md (§1.2 graph, §1.5 cells, §1.6 names),
 ../shared/spec/magenta_variables.json (names from Magenta's own graph), and the real checkpoints in
@@ -138,7 +140,10 @@ def np_softmax(x):
 
 
 def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
-    """Magenta's evaluation graph (is_training=False, z = μ) in numpy; returns (r_cost, mu, presig)."""
+    """Magenta's evaluation graph (is_training=False, z = μ) in numpy.
+
+    Returns (r_cost, mu, presig).
+    """
     reader = tf.train.load_checkpoint(prefix)
 
     def get(name):
@@ -214,8 +219,10 @@ def numpy_eval_graph(prefix, hp, sketches_px, scale_factor):
 
 @pytest.fixture
 def fast_ortho(monkeypatch):
-    """Shape-only tests: skip the per-gate SVDs of the orthogonal initialiser (slow for 512/1024
-    units on a loaded CPU); names and shapes do not depend on the initial values.
+    """Shape-only tests: skip the per-gate SVDs of the orthogonal initialiser.
+
+    They are slow for 512/1024 units on a loaded CPU; names and shapes do not depend on the initial
+    values.
     """
     from sketch_rnn_tf.model import cells
 
@@ -225,7 +232,7 @@ def fast_ortho(monkeypatch):
     monkeypatch.setattr(cells.OrthogonalPerGate, "__call__", fast)
 
 
-# ============================================================================ (a) names, shapes, order
+# ========================================================================= (a) names, shapes, order
 def test_variable_shapes_match_magenta_graph_for_all_configs(fast_ortho):
     spec = json.load(open(SPEC))
     assert len(spec) == 12
@@ -319,7 +326,7 @@ def test_load_weights_rejects_real_index_of_another_config(fast_ortho):
     assert "[512, 2048]" in str(e.value)
 
 
-# ============================================================================ (d) Magenta-graph ckpts
+# ========================================================================= (d) Magenta-graph ckpts
 GRAPH_DIRS = ["cond_lstm_layer_norm", "uncond_lstm_hyper"]
 
 

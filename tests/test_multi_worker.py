@@ -244,19 +244,19 @@ class _Workers:
 
     def _fail(self, why):
         self.kill()
-        pytest.fail(f"{why}\n" + "\n----\n".join(l[-3000:] for l in self.logs()))
+        pytest.fail(f"{why}\n" + "\n----\n".join(log[-3000:] for log in self.logs()))
 
     def wait_stopped(self):
-        """Waits until both workers printed their final line (TensorFlow's cluster shutdown then
-        still takes seconds, `wait_exit`); returns their logs. Kills both on a failure or past
-        WORKER_TIMEOUT.
+        """Waits until both workers printed their final line; returns their logs.
+
+        TensorFlow's cluster shutdown then still takes seconds (`wait_exit`). Kills both on a
+        failure or past WORKER_TIMEOUT.
         """
         deadline = time.monotonic() + WORKER_TIMEOUT
         while True:
-            codes = [
-                p.poll() for p in self.procs
-            ]  # before reading: an exited worker's log is whole
-            done = [f"stopped at step {self.num_steps};" in l for l in self.logs()]
+            # Exit codes before reading: an exited worker's log is whole.
+            codes = [p.poll() for p in self.procs]
+            done = [f"stopped at step {self.num_steps};" in log for log in self.logs()]
             if all(done):
                 return self.logs()
             if any(c not in (None, 0) or (c == 0 and not d) for c, d in zip(codes, done)):
@@ -293,7 +293,7 @@ def start_workers():
 
 def _ours(log):
     """The package's log lines (absl's INFO:absl:..., and the CLI's final line)."""
-    return [l for l in log.splitlines() if "INFO:absl:" in l or "stopped at step" in l]
+    return [line for line in log.splitlines() if "INFO:absl:" in line or "stopped at step" in line]
 
 
 def _checkpoint_trainer(data_dir, checkpoint):
@@ -324,9 +324,9 @@ def test_two_workers_train_one_model_and_resume(tmp_path, start_workers):
     # Run 1: steps 1-4; checkpoints at 2 and 4.
     run1 = start_workers(tmp_path, log_root, 4, "run1")
     logs = run1.wait_stopped()
-    chief, other = (_ours(l) for l in logs)
-    assert chief and all(l.startswith("[worker 0/2 chief] ") for l in chief), chief
-    assert other and all(l.startswith("[worker 1/2] ") for l in other), other
+    chief, other = (_ours(log) for log in logs)
+    assert chief and all(line.startswith("[worker 0/2 chief] ") for line in chief), chief
+    assert other and all(line.startswith("[worker 1/2] ") for line in other), other
     assert chief[-1].endswith(
         f"stopped at step 4; best model in {log_root / 'best'}, "
         f"TensorBoard logs in {log_root / 'tensorboard'}"

@@ -1,9 +1,11 @@
-"""Executes every notebook in notebooks/ with nbclient (kernel python3, cwd notebooks/) and fails on
-any cell error. Deselect with `-m "not notebooks"`.
+"""Executes every notebook in notebooks/ with nbclient and fails on any cell error.
+
+The kernel is python3, the working directory notebooks/. Deselect with `-m "not notebooks"`.
 
 Set SKETCH_RNN_SAVE_NOTEBOOKS=1 to write the executed notebooks (with their outputs) back in place,
-which is how the committed versions are made. TensorFlow's C++ start-up log lines (CUDA probing, oneDNN
-notices), which the kernel forwards from the process's stderr, are left out of the saved outputs.
+which is how the committed versions are made. TensorFlow's C++ start-up log lines (CUDA probing,
+oneDNN notices), which the kernel forwards from the process's stderr, are left out of the saved
+outputs.
 """
 
 import glob

@@ -1,8 +1,8 @@
 """The decoder's output distribution (`mixture.StrokeDistribution`, Eqs. 3-7) as one tfp object.
 
 Its log-density is checked against the numpy closed form (Graves 2013, Eqs. 24-25) and against the
-`MixtureSameFamily` of `MultivariateNormalTriL` that the package used before; its samples against the
-mixture's moments (seeded, bounds of a few standard errors); its tempered copy against Eq. 8 /
+`MixtureSameFamily` of `MultivariateNormalTriL` that the package used before; its samples against
+the mixture's moments (seeded, bounds of a few standard errors); its tempered copy against Eq. 8 /
 Magenta's `sample()`; its seeded draws bit for bit against the sampler's former hand-written step.
 """
 

@@ -278,7 +278,10 @@ def test_no_temporary_files_left_behind(home, server):
 
 
 def test_a_local_folder_can_serve_as_the_catalogue(tmp_path, monkeypatch):
-    """$SKETCH_RNN_TF_MAGENTA_URL may be a file:// folder (e.g. files copied from another machine)."""
+    """$SKETCH_RNN_TF_MAGENTA_URL may be a file:// folder.
+
+    For example files copied from another machine.
+    """
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SKETCH_RNN_TF_MAGENTA_URL", "file://" + JS_DIR)
     presets.fetch_magenta("magenta/ant.gen", progress=False)

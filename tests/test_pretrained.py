@@ -1,4 +1,6 @@
-"""Loading and saving trained models: magenta-js JSON, Magenta TF1 checkpoints, this package's format.
+"""Loading and saving trained models.
+
+The formats: magenta-js JSON, Magenta TF1 checkpoints, this package's format.
 
 The numerical-fidelity test re-implements Magenta's decoder equations in plain numpy (from
 ../shared/spec/magenta_facts.md §1.2, §1.5) and decodes the JSON weights independently of the
@@ -144,9 +146,11 @@ def short_sheep():
 
 
 def _write_magenta_checkpoint(model, directory, step=7500):
-    """Writes `model` the way Magenta's trainer does, independently of `tf1.save_weights`: TF1 Saver
-    checkpoint `vector-<step>` with Adam slots, schedule scalars and the `vector_rnn_1/*` extras,
-    a `checkpoint` file naming an absolute path from another machine, and `model_config.json`.
+    """Writes `model` the way Magenta's trainer does, independently of `tf1.save_weights`.
+
+    A TF1 Saver checkpoint `vector-<step>` with Adam slots, schedule scalars and the
+    `vector_rnn_1/*` extras, a `checkpoint` file naming an absolute path from another machine, and
+    `model_config.json`.
     """
     import tensorflow as tf
 

@@ -1,5 +1,7 @@
-"""Resuming training: a resumed run continues the same curve; kill -9 never corrupts a checkpoint;
-non-finite steps are skipped without touching the weights or Adam's state.
+"""Resuming training, interrupted training and non-finite steps.
+
+A resumed run continues the same curve; kill -9 never corrupts a checkpoint; non-finite steps are
+skipped without touching the weights or Adam's state.
 """
 
 import os
@@ -257,7 +259,10 @@ def test_sigkill_resumes_from_last_complete_checkpoint(data_dir, tmp_path):
 
 # ------------------------------------------------------------------ (c) NaN / inf
 def _moments(trainer):
-    """Adam's iterations and moments (the learning-rate variable is set from the step every step)."""
+    """Adam's iterations and moments.
+
+    The learning-rate variable is left out: it is set from the step every step.
+    """
     return _values([v for v in trainer.optimizer.variables if "learning_rate" not in v.path])
 
 

@@ -1,5 +1,7 @@
-"""sketch_rnn_tf.latent and sketch_rnn_tf.completion: latent maths, model-level latent helpers and sketch completion
-(tiny random models, so the tests are fast).
+"""sketch_rnn_tf.latent and sketch_rnn_tf.completion.
+
+Latent maths, model-level latent helpers and sketch completion (tiny random models, so the tests
+are fast).
 """
 
 import numpy as np

@@ -1,7 +1,8 @@
-"""The drawing page's server (`python -m sketch_rnn_tf serve`): its JSON API on tiny random models of
-every cell type (conditional and decoder-only), every bad request, concurrency, path traversal, the
-1 MiB body cap, the model list and the command line. The page itself runs in a real browser in
-tests/test_serve_browser.py.
+"""The drawing page's server (`python -m sketch_rnn_tf serve`).
+
+Its JSON API on tiny random models of every cell type (conditional and decoder-only), every bad
+request, concurrency, path traversal, the 1 MiB body cap, the model list and the command line. The
+page itself runs in a real browser in tests/test_serve_browser.py.
 """
 
 import http.client
@@ -378,8 +379,10 @@ def test_body_cap(server):
 
 # --------------------------------------------------------------------------- concurrency
 def test_concurrent_requests_are_safe(server):
-    """Eight requests at once on two models, plus page loads: each answer equals the one the same
-    request gets alone (the models' locks keep the calls apart; the seeds make them repeatable).
+    """Eight requests at once on two models, plus page loads.
+
+    Each answer equals the one the same request gets alone (the models' locks keep the calls apart;
+    the seeds make them repeatable).
     """
     jobs = [
         ("/api/complete", {**GOOD, "seed": i, "model": ["vae_lstm", "gen_hyper"][i % 2]})
@@ -469,8 +472,9 @@ def test_resolve_models_by_name_or_path(tmp_path, monkeypatch, model_dirs):
 
 
 def test_bundled_model_through_the_api(tmp_path, monkeypatch):
-    """The real bundled sheep (decoder-only LSTM 512, max_seq_len 156): a completion keeps the
-    drawing and stays within the model's length.
+    """The real bundled sheep (decoder-only LSTM 512, max_seq_len 156).
+
+    A completion keeps the drawing and stays within the model's length.
     """
     monkeypatch.setenv("SKETCH_RNN_TF_HOME", str(tmp_path))
     srv = make_server("sheep", port=0)
@@ -545,8 +549,9 @@ def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs
 
 # --------------------------------------------------------------------------- the pad's scale
 def _raw_to_stroke3(drawing):
-    """A raw Quick, Draw! drawing in its screen pixels → stroke-3, each line simplified with RDP
-    epsilon 2.0 and rounded, row 0 = (0, 0) at the first point (as the page sends drawings).
+    """A raw Quick, Draw! drawing in its screen pixels → stroke-3, as the page sends drawings.
+
+    Each line simplified with RDP epsilon 2.0 and rounded, row 0 = (0, 0) at the first point.
     """
     from sketch_rnn_tf.data.quickdraw import rdp
 
@@ -561,10 +566,12 @@ def _raw_to_stroke3(drawing):
 
 
 def test_pad_scale_matches_the_models_pixels():
-    """The README's reasons for a pad of 14 scale factors, on the bundled sheep model: its own
-    samples are under 14 scale factors wide, and real Quick, Draw! sheep are likelier at their screen
-    size than shrunk to the 255-pixel box (L_R corrected for the change of units: scaling every
-    offset by f adds -2 log f per point to the log-likelihood of the drawing in its own pixels).
+    """The README's reasons for a pad of 14 scale factors, on the bundled sheep model.
+
+    Its own samples are under 14 scale factors wide, and real Quick, Draw! sheep are likelier at
+    their screen size than shrunk to the 255-pixel box (L_R corrected for the change of units:
+    scaling every offset by f adds -2 log f per point to the log-likelihood of the drawing in its
+    own pixels).
     """
     from sketch_rnn_tf import load_model
     from sketch_rnn_tf.serve.models import PAD_SCALE_FACTORS

@@ -1,8 +1,10 @@
-"""The drawing page in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven by
-selenium through /usr/bin/chromedriver; no network): draw on #pad with mouse and touch events, see
-completions appear in #results as inline <svg>, undo, clear, change the count, switch to a
-conditional model and reconstruct, download the SVG. Skips, saying why, only where the browser or
-selenium is not installed (`.ci/run` installs them).
+"""The drawing page in a real headless Chromium.
+
+Debian's `chromium` and `chromium-driver`, driven by selenium through /usr/bin/chromedriver; no
+network. Draw on #pad with mouse and touch events, see completions appear in #results as inline
+<svg>, undo, clear, change the count, switch to a conditional model and reconstruct, download the
+SVG. Skips, saying why, only where the browser or selenium is not installed (`.ci/run` installs
+them).
 
 Set SKETCH_RNN_TF_SCREENSHOT=docs/serve.png to keep the screenshot the README shows.
 """
@@ -100,9 +102,9 @@ def _wait(driver, condition, what, timeout=WAIT):
 
     try:
         return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
-    except Exception:
+    except Exception as e:
         status = driver.find_element("id", "status").text
-        raise AssertionError(f"timed out waiting for {what}; the page's status: {status!r}")
+        raise AssertionError(f"timed out waiting for {what}; the page's status: {status!r}") from e
 
 
 def _results(driver):

@@ -1,10 +1,11 @@
 """The bundled models ship in the sdist and the wheel, and load by name from an installed package.
 
-Builds an sdist from a copy of the sources, a wheel from that sdist (so both must carry the models),
-installs the wheel with `pip install --no-deps --target` outside the repository and, from yet another
-directory, loads a bundled model by name and draws from it in a fresh interpreter that imports the
-installed copy (TensorFlow and the other dependencies come from the running environment). Offline:
-`--no-build-isolation` uses the environment's setuptools (pinned in the test extras).
+Builds an sdist from a copy of the sources, a wheel from that sdist (so both must carry the
+models), installs the wheel with `pip install --no-deps --target` outside the repository and, from
+yet another directory, loads a bundled model by name and draws from it in a fresh interpreter that
+imports the installed copy (TensorFlow and the other dependencies come from the running
+environment). Offline: `--no-build-isolation` uses the environment's setuptools (pinned in the test
+extras).
 """
 
 import os
