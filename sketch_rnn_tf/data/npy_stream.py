@@ -105,8 +105,11 @@ if _PyUnpickler is not None:
         dispatch[pickle.MEMOIZE[0]] = _load_memoize
 
         def _checked_get(load):
-            """A GET opcode that refuses a placeholder: the same array object stored twice, whose
-            data was handed over once (by then possibly pruned): read such a split whole."""
+            """A GET opcode that refuses a placeholder.
+
+            A GET of a placeholder means the same array object is stored twice and its data was
+            handed over once (by then possibly pruned): such a split is read whole.
+            """
 
             def get(self):
                 load(self)

@@ -388,10 +388,11 @@ def _pad_to(f, align: int = _ALIGN) -> int:
 
 
 def _structural_pass(block, path: str, split: str, first: int = 0):
-    """Per-sketch shape/dtype checks (cheap) of `block`, sketches `first`, `first + 1`, ... of the split.
+    """Per-sketch shape/dtype checks (cheap) of `block`.
 
-    Returns (sketches, lengths, dtypes) or raises. Sketches that are not plain numeric `(len, 3)`
-    arrays go through `_check_sketch` (which converts or raises with the file, split and index).
+    `block` holds sketches `first`, `first + 1`, ... of the split. Returns (sketches, lengths,
+    dtypes) or raises. Sketches that are not plain numeric `(len, 3)` arrays go through
+    `_check_sketch` (which converts or raises with the file, split and index).
     """
     sketches = list(block)
     lengths = np.empty(len(sketches), np.int64)
