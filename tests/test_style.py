@@ -1,6 +1,8 @@
-"""The package passes `ruff check` with the configuration in pyproject.toml (line length 100,
-pycodestyle, pyflakes, import order, bugbear, pydocstyle's Google convention) and is formatted as
-`ruff format` (black's style) writes it.
+"""The sources pass `ruff check` and are formatted as `ruff format` (black's style) writes them.
+
+The sources are the package, the tests, the benchmarks and docs/'s scripts (`SOURCES`; notebooks/
+is excluded in pyproject.toml). The configuration in pyproject.toml: line length 100, pycodestyle,
+pyflakes, import order, bugbear, pydocstyle's Google convention.
 """
 
 import os
@@ -11,6 +13,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCES = ["sketch_rnn_tf", "tests", "benchmarks", "docs"]
 
 
 def _ruff():
@@ -19,9 +22,9 @@ def _ruff():
 
 
 @pytest.mark.skipif(_ruff() is None, reason="ruff not installed (pip install -e .[test] pins it)")
-def test_ruff_check_passes_on_the_package():
+def test_ruff_check_passes_on_the_sources():
     proc = subprocess.run(
-        [_ruff(), "check", "--no-cache", "sketch_rnn_tf"],
+        [_ruff(), "check", "--no-cache", *SOURCES],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -31,16 +34,16 @@ def test_ruff_check_passes_on_the_package():
 
 
 @pytest.mark.skipif(_ruff() is None, reason="ruff not installed (pip install -e .[test] pins it)")
-def test_package_is_ruff_formatted():
+def test_sources_are_ruff_formatted():
     proc = subprocess.run(
-        [_ruff(), "format", "--check", "--no-cache", "sketch_rnn_tf"],
+        [_ruff(), "format", "--check", "--no-cache", *SOURCES],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, (
-        proc.stdout[-5000:] + proc.stderr[-2000:] + "\nrun `ruff format sketch_rnn_tf`"
+        proc.stdout[-5000:] + proc.stderr[-2000:] + f"\nrun `ruff format {' '.join(SOURCES)}`"
     )
 
 
@@ -54,3 +57,5 @@ def test_ruff_config_is_the_documented_one():
     assert config["line-length"] == 100
     assert config["lint"]["pydocstyle"]["convention"] == "google"
     assert {"E", "F", "D", "I"} <= set(config["lint"]["select"])
+    assert "notebooks" in config["extend-exclude"]
+    assert all(os.path.isdir(os.path.join(REPO, d)) for d in SOURCES)
