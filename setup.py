@@ -23,8 +23,8 @@ EXTRAS = {
         "nbclient==0.11.0",
         "nbformat==5.11.1",
         "ipykernel==7.4.0",
-        # tests/test_presets.py builds the wheel offline (pip wheel --no-build-isolation); setuptools
-        # >= 70.1 carries bdist_wheel itself.
+        # tests/test_presets.py builds the wheel offline (pip wheel --no-build-isolation);
+        # setuptools >= 70.1 carries bdist_wheel itself.
         "setuptools==84.2.1",
         # The drawing page's browser test (tests/test_serve_browser.py) drives Debian's chromium
         # through its chromedriver; 4.52 needs a newer certifi than the package index has.
@@ -43,8 +43,10 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     # The bundled models live in the repository's top-level checkpoints/ and install as
-    # sketch_rnn_tf/checkpoints/<name>/ (found by sketch_rnn_tf.presets; MANIFEST.in puts them in the sdist).
-    packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"]) + ["sketch_rnn_tf.checkpoints"],
+    # sketch_rnn_tf/checkpoints/<name>/ (found by sketch_rnn_tf.presets; MANIFEST.in puts them in
+    # the sdist).
+    packages=find_packages(include=["sketch_rnn_tf", "sketch_rnn_tf.*"])
+    + ["sketch_rnn_tf.checkpoints"],
     package_dir={"sketch_rnn_tf.checkpoints": "checkpoints"},
     package_data={
         "sketch_rnn_tf.checkpoints": ["README.md", "*/*"],

@@ -1,6 +1,6 @@
 """The sources pass `ruff check` and are formatted as `ruff format` (black's style) writes them.
 
-The sources are the package, the tests, the benchmarks and docs/'s scripts (`SOURCES`; notebooks/
+The sources are the package, the tests, the benchmarks, docs/'s scripts and setup.py (`SOURCES`; notebooks/
 is excluded in pyproject.toml). The configuration in pyproject.toml: line length 100, pycodestyle,
 pyflakes, import order, bugbear, pydocstyle's Google convention.
 """
@@ -13,7 +13,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ["sketch_rnn_tf", "tests", "benchmarks", "docs"]
+SOURCES = ["sketch_rnn_tf", "tests", "benchmarks", "docs", "setup.py"]
 
 
 def _ruff():
@@ -58,4 +58,4 @@ def test_ruff_config_is_the_documented_one():
     assert config["lint"]["pydocstyle"]["convention"] == "google"
     assert {"E", "F", "D", "I"} <= set(config["lint"]["select"])
     assert "notebooks" in config["extend-exclude"]
-    assert all(os.path.isdir(os.path.join(REPO, d)) for d in SOURCES)
+    assert all(os.path.exists(os.path.join(REPO, d)) for d in SOURCES)
