@@ -1,8 +1,8 @@
 """The sources pass `ruff check` and are formatted as `ruff format` (black's style) writes them.
 
-The sources are the package, the tests, the benchmarks, docs/'s scripts and setup.py (`SOURCES`; notebooks/
-is excluded in pyproject.toml). The configuration in pyproject.toml: line length 100, pycodestyle,
-pyflakes, import order, bugbear, pydocstyle's Google convention.
+The sources are the package, the tests, the benchmarks, docs/'s scripts and setup.py (`SOURCES`;
+notebooks/ is excluded in pyproject.toml). The configuration in pyproject.toml: line length 100,
+pycodestyle, pyflakes, import order, bugbear, pydocstyle's Google convention.
 """
 
 import os
