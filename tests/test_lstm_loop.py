@@ -170,3 +170,54 @@ def test_unknown_batch_size_and_steps_a_multiple_of_the_chunk(monkeypatch, chunk
         return step(x)
 
     _check(make(fast_cell), make(slow_cell))
+
+
+def test_loop_compiles_with_xla_and_matches(chunk):
+    """`train --xla`: the loop compiles under jit_compile and matches the generic loop.
+
+    Both uses: the decoder's (outputs of every step, a constant input) and the encoder's (two
+    directions, lengths, final states only); dW_hh in chunks and a rest: its gathers need
+    compile-time sizes. Traced for any batch and length, as the Trainer's step is. No dropout:
+    XLA's Philox stream is not the CPU kernel's.
+    """
+    dec_f, dec_s = _pair(14, input_size=D + C)
+    fw_f, fw_s = _pair(15)
+    bw_f, bw_s = _pair(16)
+    rng = np.random.default_rng(17)
+    lengths = tf.constant([9, 3, 1, 5, 8, 2], tf.int32)
+    x = tf.constant(rng.normal(size=(B, T, D)), tf.float32)
+    z = tf.constant(rng.normal(size=(B, C)), tf.float32)
+
+    def make(dec, fw, bw, jit):
+        @tf.function(jit_compile=jit, input_signature=[tf.TensorSpec([None, None, D], tf.float32)])
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out, state = run_rnn(dec, x, dec.zero_state(B), training=True, constant=z)
+                _, states = run_rnns(
+                    [fw, bw],
+                    [x, x],
+                    [fw.zero_state(B), bw.zero_state(B)],
+                    lengths,
+                    training=True,
+                    reverse=[False, True],
+                    return_outputs=False,
+                )
+                values = [out, state, *states]
+                loss = tf.add_n([tf.reduce_sum(tf.sin(t * 1.3)) for t in values])
+            weights = dec.trainable_variables + fw.trainable_variables + bw.trainable_variables
+            return values, tape.gradient(loss, weights + [x])
+
+        return step(x)
+
+    calls = []
+    real = rnn.lstm_loop
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rnn, "lstm_loop", lambda *a, **k: calls.append(1) or real(*a, **k))
+        out_x, grad_x = make(dec_f, fw_f, bw_f, True)
+    assert len(calls) == 2  # the hand-written loop, for the decoder and for the encoder
+    out_s, grad_s = make(dec_s, fw_s, bw_s, False)
+    for a, b in zip(out_x + grad_x, out_s + grad_s):
+        a, b = tf.convert_to_tensor(a).numpy(), tf.convert_to_tensor(b).numpy()
+        assert np.abs(b).max() > 0
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * np.abs(b).max())

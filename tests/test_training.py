@@ -145,3 +145,19 @@ def test_cli_evaluate(trained, tmp_path, capsys):
     figures = json.load(open(out))
     assert figures["valid"]["count"] > 0 and np.isfinite(figures["valid"]["r_cost"])
     assert "valid: L_R" in capsys.readouterr().out
+
+
+def test_training_step_runs_under_xla(tmp_path):
+    """`train --xla` (Trainer(jit_compile=True)) with recurrent dropout compiles and trains.
+
+    tests/test_lstm_loop.py checks the compiled loop's numbers.
+    """
+    hp = HParams().parse(TINY.replace("use_recurrent_dropout=0", "use_recurrent_dropout=1"))
+    trainer, _ = build_trainer(
+        NPZ, hp.replace(max_seq_len=90), None, jit_compile=True, progress=False
+    )
+    before = [v.numpy() for v in trainer.model.trainable_variables]
+    costs = [trainer.train_step(*trainer.train_data.batch_for_step(s))["cost"] for s in range(2)]
+    assert np.isfinite(costs).all() and int(trainer.step) == 2
+    after = [v.numpy() for v in trainer.model.trainable_variables]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))

@@ -150,9 +150,13 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
             n = [h0[k].shape[-1] or tf.shape(h0[k])[-1] for k in range(count)]
             d_w0 = [tf.zeros_like(w[k]) for k in range(count)]
 
-            def d_w_part(k, dz_ta, first, last):
-                """Σ h_{t-1}ᵀ·dz_t over steps [first, last) as one matmul."""
-                idx = tf.range(first, last)
+            def d_w_part(k, dz_ta, first, size):
+                """Σ h_{t-1}ᵀ·dz_t over steps [first, first + size) as one matmul.
+
+                `size` does not depend on the loop's step (a Python int inside the loop), so XLA
+                sees gathers of a compile-time size.
+                """
+                idx = first + tf.range(size)
                 return tf.matmul(
                     tf.reshape(h_prev_ta[k].gather(idx), [-1, n[k]]),
                     tf.reshape(dz_ta.gather(idx), [-1, 4 * n[k]]),
@@ -188,7 +192,7 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                         # critical path, so it runs beside the next steps' dh matmuls.
                         d_w[k] = tf.cond(
                             tf.equal((steps - t) % chunk, 0),
-                            lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], t, t + chunk),
+                            lambda k=k: d_w[k] + d_w_part(k, dz_ta[k], t, chunk),
                             lambda k=k: d_w[k],
                         )
                 return t - 1, dc, dh, dz_ta, d_w
