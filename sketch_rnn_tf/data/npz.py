@@ -2,8 +2,10 @@
 
 An `.npz` file holds three object arrays `train`, `valid` and `test`,
 each a sequence of stroke-3 sketches `[len, 3] = (dx, dy, pen_lifted)`
-(paper section 3.1; QuickDraw files store int16).  Files are read the way
-Magenta reads them: `np.load(path, allow_pickle=True, encoding="latin1")`.
+(paper section 3.1; QuickDraw files store int16).  Files are read as Magenta
+reads them (`np.load(path, allow_pickle=True, encoding="latin1")`) but by
+`npz_reader.read_split`, which unpickles nothing but numpy arrays: a data file
+never runs code.
 
 Every sketch is validated; bad input raises `DataError` naming the
 file, split, sketch index and the problem.
@@ -30,6 +32,7 @@ from absl import logging
 
 from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
 from sketch_rnn_tf.data.errors import DataError, format_where
+from sketch_rnn_tf.data.npz_reader import read_split
 
 SPLITS = ("train", "valid", "test")
 #: Magenta's DataLoader clamps every value to [-LIMIT, LIMIT] ("removes large gaps").
@@ -68,29 +71,30 @@ def _check_npz_file(path: str) -> None:
         raise DataError("not an npz (zip) file", path=path)
 
 
-def _open_npz(path: str):
-    """`np.load` of `path` as Magenta reads it, checked to hold train/valid/test; close it after.
+def _check_splits(path: str) -> None:
+    """Raises `DataError` unless the npz at `path` can be listed and holds train/valid/test.
 
-    Call `_check_npz_file` first. Raises `DataError` when it cannot be read or lacks a split.
+    Call `_check_npz_file` first.
     """
     try:
-        npz = np.load(path, allow_pickle=True, encoding="latin1")
-    except Exception as exc:
+        with zipfile.ZipFile(path) as archive:
+            files = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise DataError(f"cannot be read as npz ({type(exc).__name__}: {exc})", path=path) from exc
-    missing = [k for k in SPLITS if k not in npz.files]
+    missing = [k for k in SPLITS if k not in files]
     if missing:
-        npz.close()
         raise DataError(
-            f"missing key(s) {missing}; found {sorted(npz.files)}; expected train/valid/test",
+            f"missing key(s) {missing}; found {sorted(files)}; expected train/valid/test",
             path=path,
         )
-    return npz
 
 
-def _read_split(npz, path: str, split: str) -> np.ndarray:
-    """The (object) array of `split` in an open npz; `DataError` if unreadable or a scalar."""
+def _read_split(path: str, split: str) -> np.ndarray:
+    """The array of `split` (`npz_reader.read_split`: no code runs); `DataError` if unreadable."""
     try:
-        data = npz[split]
+        data = read_split(path, split)
+    except DataError:
+        raise
     except Exception as exc:
         raise DataError(
             f"cannot read array ({type(exc).__name__}: {exc})", path=path, split=split
@@ -114,12 +118,12 @@ def load_npz(path: Union[str, os.PathLike]) -> Dict[str, List[np.ndarray]]:
     path = os.fspath(path)
     _check_npz_file(path)
     result = {}
-    with _open_npz(path) as npz:
-        for split in SPLITS:
-            data = _read_split(npz, path, split)
-            result[split] = [
-                _check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)
-            ]
+    _check_splits(path)
+    for split in SPLITS:
+        data = _read_split(path, split)
+        result[split] = [
+            _check_sketch(s, path=path, split=split, index=i) for i, s in enumerate(data)
+        ]
     return result
 
 

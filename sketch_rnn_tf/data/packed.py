@@ -58,19 +58,19 @@ import numpy as np
 from absl import logging
 
 from sketch_rnn_tf.data.errors import DataError, format_where
-from sketch_rnn_tf.data.npy_stream import NotStreamable, stream_split
 from sketch_rnn_tf.data.npz import (
     LIMIT,
     SPLITS,
     SketchDataset,
     _check_npz_file,
     _check_sketch,
+    _check_splits,
     _log_combined,
-    _open_npz,
     _read_split,
     _short_enough,
     check_data_set,
 )
+from sketch_rnn_tf.data.npz_reader import NotStreamable, stream_split
 from sketch_rnn_tf.download import cache_home
 
 #: 2: points before offsets (written as sketches stream in); 1 had offsets first.
@@ -537,9 +537,8 @@ class _SplitPacker:
 
 
 def _read_whole(path: str, split: str):
-    """The split as `np.load` unpickles it (when it cannot be streamed), as a list."""
-    with _open_npz(path) as npz:
-        return list(_read_split(npz, path, split))
+    """The split read whole (when it cannot be streamed), as a list."""
+    return list(_read_split(path, split))
 
 
 def _feed(path: str, split: str, packer: _SplitPacker) -> None:
@@ -556,7 +555,7 @@ def _feed(path: str, split: str, packer: _SplitPacker) -> None:
 def _write_split(f, path: str, split: str):
     """Validates and packs one split into `f`; returns (footer entry, stored dtype).
 
-    Memory stays at a chunk of sketches whatever the split's size (`npy_stream`). In the rare file
+    Memory stays at a chunk of sketches whatever the split's size (`npz_reader`). In the rare file
     whose sketches need a wider dtype late in the split, a dry pass finds it and the split is
     written again.
     """
@@ -577,14 +576,14 @@ def _write_split(f, path: str, split: str):
 def write_cache(source: Union[str, os.PathLike], target: str, key: Optional[dict] = None) -> None:
     """Validates `source` (as `load_npz` does) and writes its packed cache.
 
-    Sketches are read one at a time (`npy_stream`) and written a chunk at a time, so the build's
+    Sketches are read one at a time (`npz_reader`) and written a chunk at a time, so the build's
     memory does not grow with the file. The file is written beside `target` under a temporary
     name and renamed onto it once complete, so `target` is never half-written. Raises `DataError`
     for bad data (naming the file, split and sketch); nothing is left behind then.
     """
     source = os.fspath(source)
     key = source_key(source) if key is None else key
-    _open_npz(source).close()  # a readable npz with the three splits, or DataError
+    _check_splits(source)  # a readable npz with the three splits, or DataError
     directory = os.path.dirname(os.path.abspath(target))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
@@ -710,7 +709,7 @@ def _open_cache(target: str, key: dict, verify: bool) -> Dict[str, _Part]:
 
 def _pack_in_memory(source: str) -> Dict[str, _Part]:
     """Packs `source` into memory (the fallback when no cache can be written)."""
-    _open_npz(source).close()
+    _check_splits(source)
     buffer = io.BytesIO()
     splits, dtypes = _write_splits(buffer, source)
     memory = buffer.getbuffer()

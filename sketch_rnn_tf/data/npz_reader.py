@@ -1,23 +1,24 @@
-"""Reads a split of a sketch-rnn `.npz` one sketch at a time, without holding the split in memory.
+"""Reads the splits of a sketch-rnn `.npz` without ever running code from it: whole or one by one.
 
 Magenta's data files store each split as a numpy object array of int16 `(n, 3)` arrays, written
 by `np.save` as a pickle (protocol 2 from Python 2 for Magenta's own files, 3-5 from newer
-numpy). `np.load` can only unpickle such an array whole, and while it does, the unpickler's memo
-keeps every array's bytes, shape and state tuple alive as well: ~1.6 KB per sketch of a
-Quick, Draw! file, 2 GB for a split of 1.2 million sketches.
+numpy). `np.load(allow_pickle=True)` would unpickle it with every global the pickle names -- a
+data file (one fetched by `train --download`, say) could run any code -- and only whole: while it
+does, the unpickler's memo keeps every array's bytes, shape and state tuple alive as well
+(~1.6 KB per sketch of a Quick, Draw! file, 2 GB for a split of 1.2 million sketches).
 
-`stream_split` instead runs the pickle through a restricted unpickler that
+Both readers here resolve only what numpy's own pickles of arrays name: numpy's `_reconstruct`,
+`_frombuffer`, `ndarray` and `dtype`, and latin-1 `_codecs.encode` (how Python 3 writes bytes at
+protocol 2). Any other global raises `DataError` naming it; nothing of it is imported or called.
 
-* resolves only numpy's `_reconstruct`, `_frombuffer`, `ndarray` and `dtype` and latin-1
-  `_codecs.encode` (nothing else is ever imported or called, unlike `np.load(allow_pickle=True)`);
-* hands each inner array to a callback as soon as it is rebuilt, and keeps only a placeholder in
-  the outer list;
-* prunes the memo every `_PRUNE_EVERY` sketches of what a later opcode cannot need (per-sketch
-  tuples, data bytes and placeholders), so memory stays flat whatever the split's size.
-
-A pickle that does not have this shape (elements that are not plain numeric arrays, a memo
-entry asked for after it was pruned, other globals) raises `NotStreamable` -- possibly after
-some sketches were already handed over -- and the caller reads the split the ordinary way.
+* `read_split`: the split as one array (CPython's C unpickler, restricted as above).
+* `stream_split`: hands each sketch to a callback as soon as it is rebuilt, keeping only a
+  placeholder in the outer list, and prunes the unpickler's memo every `_PRUNE_EVERY` sketches
+  of what a later opcode cannot need (per-sketch tuples, data bytes, placeholders), so memory
+  stays flat whatever the split's size. A pickle of another shape (elements that are not plain
+  numeric arrays, the same array object at several positions, a memo entry asked for after it
+  was pruned) raises `NotStreamable` -- possibly after some sketches were handed over -- and the
+  caller reads the split with `read_split`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Callable, Union
 
 import numpy as np
 
+from sketch_rnn_tf.data.errors import DataError
+
 #: Sketches between two prunings of the unpickler's memo.
 _PRUNE_EVERY = 1024
 #: Strings and bytes up to this length stay in the memo (dtype codes, byte-order marks, b"b").
@@ -37,10 +40,53 @@ _SMALL = 8
 _RECONSTRUCT_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
 _FROMBUFFER_MODULES = ("numpy.core.numeric", "numpy._core.numeric")
 
+try:  # numpy >= 2
+    from numpy._core import multiarray as np_multiarray
+    from numpy._core import numeric as np_numeric
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core import multiarray as np_multiarray
+    from numpy.core import numeric as np_numeric
+
+
+class _Refused(Exception):
+    """The pickle names a global outside the allowlist (module, name)."""
+
+
+def _allowed_global(module: str, name: str):
+    """The object numpy's array pickles may name, or `_Refused`."""
+    if name == "_reconstruct" and module in _RECONSTRUCT_MODULES:
+        return np_multiarray._reconstruct
+    if name == "_frombuffer" and module in _FROMBUFFER_MODULES:
+        return np_numeric._frombuffer
+    if module == "numpy" and name == "ndarray":
+        return np.ndarray
+    if module == "numpy" and name == "dtype":
+        return np.dtype
+    if module == "_codecs" and name == "encode":
+        return _latin1_bytes
+    raise _Refused(module, name)
+
+
+def _refusal(exc: _Refused, path, split) -> DataError:
+    module, name = exc.args
+    return DataError(
+        f"the pickle names {module}.{name}; refusing to unpickle it (a sketch data file holds "
+        "only numpy arrays)",
+        path=os.fspath(path),
+        split=split,
+    )
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """CPython's C unpickler, resolving only `_allowed_global`s."""
+
+    def find_class(self, module, name):
+        return _allowed_global(module, name)
+
 
 def _latin1_bytes(text, encoding):  # `_codecs.encode(text, "latin1")`, and nothing else
     if not isinstance(text, str) or encoding != "latin1":
-        raise NotStreamable("a _codecs.encode call other than latin-1 bytes")
+        raise pickle.UnpicklingError("a _codecs.encode call other than latin-1 bytes")
     return text.encode("latin1")
 
 
@@ -89,13 +135,7 @@ if _PyUnpickler is not None:
                 return _reconstruct
             if name == "_frombuffer" and module in _FROMBUFFER_MODULES:
                 return self._frombuffer  # how numpy pickles an array with protocol 5
-            if module == "_codecs" and name == "encode":
-                return _latin1_bytes  # how Python 3 pickles bytes with protocol 2
-            if module == "numpy" and name == "ndarray":
-                return np.ndarray
-            if module == "numpy" and name == "dtype":
-                return np.dtype
-            raise NotStreamable(f"the pickle refers to {module}.{name}")
+            return _allowed_global(module, name)
 
         # MEMOIZE puts at the count of memo entries so far; after pruning, len(memo) is not that.
         def _load_memoize(self):
@@ -191,12 +231,47 @@ if _PyUnpickler is not None:
 
 
 def _read_npy_header(fp):
+    """(shape, fortran_order, dtype) of an `.npy` stream, which is left at the data."""
     version = np.lib.format.read_magic(fp)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(fp)
-    if version == (2, 0):
+    if version in ((2, 0), (3, 0)):  # 3.0 only allows a UTF-8 header; numpy writes ASCII
         return np.lib.format.read_array_header_2_0(fp)
-    raise NotStreamable(f".npy format version {version}")
+    raise ValueError(f"unknown .npy format version {version}")
+
+
+def _open_member(archive: zipfile.ZipFile, path, split: str):
+    try:
+        member = archive.open(f"{split}.npy")
+    except KeyError:
+        raise DataError(f"no array {split!r}", path=os.fspath(path)) from None
+    return member, io.BufferedReader(member, buffer_size=1 << 20)  # C-level reads
+
+
+def read_split(path: Union[str, os.PathLike], split: str) -> np.ndarray:
+    """The array stored as `split` in the `.npz` at `path`, as `np.load` reads it, running no code.
+
+    An object array (Magenta's format) is unpickled resolving only numpy's array globals (see the
+    module docstring); any other array is read with `allow_pickle=False`.
+
+    Raises:
+      DataError: no such split, or a pickle that names another global. Damaged data raises what
+        zipfile, numpy or pickle raise (the callers wrap it with the file's name).
+    """
+    with zipfile.ZipFile(os.fspath(path)) as archive:
+        member, fp = _open_member(archive, path, split)
+        with member, fp:
+            shape, _, dtype = _read_npy_header(fp)
+            if not dtype.hasobject:
+                fp.seek(0)
+                return np.lib.format.read_array(fp, allow_pickle=False)
+            try:
+                array = _RestrictedUnpickler(fp, encoding="latin1").load()
+            except _Refused as exc:
+                raise _refusal(exc, path, split) from None
+    if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
+        raise ValueError(f"the pickle holds a {type(array).__name__}, not the header's array")
+    return array
 
 
 def stream_split(
@@ -210,24 +285,28 @@ def stream_split(
     Raises:
       NotStreamable: the split is not a 1-D object array of numeric arrays pickled as numpy does
         (e.g. a plain numeric array, or elements that are lists); some sketches may already have
-        been visited. Other errors (a damaged zip member) propagate.
+        been visited: read it with `read_split`.
+      DataError: no such split, a pickle that names another global, or what `visit` raises.
+        Damaged data raises what zipfile or numpy raise.
     """
     if _PyUnpickler is None:  # pragma: no cover
         raise NotStreamable("no pure-Python unpickler in this Python")
     with zipfile.ZipFile(os.fspath(path)) as archive:
-        try:
-            member = archive.open(f"{split}.npy")
-        except KeyError:
-            raise NotStreamable(f"no member {split}.npy") from None
-        with member, io.BufferedReader(member, buffer_size=1 << 20) as fp:  # C-level reads
-            shape, _, dtype = _read_npy_header(fp)
+        member, fp = _open_member(archive, path, split)
+        with member, fp:
+            try:
+                shape, _, dtype = _read_npy_header(fp)
+            except ValueError as exc:
+                raise NotStreamable(str(exc)) from None
             if not dtype.hasobject or len(shape) != 1:
                 raise NotStreamable(f"a {dtype} array of shape {shape}, not a list of sketches")
             unpickler = _StreamingUnpickler(fp, visit)
             try:
                 unpickler.load()
-            except NotStreamable:
+            except (NotStreamable, DataError):  # DataError: a bad sketch, from `visit`
                 raise
+            except _Refused as exc:
+                raise _refusal(exc, path, split) from None
             except (pickle.UnpicklingError, EOFError, TypeError, ValueError, KeyError) as exc:
                 raise NotStreamable(f"{type(exc).__name__}: {exc}") from None
     items = unpickler.outer_items
@@ -240,4 +319,4 @@ def stream_split(
     return len(items)
 
 
-__all__ = ["NotStreamable", "stream_split"]
+__all__ = ["NotStreamable", "read_split", "stream_split"]
