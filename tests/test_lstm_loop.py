@@ -51,6 +51,21 @@ def _grads(fn, cell, extra):
     return out, tape.gradient(loss, cell.trainable_variables + list(extra))
 
 
+def _encoder_states(fw, bw, x, lengths, seeds=None):
+    """The encoder's use of the loop: both directions in one loop, per-row lengths, final states."""
+    _, states = run_rnns(
+        [fw, bw],
+        [x, x],
+        [fw.zero_state(B), bw.zero_state(B)],
+        lengths,
+        training=True,
+        reverse=[False, True],
+        return_outputs=False,
+        seeds=seeds,
+    )
+    return states
+
+
 def _check(fast, slow):
     (out_f, grad_f), (out_s, grad_s) = fast, slow
     for a, b in zip(out_f, out_s):
@@ -91,16 +106,7 @@ def test_encoder_loop_two_cells_lengths_and_reverse_match_automatic(chunk):
     def run(fw, bw):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            _, states = run_rnns(
-                [fw, bw],
-                [x, x],
-                [fw.zero_state(B), bw.zero_state(B)],
-                lengths,
-                training=True,
-                reverse=[False, True],
-                return_outputs=False,
-                seeds=seeds,
-            )
+            states = _encoder_states(fw, bw, x, lengths, seeds)
             loss = tf.reduce_sum(tf.sin(states[0] * 1.5)) + tf.reduce_sum(tf.cos(states[1]))
         return states, tape.gradient(loss, fw.trainable_variables + bw.trainable_variables + [x])
 
@@ -194,15 +200,7 @@ def test_loop_compiles_with_xla_and_matches(chunk):
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 out, state = run_rnn(dec, x, dec.zero_state(B), training=True, constant=z)
-                _, states = run_rnns(
-                    [fw, bw],
-                    [x, x],
-                    [fw.zero_state(B), bw.zero_state(B)],
-                    lengths,
-                    training=True,
-                    reverse=[False, True],
-                    return_outputs=False,
-                )
+                states = _encoder_states(fw, bw, x, lengths)
                 values = [out, state, *states]
                 loss = tf.add_n([tf.reduce_sum(tf.sin(t * 1.3)) for t in values])
             weights = dec.trainable_variables + fw.trainable_variables + bw.trainable_variables

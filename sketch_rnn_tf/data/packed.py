@@ -536,11 +536,6 @@ class _SplitPacker:
         return entry, dtype
 
 
-def _read_whole(path: str, split: str):
-    """The split read whole (when it cannot be streamed), as a list."""
-    return list(_read_split(path, split))
-
-
 def _feed(path: str, split: str, packer: _SplitPacker) -> None:
     """Every sketch of the split into `packer`: streamed, else (`NotStreamable`) read whole."""
     try:
@@ -548,7 +543,7 @@ def _feed(path: str, split: str, packer: _SplitPacker) -> None:
     except NotStreamable as why:
         logging.info("reading split %r of %s whole (%s)", split, path, why)
         packer.reset()
-        for sketch in _read_whole(path, split):
+        for sketch in _read_split(path, split):
             packer.add(sketch)
 
 
@@ -566,9 +561,8 @@ def _write_split(f, path: str, split: str):
     except _Widen:
         dry = _SplitPacker(None, path, split)
         _feed(path, split, dry)
-        f.seek(packer.start)
-        f.truncate()
-        packer = _SplitPacker(f, path, split, dtype=dry.finish()[1])
+        packer.fixed = dry.finish()[1]
+        packer.reset()  # back to where the split began
         _feed(path, split, packer)
         return packer.finish()
 
