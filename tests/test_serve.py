@@ -480,13 +480,13 @@ def test_bundled_model_through_the_api(tmp_path, monkeypatch):
     srv = make_server("sheep", port=0)
     thread = start_in_thread(srv)
     try:
-        assert "aaron_sheep_small" in _request(srv, "GET", "/api/models")[1]["models"]
+        assert "aaron_sheep_vae" in _request(srv, "GET", "/api/models")[1]["models"]
         status, out, _ = _post(srv, "/api/complete", {**GOOD, "n": 2})
         assert status == 200 and out["model"] == "sheep"
         for s in out["sketches"]:
             assert s[: len(STROKES)] == STROKES and len(STROKES) < len(s) <= 156
             assert np.abs(np.asarray(s)[:, :2]).max() < 1000  # pixels, not model units
-        status, out, _ = _post(srv, "/api/reconstruct", {**GOOD, "model": "aaron_sheep_small"})
+        status, out, _ = _post(srv, "/api/reconstruct", {**GOOD, "model": "aaron_sheep_vae"})
         assert status == 200 and len(out["sketches"]) == 2
     finally:
         srv.shutdown()

@@ -179,7 +179,7 @@ def test_drawing_on_the_pad_brings_completions(page):
     driver, server, downloads = page
     _wait(driver, lambda d: "ready" in d.find_element("id", "status").text, "the model to load")
     options = [o.text for o in driver.find_elements("css selector", "#model option")]
-    assert options == sorted(options) and {"sheep", "aaron_sheep_small", "bird", "ant"} <= set(
+    assert options == sorted(options) and {"sheep", "aaron_sheep_vae", "bird", "ant"} <= set(
         options
     )
     assert driver.find_element("id", "model").get_attribute("value") == "sheep"
@@ -267,10 +267,10 @@ def test_conditional_model_reconstructs(page):
     driver, server, downloads = page
     from selenium.webdriver.support.ui import Select
 
-    Select(driver.find_element("id", "model")).select_by_value("aaron_sheep_small")
+    Select(driver.find_element("id", "model")).select_by_value("aaron_sheep_vae")
     _wait(
         driver,
-        lambda d: "aaron_sheep_small ready" in d.find_element("id", "status").text,
+        lambda d: "aaron_sheep_vae ready" in d.find_element("id", "status").text,
         "the conditional model to load",
     )
     assert "conditional" in driver.find_element("id", "model-info").text

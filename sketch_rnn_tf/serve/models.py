@@ -19,8 +19,9 @@ _MODEL_FILE_SUFFIXES = (".gen.json", ".vae.json")
 
 #: The drawing pad's side in units of the model's scale factor (the standard deviation of its
 #: training offsets, in pixels). Measured on the bundled models: the larger side of their own
-#: samples (16 at temperature 0.5, median) is 12.7 (sheep), 11.2 (bird), 11.6 (ant) and 9.0
-#: (aaron_sheep_small) scale factors, so a drawing the size of the model's fills 65-90% of the pad.
+#: samples (16 at temperature 0.5, median) is 12.7 (sheep), 11.2 (bird) and 11.6 (ant) scale
+#: factors, and of aaron_sheep's drawings 13.0 (aaron_sheep_vae reconstructs them; its prior
+#: samples are larger, 22), so a drawing the size of the model's fills 80-95% of the pad.
 PAD_SCALE_FACTORS = 14.0
 
 

@@ -120,8 +120,8 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
                        0: perfect reconstructions. On aaron_sheep (first 64 test sketches), another
                        real sketch as the "reconstruction" gives 1.02 ± 0.03 (over random
                        pairings), the sketch itself redrawn with ±15% per-axis scale and 1 px
-                       jitter 0.22-0.24; the bundled aaron_sheep_small (z 16) 0.96-1.01 (seeds
-                       0-2): its decoder ignores z.
+                       jitter 0.22-0.24; the retired aaron_sheep_small (z 16) 0.96-1.01 (seeds
+                       0-2): its decoder ignored z; the bundled aaron_sheep_vae 0.70-0.72.
 
     Args:
       model: a conditional `SketchRNN`.
