@@ -31,6 +31,11 @@ EXTRAS = {
         "selenium==4.51.0",
         # tests/test_style.py runs `ruff check` with the configuration in pyproject.toml.
         "ruff==0.17.6",
+        # tests/test_jax_trainer.py holds tools/jax_gpu/train_jax.py (the trainer for GPU machines
+        # that have JAX but not TensorFlow) to the package's numbers: forward pass and gradients.
+        "jax==0.10.2",
+        "jaxlib==0.10.2",
+        "scipy==1.17.1",
     ],
 }
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ["sketch_rnn_tf", "tests", "benchmarks", "docs", "setup.py"]
+SOURCES = ["sketch_rnn_tf", "tests", "benchmarks", "docs", "tools", "setup.py"]
 
 
 def _ruff():
