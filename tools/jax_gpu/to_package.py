@@ -108,6 +108,26 @@ def check(snapshot, out_dir, data_dir, jax_python):
         raise SystemExit("the JAX model and the package disagree")
 
 
+def logs_to_tensorboard(logs, logdir):
+    """Writes `train_jax.py`'s log.jsonl rows as TensorBoard scalars (the package trainer's tags)."""
+    import json
+
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(logdir)
+    with writer.as_default():
+        for path in logs:
+            with open(path, encoding="utf-8") as f:
+                for row in map(json.loads, f):
+                    tag, step = {"train": "Train", "valid": "Valid"}[row["split"]], row["step"]
+                    tf.summary.scalar(f"{tag}_Reconstr_Cost", row["r"], step=step)
+                    tf.summary.scalar(f"{tag}_KL_Cost", row["kl"], step=step)
+                    if row["split"] == "train":
+                        tf.summary.scalar("Train_Cost", row["cost"], step=step)
+                        tf.summary.scalar("Steps_Per_Sec", row["steps_per_s"], step=step)
+    writer.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("src")
@@ -118,6 +138,12 @@ def main():
         help="src is a package model dir, dst the snapshot to write",
     )
     p.add_argument("--check", action="store_true")
+    p.add_argument(
+        "--tensorboard",
+        metavar="LOGDIR",
+        help="also write the log.jsonl files given by --logs as TensorBoard events",
+    )
+    p.add_argument("--logs", nargs="*", default=[])
     p.add_argument(
         "--jax_python", default=sys.executable, help="a python with JAX, numpy and absl for --check"
     )
@@ -135,6 +161,8 @@ def main():
     print(f"wrote {args.dst} (step {meta['step']}, valid {meta.get('valid')})")
     if args.check:
         check(args.src, args.dst, args.data_dir, args.jax_python)
+    if args.tensorboard:
+        logs_to_tensorboard(args.logs, args.tensorboard)
 
 
 if __name__ == "__main__":
