@@ -21,7 +21,8 @@ _MODEL_FILE_SUFFIXES = (".gen.json", ".vae.json")
 #: training offsets, in pixels). Measured on the bundled models: the larger side of their own
 #: samples (16 at temperature 0.5, median) is 12.7 (sheep), 11.2 (bird) and 11.6 (ant) scale
 #: factors, and of aaron_sheep's drawings 13.0 (aaron_sheep_vae reconstructs them; its prior
-#: samples are larger, 22), so a drawing the size of the model's fills 80-95% of the pad.
+#: samples vary widely, 9-42 when not empty), so a drawing the size of the model's fills 80-95% of
+#: the pad.
 PAD_SCALE_FACTORS = 14.0
 
 

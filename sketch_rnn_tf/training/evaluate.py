@@ -121,7 +121,8 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
                        real sketch as the "reconstruction" gives 1.02 ± 0.03 (over random
                        pairings), the sketch itself redrawn with ±15% per-axis scale and 1 px
                        jitter 0.22-0.24; the retired aaron_sheep_small (z 16) 0.96-1.01 (seeds
-                       0-2): its decoder ignored z; the bundled aaron_sheep_vae 0.70-0.72.
+                       0-2): its decoder ignored z; the bundled aaron_sheep_vae 0.59 (seeds
+                       0-2: 0.587, 0.596, 0.591).
 
     Args:
       model: a conditional `SketchRNN`.

@@ -109,7 +109,7 @@ def check(snapshot, out_dir, data_dir, jax_python):
 
 
 def logs_to_tensorboard(logs, logdir):
-    """Writes `train_jax.py`'s log.jsonl rows as TensorBoard scalars (the package trainer's tags)."""
+    """Writes `train_jax.py`'s log.jsonl rows as TensorBoard scalars, with the trainer's tags."""
     import json
 
     import tensorflow as tf
