@@ -55,26 +55,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from sketch_rnn_tf.data import DataLoader, load_dataset  # noqa: E402  (numpy only, no TF)
+from sketch_rnn_tf.hparams import HParams  # noqa: E402  (no TF either)
 
-HPARAM_DEFAULTS = dict(
-    enc_rnn_size=256,
-    dec_rnn_size=512,
-    z_size=128,
-    num_mixture=20,
-    max_seq_len=250,
-    batch_size=100,
-    learning_rate=1e-3,
-    decay_rate=0.9999,
-    min_learning_rate=1e-5,
-    kl_weight=0.5,
-    kl_weight_start=0.01,
-    kl_decay_rate=0.99995,
-    kl_tolerance=0.2,
-    grad_clip=1.0,
-    recurrent_dropout_prob=0.9,
-    random_scale_factor=0.15,
-    augment_stroke_prob=0.1,
-)
+#: The hparams this trainer reads, with the package's defaults (Magenta's): one source for both.
+HPARAM_NAMES = (
+    "enc_rnn_size", "dec_rnn_size", "z_size", "num_mixture", "max_seq_len", "batch_size",
+    "learning_rate", "decay_rate", "min_learning_rate", "kl_weight", "kl_weight_start",
+    "kl_decay_rate", "kl_tolerance", "grad_clip", "recurrent_dropout_prob",
+    "random_scale_factor", "augment_stroke_prob",
+)  # fmt: skip
+HPARAM_DEFAULTS = {name: getattr(HParams(), name) for name in HPARAM_NAMES}
 SCOPE = "vector_rnn/"
 LOG_EPS = math.log(1e-6)
 LOG_2PI = math.log(2.0 * math.pi)
