@@ -59,7 +59,7 @@ def test_weight_layout_is_the_packages(sizes):
     model = SketchRNN(HParams(**sizes))
     hp = dict(train_jax.HPARAM_DEFAULTS, **sizes)
     expected = {
-        name[len(train_jax.SCOPE) :]: tuple(v.shape)
+        train_jax.snapshot_name(name): tuple(v.shape)
         for name, v in model.magenta_variables().items()
     }
     assert train_jax.weight_shapes(hp) == expected
@@ -96,7 +96,7 @@ def test_losses_and_gradients_match_the_package(tmp_path, sheep):
     for (name, _), g_tf in zip(variables.items(), grads_tf):
         if g_tf is None:  # the σ̂ head does not reach L_R when z = μ
             continue
-        g = np.asarray(grads_jax[name[len(train_jax.SCOPE) :]])
+        g = np.asarray(grads_jax[train_jax.snapshot_name(name)])
         scale = np.abs(g_tf.numpy()).max()
         assert np.abs(g - g_tf.numpy()).max() <= 1e-4 * scale + 1e-7, name
         compared += 1
@@ -137,7 +137,7 @@ def test_training_lowers_the_loss_and_the_snapshot_becomes_a_package_model(tmp_p
     assert loaded.hparams.enc_rnn_size == 16 and loaded.hparams.dec_rnn_size == 24
     assert loaded.scale_factor == pytest.approx(sheep.scale_factor)
     for name, v in loaded.magenta_variables().items():
-        np.testing.assert_array_equal(v.numpy(), last[name[len(train_jax.SCOPE) :]])
+        np.testing.assert_array_equal(v.numpy(), last[train_jax.snapshot_name(name)])
 
 
 def test_a_snapshot_of_another_shape_is_refused(tmp_path, sheep):

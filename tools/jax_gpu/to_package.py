@@ -43,11 +43,11 @@ def to_package(snapshot, out_dir):
     values.update(PACKAGE_HPARAMS, data_set=[meta["data"]])
     model = SketchRNN(HParams.from_dict(values), scale_factor=meta["scale_factor"])
     variables = model.magenta_variables()
-    names = {n[len(train_jax.SCOPE) :] for n in variables}
+    names = {train_jax.snapshot_name(n) for n in variables}
     if names != set(weights):
         raise SystemExit(f"weights differ: {sorted(names ^ set(weights))}")
     for name, var in variables.items():
-        value = weights[name[len(train_jax.SCOPE) :]]
+        value = weights[train_jax.snapshot_name(name)]
         if tuple(var.shape) != value.shape:
             raise SystemExit(f"{name}: model {tuple(var.shape)} vs snapshot {value.shape}")
         var.assign(value)
@@ -60,7 +60,7 @@ def from_model(model_dir, snapshot):
 
     model = load_model(model_dir)
     hp = model.hparams
-    weights = {n[len(train_jax.SCOPE) :]: v.numpy() for n, v in model.magenta_variables().items()}
+    weights = {train_jax.snapshot_name(n): v.numpy() for n, v in model.magenta_variables().items()}
     hparams = {k: getattr(hp, k) for k in train_jax.HPARAM_DEFAULTS}
     extra = dict(scale_factor=float(model.scale_factor), data=hp.data_set[0])
     train_jax.save_snapshot(snapshot, weights, hparams, 0, extra)
@@ -71,7 +71,6 @@ def check(snapshot, out_dir, data_dir, jax_python):
     import json
     import subprocess
 
-    from sketch_rnn_tf.data import DataLoader, load_dataset
     from sketch_rnn_tf.model_io import load_model
 
     _, meta = train_jax.load_snapshot(snapshot)
@@ -92,10 +91,7 @@ def check(snapshot, out_dir, data_dir, jax_python):
         text=True,
     ).stdout
     got_jax = json.loads(out.strip().splitlines()[-1])
-    ds = load_dataset(data_dir, meta["data"], meta["hparams"]["max_seq_len"])
-    x, lengths = DataLoader(
-        ds.valid, 100, meta["hparams"]["max_seq_len"], ds.scale_factor
-    ).get_batch(0)
+    x, lengths = train_jax.check_batch(meta, data_dir)
     model = load_model(out_dir)
     mu, _ = model.encoder(x[:, 1:], lengths)
     got = model.compute_losses(x, lengths, training=False, z=mu)

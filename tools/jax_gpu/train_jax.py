@@ -132,10 +132,28 @@ def save_snapshot(path, weights, hp, step, extra=None):
     os.replace(tmp, path)
 
 
+def snapshot_name(magenta_name):
+    """A snapshot's key for a Magenta variable name: the name without the `vector_rnn/` scope."""
+    if not magenta_name.startswith(SCOPE):
+        raise ValueError(f"{magenta_name}: not under {SCOPE}")
+    return magenta_name[len(SCOPE) :]
+
+
+def check_batch(meta, data_dir):
+    """The batch both sides of a check evaluate, as (x, lengths).
+
+    The first 100 valid sketches of the snapshot's data set, sorted by length as the package's
+    evaluation batches are.
+    """
+    max_seq_len = meta["hparams"]["max_seq_len"]
+    ds = load_dataset(data_dir, meta["data"], max_seq_len)
+    return DataLoader(ds.valid, 100, max_seq_len, ds.scale_factor).get_batch(0)
+
+
 def load_snapshot(path):
     with np.load(path) as f:
         meta = json.loads(bytes(f["__meta__"]).decode())
-        weights = {k[len(SCOPE) :]: f[k] for k in f.files if k.startswith(SCOPE)}
+        weights = {snapshot_name(k): f[k] for k in f.files if k.startswith(SCOPE)}
     return weights, meta
 
 
@@ -377,10 +395,8 @@ def eval_snapshot(path, data_dir):
 
     jax.config.update("jax_default_matmul_precision", "highest")
     weights, meta = load_snapshot(path)
-    hp = dict(meta["hparams"])
-    ds = load_dataset(data_dir, meta["data"], hp["max_seq_len"])
-    x, lengths = DataLoader(ds.valid, 100, hp["max_seq_len"], ds.scale_factor).get_batch(0)
-    _, eval_losses = build_fns(hp, jax, jnp)
+    x, lengths = check_batch(meta, data_dir)
+    _, eval_losses = build_fns(dict(meta["hparams"]), jax, jnp)
     w = {k: jnp.asarray(v) for k, v in weights.items()}
     values = [float(v) for v in eval_losses(w, jnp.asarray(x), jnp.asarray(lengths))]
     print(json.dumps(dict(zip(("r", "offset", "pen", "kl"), values))))
