@@ -77,6 +77,7 @@ def cmd_train(args):
     if args.dataset:
         hparams = hparams.replace(data_set=[d for d in args.dataset.split(",") if d])
     hparams = hparams.parse(args.hparams or "")
+    explicit = [item.split("=", 1)[0].strip() for item in (args.hparams or "").split(",")]
     if args.download:
         _download_missing(args.data_dir, hparams.data_set)
     import tensorflow as tf
@@ -92,6 +93,8 @@ def cmd_train(args):
             progress=not args.no_progress,
             strategy=strategy,
             worker=worker,
+            init_from=args.init_from,
+            explicit=explicit,
         )
     except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
         # MultiWorkerMirroredStrategy aborts the collectives when a worker stops heartbeating.
@@ -291,6 +294,12 @@ def build_parser():
     p.add_argument("--log_root", required=True)
     p.add_argument("--num_steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--init_from",
+        default=None,
+        help="start from the weights of this model (a name or path `sample --checkpoint` takes) "
+        "instead of random ones: fine-tuning; its architecture hparams are the run's",
+    )
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     p.add_argument("--no_progress", action="store_true")
     p.add_argument(

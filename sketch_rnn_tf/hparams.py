@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, List
+from typing import Any, ClassVar, List, Tuple
 
 from .atomic import write_text
 from .errors import SketchRNNError
@@ -28,6 +28,20 @@ class HParamsError(SketchRNNError):
 @dataclasses.dataclass
 class HParams:
     """Hyperparameters of sketch-rnn, with Magenta's names and defaults."""
+
+    #: The hparams that fix the weights' shapes and meaning: a model's architecture. A fine-tuning
+    #: run (`train --init_from`) takes them from its source model.
+    ARCHITECTURE: ClassVar[Tuple[str, ...]] = (
+        "enc_model",
+        "dec_model",
+        "enc_rnn_size",
+        "dec_rnn_size",
+        "z_size",
+        "num_mixture",
+        "conditional",
+        "hyper_num_units",
+        "hyper_embedding_size",
+    )
 
     data_set: List[str] = dataclasses.field(default_factory=lambda: ["aaron_sheep.npz"])
     num_steps: int = 10000000
@@ -48,6 +62,9 @@ class HParams:
     decay_rate: float = 0.9999
     kl_decay_rate: float = 0.99995
     min_learning_rate: float = 0.00001
+    # Not Magenta's: steps over which lr ramps up linearly from lr/lr_warmup_steps (0: off, as in
+    # Magenta). Fine-tuning needs it (training/schedules.py).
+    lr_warmup_steps: int = 0
     use_recurrent_dropout: bool = True
     recurrent_dropout_prob: float = 0.90
     use_input_dropout: bool = False
@@ -85,6 +102,8 @@ class HParams:
         ):
             if getattr(self, name) < 1:
                 raise HParamsError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr_warmup_steps < 0:
+            raise HParamsError(f"lr_warmup_steps must be >= 0, got {self.lr_warmup_steps}")
         for name in ("recurrent_dropout_prob", "input_dropout_prob", "output_dropout_prob"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:

@@ -59,11 +59,38 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
         raise ModelLoadError(str(e)) from None
     if scale_factor is not None:
         scale_factor = check_scale_factor(scale_factor, error=ModelLoadError, where="load_model")
+    kind, where = _detect(path)
+    if kind == "sketch_rnn_tf":
+        return load_model_dir(where, scale_factor)
+    if kind == "magenta_tf1":
+        directory, prefix = where
+        return _load_tf1(directory, prefix, scale_factor, data_dir)
+    if kind == "keras":
+        return _load_keras(where, scale_factor)
+    return _load_js(where, scale_factor)
+
+
+def describe_source(path):
+    """(format, resolved path) of what `load_model(path)` would read, without reading weights.
+
+    The format is one of "sketch_rnn_tf" (this package's directory), "magenta_tf1", "magenta_js"
+    or "keras"; a model name is resolved (and downloaded into the cache if need be) first.
+    """
+    try:
+        resolved = presets.resolve(path)
+    except (presets.ModelNameError, presets.DownloadError) as e:
+        raise ModelLoadError(str(e)) from None
+    kind, where = _detect(resolved)
+    return kind, os.path.abspath(where[1] if kind == "magenta_tf1" else where)
+
+
+def _detect(path):
+    """(format, where) of a resolved path; `where` is (directory, prefix) for a TF1 checkpoint."""
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, CONFIG_NAME)):
-            return load_model_dir(path, scale_factor)
+            return "sketch_rnn_tf", path
         if os.path.exists(os.path.join(path, MAGENTA_CONFIG)):
-            return _load_tf1(path, path, scale_factor, data_dir)
+            return "magenta_tf1", (path, path)
         found = sorted(os.listdir(path))
         raise ModelLoadError(
             f"{path}: not a model directory: it has neither {CONFIG_NAME} (a save_model directory) "
@@ -71,27 +98,27 @@ def load_model(path, scale_factor: float | None = None, data_dir=None) -> Sketch
             f"{found[:10] if found else 'nothing'}"
         )
     if os.path.isfile(path):
+        directory = os.path.dirname(os.path.abspath(path))
         if path.endswith(".keras"):
-            return _load_keras(path, scale_factor)
+            return "keras", path
         if path.endswith(".index") or ".data-" in os.path.basename(path):
             prefix = path[: -len(".index")] if path.endswith(".index") else path.split(".data-")[0]
-            return _load_tf1(os.path.dirname(os.path.abspath(path)), prefix, scale_factor, data_dir)
+            return "magenta_tf1", (directory, prefix)
         if os.path.basename(path) == MAGENTA_CONFIG:
-            return _load_tf1(
-                os.path.dirname(os.path.abspath(path)),
-                os.path.dirname(os.path.abspath(path)),
-                scale_factor,
-                data_dir,
-            )
+            return "magenta_tf1", (directory, directory)
         if os.path.basename(path) == CONFIG_NAME:
-            return load_model_dir(os.path.dirname(os.path.abspath(path)), scale_factor)
-        return _load_js(path, scale_factor)
+            return "sketch_rnn_tf", directory
+        return "magenta_js", path
     if os.path.exists(path + ".index"):
-        return _load_tf1(os.path.dirname(os.path.abspath(path)), path, scale_factor, data_dir)
+        return "magenta_tf1", (os.path.dirname(os.path.abspath(path)), path)
     raise ModelLoadError(f"{path}: no such file or directory; {presets.unknown_name_hint()}")
 
 
 # --------------------------------------------------------------------------- formats
+class ScaleFactorUnknown(ModelLoadError):
+    """A Magenta TF1 checkpoint without `scale_factor=` and without its training data at hand."""
+
+
 def _load_keras(path, scale_factor):
     import keras  # with TensorFlow, already loaded by .model
 
@@ -147,7 +174,7 @@ def _scale_from_data(hparams, directory, data_dir):
         else:
             missing.append(name)
     if missing or not names:
-        raise ModelLoadError(
+        raise ScaleFactorUnknown(
             f"{directory}: a Magenta checkpoint does not store its scale factor (pixels per model "
             f"unit). Pass scale_factor=<the training set's normalizing_scale_factor>, or "
             f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute "

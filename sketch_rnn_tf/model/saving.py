@@ -60,6 +60,8 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
         "hparams": model.hparams.to_dict(),
         "scale_factor": float(model.scale_factor),
     }
+    if getattr(model, "init_from", None):
+        config["init_from"] = model.init_from
     with staged_dir(directory) as staged:
         write_text(
             os.path.join(staged, CONFIG_NAME), json.dumps(config, indent=1), error=ModelLoadError
@@ -121,6 +123,7 @@ def load_model_dir(directory, scale_factor=None):
             f"({type(e).__name__}: {e})"
         ) from None
     _require_finite(model, prefix)
+    model.init_from = config.get("init_from")
     if scale_factor is not None:
         model.scale_factor = scale_factor
     return model

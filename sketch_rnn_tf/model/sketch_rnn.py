@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..data.checks import check_scale_factor
+from ..data.checks import check_scale_factor, check_stroke3
 from ..data.errors import ModelInputError
 from ..data.preprocessor import SketchPreprocessor
 from ..hparams import HParams
@@ -47,6 +47,9 @@ class SketchRNN(keras.Model):
             name="scale_factor",
         )
         self._sampler = None
+        #: Where this model's training started, when it was fine-tuned (`training.source`):
+        #: a dict written into `sketch_rnn_config.json` by `save_model`; None otherwise.
+        self.init_from = None
         self.build()
 
     # ------------------------------------------------------------------ Keras
@@ -218,6 +221,33 @@ class SketchRNN(keras.Model):
         batch, lengths = self.prepare(strokes)
         y = self._eval_outputs(batch, lengths, self._batch_latent(z, batch.shape[0]))
         return mixture.output_distribution(y, self.hparams.num_mixture)
+
+    def point_log_likelihoods(self, strokes):
+        """(Σ log p(Δx, Δy) in pixels, Σ log q(pen), number of points) over these sketches' points.
+
+        Teacher-forced (z = μ for a conditional model), over each sketch's real points only, of
+        any length (the model's max_seq_len does not limit them). The offset density is in pixels:
+        the mixture's density in model units (Eq. 3, without Magenta's 1e-6) divided by
+        scale_factor², so models of different scale factors compare (`evaluate.point_nll`).
+        """
+        hp = self.hparams
+        sketches = [
+            check_stroke3(s, error=ModelInputError, where=f"sketch {i}")
+            for i, s in enumerate(strokes)
+        ]
+        if not sketches:
+            raise ModelInputError("no sketches given", where="point_log_likelihoods()")
+        pre = SketchPreprocessor(
+            max(len(s) for s in sketches), self.scale_factor, hp.z_size if hp.conditional else 0
+        )
+        batch, lengths = pre.pad(sketches)
+        y = self._eval_outputs(tf.constant(batch), tf.constant(lengths))
+        dist = mixture.output_distribution(y, hp.num_mixture)
+        targets = tf.constant(batch[:, 1:])
+        real = np.arange(batch.shape[1] - 1)[None] < lengths[:, None]
+        offset = dist.offsets.log_prob(targets[..., :2]).numpy() - 2.0 * np.log(self.scale_factor)
+        pen = dist.pen.log_prob(targets[..., 2:5]).numpy()
+        return float(offset[real].sum()), float(pen[real].sum()), int(real.sum())
 
     def _batch_latent(self, z, batch_size):
         """A user's z ([z_size] for all sketches, or [B, z_size]) as a [B, z_size] tensor.

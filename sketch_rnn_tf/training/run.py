@@ -13,6 +13,7 @@ from ..data.loader import DataLoader
 from ..data.packed import load_packed_dataset
 from ..hparams import HParams
 from ..model import SketchRNN
+from . import source as init_source
 from .trainer import TRAIN_DIR, Trainer, TrainingError, make_log_root
 
 
@@ -24,12 +25,33 @@ def build_trainer(
     jit_compile=False,
     progress=True,
     strategy=None,
+    init_from=None,
+    explicit=None,
 ):
     """(Trainer, SketchDataset) of `hparams.data_set` in `data_dir`, resumed from log_root.
 
     The splits are packed and memory-mapped (data/packed.py): each .npz is validated and cached
     once, and memory grows with the sketches a step touches, not with the data set.
+
+    Args:
+      init_from: start from the weights of this model (a name or path `load_model` reads) instead
+        of random ones: its architecture hparams replace those of `hparams` (see
+        `training.source`). A log_root that holds a training checkpoint resumes it instead.
+      explicit: the hparam names the user set, to refuse those that conflict with the source's
+        architecture (default: those that differ from `HParams()`).
     """
+    record, source_model = None, None
+    resuming = log_root is not None and tf.train.latest_checkpoint(
+        os.path.join(log_root, TRAIN_DIR)
+    )
+    if resuming:
+        record = init_source.InitSource.read(log_root)
+    elif init_from is not None:
+        source_model, record = init_source.load_source(init_from, data_dir)
+    if record is not None:
+        if explicit is None:
+            explicit = init_source.explicit_hparams(hparams)
+        hparams = init_source.merge_hparams(HParams.from_dict(record.hparams), hparams, explicit)
     dataset = load_packed_dataset(data_dir, hparams.data_set, hparams.max_seq_len)
     scale = dataset.scale_factor
     train_loader = DataLoader(
@@ -48,6 +70,9 @@ def build_trainer(
             model = SketchRNN(hparams, scale_factor=scale)
     else:
         model = SketchRNN(hparams, scale_factor=scale)
+    if source_model is not None:
+        init_source.copy_weights(source_model, model)
+    model.init_from = None if record is None else record.to_dict()
     logging.info(
         "model: %d trainable parameters",
         sum(int(v.shape.num_elements()) for v in model.trainable_variables),
@@ -63,7 +88,8 @@ def build_trainer(
         progress=progress,
         strategy=strategy,
     )
-    trainer.restore()
+    if not trainer.restore() and record is not None:
+        trainer.record_start(record, dataset.split("test"))
     return trainer, dataset
 
 
@@ -77,6 +103,8 @@ def train(
     progress=True,
     strategy=None,
     worker=None,
+    init_from=None,
+    explicit=None,
 ):
     """Trains (or resumes) a model on `hparams.data_set`; the best model lands in log_root/best.
 
@@ -92,7 +120,15 @@ def train(
     if worker is None or worker.is_chief:
         make_log_root(log_root)
         trainer, _ = build_trainer(
-            data_dir, hparams, log_root, seed, jit_compile, progress, strategy=strategy
+            data_dir,
+            hparams,
+            log_root,
+            seed,
+            jit_compile,
+            progress,
+            strategy=strategy,
+            init_from=init_from,
+            explicit=explicit,
         )
         _check_same_step(trainer, worker)
         trainer.train(num_steps)
@@ -105,7 +141,15 @@ def train(
     )
     try:
         trainer, _ = build_trainer(
-            data_dir, hparams, scratch, seed, jit_compile, progress=False, strategy=strategy
+            data_dir,
+            hparams,
+            scratch,
+            seed,
+            jit_compile,
+            progress=False,
+            strategy=strategy,
+            init_from=init_from,
+            explicit=explicit,
         )
         checkpoint = tf.train.latest_checkpoint(os.path.join(log_root, TRAIN_DIR))
         if checkpoint:

@@ -38,7 +38,7 @@ from ..model.losses import kl_floor
 from ..model.saving import save_model
 from ..model.seeds import RowSeed
 from . import schedules
-from .evaluate import latent_diagnostic
+from .evaluate import latent_diagnostic, point_nll
 
 TRAIN_DIR = "train"
 BEST_DIR = "best"
@@ -155,18 +155,7 @@ class Trainer:
         if os.path.exists(path):
             saved = HParams.from_json(path)
             ours = self.hparams
-            keys = (
-                "enc_model",
-                "dec_model",
-                "enc_rnn_size",
-                "dec_rnn_size",
-                "z_size",
-                "num_mixture",
-                "conditional",
-                "max_seq_len",
-                "hyper_num_units",
-                "hyper_embedding_size",
-            )
+            keys = HParams.ARCHITECTURE + ("max_seq_len",)
             diff = [
                 f"{k}: {getattr(saved, k)} there, {getattr(ours, k)} here"
                 for k in keys
@@ -382,6 +371,44 @@ class Trainer:
         if self.manager is not None:
             self.manager.save(checkpoint_number=step)
 
+    def record_start(self, record, test_sketches=None) -> None:
+        """Records where a fine-tuning run starts, with its losses before the first step.
+
+        The valid and test splits' Magenta costs and the NLL per point in pixels
+        (`evaluate.point_nll`) of `test_sketches` (stroke-3, pixels) at step 0 go into `record.step0`, the run's `init_from.json`, its
+        metrics (split "init") and TensorBoard (`Init_*`), and the model's `init_from`, which
+        `save_model` writes into `sketch_rnn_config.json`.
+        """
+        step0 = {}
+        for name, data in (("valid", self.valid_data), ("test", self.test_data)):
+            if data is not None:
+                values = self.evaluate(data)
+                step0.update({f"{name}_{k}": v for k, v in values.items()})
+        if test_sketches is not None:
+            step0["test_point_nll"] = point_nll(self.model, test_sketches)["nll"]
+        record.step0 = step0
+        self.model.init_from = record.to_dict()
+        logging.info(
+            "starting from %s (%s, %s): %s",
+            record.source,
+            record.kind,
+            record.path,
+            ", ".join(f"{k} {v:.4f}" for k, v in step0.items()),
+        )
+        if not self.log_root:
+            return
+        record.write(self.log_root)
+        self._append_metrics({"split": "init", "step": 0, "time": time.time(), **step0})
+        with self.writer.as_default(step=0):
+            for key, value in step0.items():
+                tf.summary.scalar(f"Init_{key}", value)
+            tf.summary.text("Init_From", f"{record.source} ({record.kind}: {record.path})")
+        self.writer.flush()
+
+    def _append_metrics(self, record):
+        with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
     def _log_latent(self, step):
         """`latent_diagnostic` of a conditional model on a fixed subset of the valid split.
 
@@ -421,8 +448,7 @@ class Trainer:
             tf.summary.scalar("Valid_Latent_Reconstr_Cost_Shuffled_z", record["r_cost_shuffled"])
             tf.summary.scalar("Valid_Latent_Chamfer_Ratio", record["ratio"])
         self.writer.flush()
-        with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        self._append_metrics(record)
         logging.info(
             "valid latent step %d (%d sketches): L_R own z %.4f, shuffled z %.4f, "
             "Chamfer ratio %.3f",
@@ -448,8 +474,7 @@ class Trainer:
                     tf.summary.scalar("Steps_Per_Sec", record["steps_per_sec"])
             self.writer.flush()
         if self.log_root:
-            with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+            self._append_metrics(record)
         logging.info(
             "%s step %d: %s",
             split,
