@@ -205,4 +205,9 @@ def point_nll(model, sketches, batch_size=100):
         totals -= [offset, pen]
         points += n
     offset, pen = totals / points
-    return {"nll": float(offset + pen), "offset": float(offset), "pen": float(pen), "points": points}
+    return {
+        "nll": float(offset + pen),
+        "offset": float(offset),
+        "pen": float(pen),
+        "points": points,
+    }

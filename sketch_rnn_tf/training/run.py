@@ -34,6 +34,13 @@ def build_trainer(
     once, and memory grows with the sketches a step touches, not with the data set.
 
     Args:
+      data_dir: the folder of the `.npz` files.
+      hparams: the run's `HParams` (`data_set` names the files).
+      log_root: the run's directory (checkpoints, metrics, TensorBoard), or None.
+      seed: seeds the data order, dropout and z.
+      jit_compile: compile the training step with XLA.
+      progress: show a progress bar.
+      strategy: a `tf.distribute` strategy, or None for one device.
       init_from: start from the weights of this model (a name or path `load_model` reads) instead
         of random ones: its architecture hparams replace those of `hparams` (see
         `training.source`). A log_root that holds a training checkpoint resumes it instead.

@@ -10,8 +10,8 @@ The KL weight is the supplementary's annealing η_step = 1 − (1 − η_min) R^
 η_min = kl_weight_start / kl_weight. Both are pure functions of the step, so a resumed run continues
 the same schedule.
 
-The warm-up is this package's addition for fine-tuning (`train --init_from`): Adam's first steps move
-every weight by about lr whatever its gradient (m̂/√v̂ ≈ ±1 before the moments settle), and a
+The warm-up is this package's addition for fine-tuning (`train --init_from`): Adam's first steps
+move every weight by about lr whatever its gradient (m̂/√v̂ ≈ ±1 before the moments settle), and a
 pretrained model does not survive that (one step at lr 1e-5 takes the `sheep` model's valid cost on
 aaron_sheep from 0.37 to 0.48); ramping lr up while the moments fill lets noisy weights stay put.
 It is 0 (off) by default, so from-scratch runs follow Magenta's schedule exactly.

@@ -71,7 +71,9 @@ class InitSource:
             with open(path, encoding="utf-8") as f:
                 return cls.from_dict(json.load(f))
         except (OSError, ValueError, TypeError, KeyError) as e:
-            raise TrainingError(f"{path}: unreadable record of where the run started ({e})") from None
+            raise TrainingError(
+                f"{path}: unreadable record of where the run started ({e})"
+            ) from None
 
 
 def merge_hparams(source: HParams, hparams: HParams, explicit: Iterable[str] = ()) -> HParams:

@@ -375,9 +375,10 @@ class Trainer:
         """Records where a fine-tuning run starts, with its losses before the first step.
 
         The valid and test splits' Magenta costs and the NLL per point in pixels
-        (`evaluate.point_nll`) of `test_sketches` (stroke-3, pixels) at step 0 go into `record.step0`, the run's `init_from.json`, its
-        metrics (split "init") and TensorBoard (`Init_*`), and the model's `init_from`, which
-        `save_model` writes into `sketch_rnn_config.json`.
+        (`evaluate.point_nll`) of `test_sketches` (stroke-3, pixels) at step 0 go into
+        `record.step0`, the run's `init_from.json`, its metrics (split "init") and TensorBoard
+        (`Init_*`), and the model's `init_from`, which `save_model` writes into
+        `sketch_rnn_config.json`.
         """
         step0 = {}
         for name, data in (("valid", self.valid_data), ("test", self.test_data)):
