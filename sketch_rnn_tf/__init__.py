@@ -11,7 +11,11 @@ load TensorFlow.
 """
 
 import importlib as _importlib
+import importlib.abc  # noqa: F401  (_importlib.abc)
+import importlib.util  # noqa: F401  (_importlib.util)
 import os as _os
+import sys as _sys
+import warnings as _warnings
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -25,7 +29,7 @@ _LAZY = {
     "save_model": "model_io",
     "ModelLoadError": "model_io",
     "SketchRNNError": "errors",
-    "SketchPreprocessor": "data",
+    "SketchPreprocessor": "model.preprocessor",
     "list_models": "presets",
 }
 
@@ -33,7 +37,7 @@ _SUBMODULES = (
     "cli",
     "completion",
     "data",
-    "download",
+    "fetch",
     "errors",
     "export",
     "hparams",
@@ -49,9 +53,56 @@ _SUBMODULES = (
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
+#: Modules that moved, old name -> new name(s) (under `sketch_rnn_tf.`). Importing an old name still
+#: works: it gives a stand-in module that forwards every attribute to the new module(s), the first
+#: that has it, and warns once (DeprecationWarning).
+_MOVED = {
+    "data.errors": ("data.checks", "model.preprocessor"),
+    "data.geometry": "data.chamfer",
+    "data.preprocessor": "model.preprocessor",
+    "download": "fetch",
+    "rendering.checks": "rendering.inputs",
+    "rendering.geometry": "rendering.polylines",
+}
+
+
+class _MovedModules(_importlib.abc.MetaPathFinder, _importlib.abc.Loader):
+    """Finds the old names of `_MOVED` and makes each a stand-in for its new module."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        old = fullname[len(__name__) + 1 :] if fullname.startswith(__name__ + ".") else None
+        if old in _MOVED:
+            return _importlib.util.spec_from_loader(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        return None  # a plain new module, filled in by exec_module
+
+    def exec_module(self, module):
+        targets = _MOVED[module.__name__[len(__name__) + 1 :]]
+        targets = (targets,) if isinstance(targets, str) else targets
+        new = [_importlib.import_module(f"{__name__}.{t}") for t in targets]
+        names = ", ".join(m.__name__ for m in new)
+        _warnings.warn(f"{module.__name__} moved to {names}", DeprecationWarning, stacklevel=2)
+
+        def forward(name):
+            for m in new:
+                if hasattr(m, name):
+                    return getattr(m, name)
+            raise AttributeError(f"module {module.__name__!r} (moved to {names}) has no {name!r}")
+
+        module.__path__ = []
+        module.__doc__ = f"Moved to {names} (this name is a deprecated alias)."
+        module.__getattr__ = forward
+        module.__all__ = sorted({n for m in new for n in dir(m) if not n.startswith("_")})
+
+
+_sys.meta_path.append(_MovedModules())
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name in _SUBMODULES:  # `srt.rendering.render_grid(...)` without importing it first
+    if name in _SUBMODULES or name in _MOVED:  # `srt.rendering.render_grid(...)` unimported
         return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'sketch_rnn_tf' has no attribute {name!r}")

@@ -193,8 +193,8 @@ def cmd_evaluate(args):
     import json
 
     from .atomic import write_text
-    from .data.errors import ModelInputError
     from .data.packed import load_packed_dataset
+    from .model.preprocessor import ModelInputError
     from .training.evaluate import evaluate_dataset, latent_diagnostic
 
     model = _load(args)

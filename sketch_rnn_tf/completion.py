@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from .data.checks import check_stroke3
-from .data.errors import ModelInputError
+from .model.preprocessor import ModelInputError
 
 
 def _is_single(partial) -> bool:

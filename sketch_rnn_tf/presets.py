@@ -27,8 +27,8 @@ import os
 import re
 from typing import Dict, List, Optional
 
-from .download import DownloadError, cache_home, fetch, join_url
 from .errors import SketchRNNError
+from .fetch import DownloadError, cache_home, fetch, join_url
 
 #: Environment variable that replaces `MAGENTA_BASE_URL`.
 MAGENTA_URL_ENV = "SKETCH_RNN_TF_MAGENTA_URL"

@@ -9,7 +9,7 @@ import pytest
 
 from sketch_rnn_tf.data import DataError, download_quickdraw, load_npz
 from sketch_rnn_tf.data.download import quickdraw_base_url
-from sketch_rnn_tf.download import DownloadError
+from sketch_rnn_tf.fetch import DownloadError
 
 from _http import LocalServer, Truncated, closed_port_url
 from _paths import SHEEP_NPZ, write_tiny_npz

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf import HParams, SketchRNN
-from sketch_rnn_tf.data.errors import DataError
-from sketch_rnn_tf.data.geometry import (
+from sketch_rnn_tf.data.chamfer import (
     chamfer_distance,
     chamfer_matrix,
     reconstruction_ratio,
     sketch_chamfer,
     sketch_points,
 )
+from sketch_rnn_tf.data.checks import DataError
 from sketch_rnn_tf.training.evaluate import (
     derangement,
     latent_diagnostic,
@@ -135,7 +135,7 @@ def test_geometry_needs_no_tensorflow():
     import sys
 
     code = (
-        "import sys, sketch_rnn_tf.data.geometry; "
+        "import sys, sketch_rnn_tf.data.chamfer; "
         "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     )
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,17 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from sketch_rnn_tf.data import (
-    DataError,
-    ModelInputError,
-    SketchPreprocessor,
-    pad_batch,
-    to_big_strokes,
-    validate_sketch,
-)
+from sketch_rnn_tf.data import DataError, pad_batch, to_big_strokes, validate_sketch
 from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
 from sketch_rnn_tf.data.strokes import strokes_to_lines
 from sketch_rnn_tf.errors import SketchRNNError
+from sketch_rnn_tf.model.preprocessor import ModelInputError, SketchPreprocessor
 from sketch_rnn_tf.rendering import RenderError, render_svg
 
 GOOD = np.array([[10, -4, 0], [3, 7, 1], [-8, 2, 0], [5, 5, 1]], np.int16)

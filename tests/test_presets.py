@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, cli, load_model, presets
-from sketch_rnn_tf.download import DownloadError
+from sketch_rnn_tf.fetch import DownloadError
 from sketch_rnn_tf.magenta.js import read_js, write_js
 
 from _http import LocalServer, Truncated, closed_port_url

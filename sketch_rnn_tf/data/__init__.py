@@ -1,17 +1,16 @@
 """Data pipeline of sketch-rnn (Ha & Eck 2017).
 
-Stroke formats, the one rule for what a sketch is (`checks`), the model's numpy front door
-(`SketchPreprocessor`), `.npz` loading, augmentation, batching, Quick, Draw! `.ndjson`
-preprocessing (`prepare_ndjson`) and downloading Magenta's per-category `.npz` files
-(`download_quickdraw`).
+Stroke formats, the one rule for what a sketch is and `DataError` (`checks`), `.npz` loading,
+augmentation, batching, Quick, Draw! `.ndjson` preprocessing (`prepare_ndjson`), downloading
+Magenta's per-category `.npz` files (`download_quickdraw`) and the Chamfer distances that judge
+reconstructions (`chamfer`).
 
 Depends only on numpy, absl and (lazily, for `DataLoader.as_dataset`) TensorFlow.
 """
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
-from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
+from sketch_rnn_tf.data.checks import DataError, check_scale_factor, check_stroke3
 from sketch_rnn_tf.data.download import download_quickdraw
-from sketch_rnn_tf.data.errors import DataError, ModelInputError
 from sketch_rnn_tf.data.loader import DataLoader, eval_batches
 from sketch_rnn_tf.data.npz import (
     SPLITS,
@@ -24,7 +23,6 @@ from sketch_rnn_tf.data.npz import (
 )
 from sketch_rnn_tf.data.packed import PackedSplit, load_packed_dataset, open_packed_npz
 from sketch_rnn_tf.data.prepare import prepare_ndjson
-from sketch_rnn_tf.data.preprocessor import SketchPreprocessor
 from sketch_rnn_tf.data.quickdraw import (
     drawing_to_stroke3,
     load_ndjson_raw,
@@ -50,13 +48,11 @@ from sketch_rnn_tf.data.strokes import (
 __all__ = [
     "DataError",
     "DataLoader",
-    "ModelInputError",
     "PAD_TOKEN",
     "PackedSplit",
     "SPLITS",
     "START_TOKEN",
     "SketchDataset",
-    "SketchPreprocessor",
     "augment_strokes",
     "check_scale_factor",
     "check_stroke3",
@@ -87,3 +83,19 @@ __all__ = [
     "to_normal_strokes",
     "validate_sketch",
 ]
+
+
+def __getattr__(name):
+    # Moved to the model (the model's front door and its error): kept here as deprecated aliases.
+    if name in ("SketchPreprocessor", "ModelInputError"):
+        import warnings
+
+        from sketch_rnn_tf.model import preprocessor
+
+        warnings.warn(
+            f"sketch_rnn_tf.data.{name} moved to sketch_rnn_tf.model.preprocessor.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(preprocessor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

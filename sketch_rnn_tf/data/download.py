@@ -18,9 +18,9 @@ import os
 import re
 from typing import List, Optional, Sequence, Union
 
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError
 from sketch_rnn_tf.data.npz import load_npz
-from sketch_rnn_tf.download import DownloadError, cache_home, fetch, join_url
+from sketch_rnn_tf.fetch import DownloadError, cache_home, fetch, join_url
 
 #: Environment variable that replaces `QUICKDRAW_BASE_URL`.
 QUICKDRAW_URL_ENV = "SKETCH_RNN_TF_QUICKDRAW_URL"

@@ -27,8 +27,7 @@ from typing import Iterator, List, Sequence, Tuple
 import numpy as np
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
-from sketch_rnn_tf.data.checks import check_scale_factor
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError, check_scale_factor
 from sketch_rnn_tf.data.npz import LIMIT
 from sketch_rnn_tf.data.strokes import pad_batch
 

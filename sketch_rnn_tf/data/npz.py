@@ -30,8 +30,7 @@ from typing import Dict, List, Sequence, Union
 import numpy as np
 from absl import logging
 
-from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
-from sketch_rnn_tf.data.errors import DataError, format_where
+from sketch_rnn_tf.data.checks import DataError, check_scale_factor, check_stroke3, format_where
 from sketch_rnn_tf.data.npz_reader import read_split
 
 SPLITS = ("train", "valid", "test")

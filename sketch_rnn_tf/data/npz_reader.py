@@ -31,7 +31,7 @@ from typing import Callable, Union
 
 import numpy as np
 
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError
 
 #: Sketches between two prunings of the unpickler's memo.
 _PRUNE_EVERY = 1024

@@ -57,7 +57,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from absl import logging
 
-from sketch_rnn_tf.data.errors import DataError, format_where
+from sketch_rnn_tf.data.checks import DataError, format_where
 from sketch_rnn_tf.data.npz import (
     LIMIT,
     SPLITS,
@@ -71,7 +71,7 @@ from sketch_rnn_tf.data.npz import (
     check_data_set,
 )
 from sketch_rnn_tf.data.npz_reader import NotStreamable, stream_split
-from sketch_rnn_tf.download import cache_home
+from sketch_rnn_tf.fetch import cache_home
 
 #: 2: points before offsets (written as sketches stream in); 1 had offsets first.
 FORMAT_VERSION = 2

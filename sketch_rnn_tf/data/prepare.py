@@ -29,7 +29,7 @@ from typing import Dict, Sequence, Union
 
 import numpy as np
 
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError
 from sketch_rnn_tf.data.npz import SPLITS
 from sketch_rnn_tf.data.quickdraw import drawing_to_stroke3, simplify_drawing
 

@@ -33,7 +33,7 @@ from typing import Dict, List, Sequence, Union
 
 import numpy as np
 
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError
 
 #: The larger extent of a simplified drawing.
 SIMPLIFIED_SIZE = 255.0

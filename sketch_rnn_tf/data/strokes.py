@@ -23,8 +23,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from sketch_rnn_tf.data.checks import check_stroke3
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError, check_stroke3
 
 #: S0 of the paper: the first decoder input of every sequence.
 START_TOKEN = np.array([0.0, 0.0, 1.0, 0.0, 0.0], dtype=np.float32)

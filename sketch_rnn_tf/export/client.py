@@ -15,8 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import strokes as stroke_format
-from ..data.errors import ModelInputError
-from ..data.preprocessor import SketchPreprocessor
+from ..model.preprocessor import ModelInputError, SketchPreprocessor
 from .exporter import ExportError
 
 

@@ -20,7 +20,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ..data.errors import ModelInputError
+from ..model.preprocessor import ModelInputError
 
 METHODS = ("slerp", "lerp")
 # sin(ω) below this (in float64) means the two directions are parallel or antipodal.

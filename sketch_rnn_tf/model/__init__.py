@@ -1,34 +1,40 @@
-"""sketch-rnn's model: cells → RNN loop → encoder, decoder, mixture → `SketchRNN`."""
+"""sketch-rnn's model: cells → RNN loop → encoder, decoder, mixture → `SketchRNN`.
 
-from .cells import HyperLSTMCell, LayerNormLSTMCell, LSTMCell, make_cell
-from .decoder import Decoder
-from .encoder import Encoder, sample_z
-from .linear import SuperLinear
-from .mixture import (
-    BivariateNormal,
-    MixtureParams,
-    StrokeDistribution,
-    output_distribution,
-    split_params,
-)
-from .sampler import Sampler
-from .sketch_rnn import ModelInputError, SketchRNN
+`preprocessor` (the numpy front door of a model: `SketchPreprocessor`, `ModelInputError`) imports
+no TensorFlow; the names below are imported lazily, so `import sketch_rnn_tf.model.preprocessor`
+(as the export client does) does not load the model code.
+"""
 
-__all__ = [
-    "HyperLSTMCell",
-    "LayerNormLSTMCell",
-    "LSTMCell",
-    "make_cell",
-    "Decoder",
-    "Encoder",
-    "sample_z",
-    "SuperLinear",
-    "BivariateNormal",
-    "MixtureParams",
-    "StrokeDistribution",
-    "output_distribution",
-    "split_params",
-    "Sampler",
-    "ModelInputError",
-    "SketchRNN",
-]
+import importlib as _importlib
+
+_LAZY = {
+    "HyperLSTMCell": "cells",
+    "LayerNormLSTMCell": "cells",
+    "LSTMCell": "cells",
+    "make_cell": "cells",
+    "Decoder": "decoder",
+    "Encoder": "encoder",
+    "sample_z": "encoder",
+    "SuperLinear": "linear",
+    "BivariateNormal": "mixture",
+    "MixtureParams": "mixture",
+    "StrokeDistribution": "mixture",
+    "output_distribution": "mixture",
+    "split_params": "mixture",
+    "Sampler": "sampler",
+    "ModelInputError": "preprocessor",
+    "SketchPreprocessor": "preprocessor",
+    "SketchRNN": "sketch_rnn",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

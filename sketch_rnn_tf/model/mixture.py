@@ -33,7 +33,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.internal import parameter_properties
 
-from ..data.preprocessor import TEMPERATURE_MODES
+from .preprocessor import TEMPERATURE_MODES
 
 tfd = tfp.distributions
 

@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import strokes as stroke_format
-from ..data.errors import ModelInputError
 from . import mixture
+from .preprocessor import ModelInputError
 from .rnn import run_rnn
 
 PAD_ROW = (0.0, 0.0, 0.0, 0.0, 1.0)

@@ -9,12 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.checks import check_scale_factor, check_stroke3
-from ..data.errors import ModelInputError
-from ..data.preprocessor import SketchPreprocessor
 from ..hparams import HParams
 from . import losses, mixture
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
+from .preprocessor import ModelInputError, SketchPreprocessor
 from .seeds import fold_seed
 
 MAGENTA_SCOPE = "vector_rnn"

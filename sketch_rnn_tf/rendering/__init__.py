@@ -5,10 +5,10 @@ bounds) and `colors` (interpolation, hue ramps) serve both; `checks` holds the i
 `RenderError`.
 """
 
-from sketch_rnn_tf.rendering.checks import RenderError
 from sketch_rnn_tf.rendering.colors import grid_colors, interpolate_colors, stroke_colors
-from sketch_rnn_tf.rendering.geometry import stroke_bounds, strokes_to_polylines
 from sketch_rnn_tf.rendering.grid import GridStyle, render_grid
+from sketch_rnn_tf.rendering.inputs import RenderError
+from sketch_rnn_tf.rendering.polylines import stroke_bounds, strokes_to_polylines
 from sketch_rnn_tf.rendering.svg import display_svg, render_svg
 
 __all__ = [

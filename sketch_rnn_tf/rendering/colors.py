@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .checks import RenderError
+from .inputs import RenderError
 
 
 def parse_color(c: Any) -> np.ndarray:

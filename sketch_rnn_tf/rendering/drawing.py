@@ -8,7 +8,7 @@ import numpy as np
 import svgwrite
 
 from .colors import css_color, stroke_colors
-from .geometry import points, round_px
+from .polylines import points, round_px
 
 
 def new_drawing(width: float, height: float, background: Any) -> svgwrite.Drawing:

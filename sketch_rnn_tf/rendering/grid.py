@@ -10,10 +10,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import write_text
-from .checks import RenderError, as_strokes, positive
 from .colors import css_color
 from .drawing import add_strokes, new_drawing, stroke_group
-from .geometry import round_px, strokes_to_polylines
+from .inputs import RenderError, as_strokes, positive
+from .polylines import round_px, strokes_to_polylines
 
 
 def _nest_depth(x: Any) -> int | None:

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_text
-from .checks import RenderError, as_strokes, positive
 from .drawing import add_strokes, new_drawing, stroke_group
-from .geometry import stroke_bounds, strokes_to_polylines
+from .inputs import RenderError, as_strokes, positive
+from .polylines import stroke_bounds, strokes_to_polylines
 
 __all__ = ["render_svg", "display_svg"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.errors import ModelInputError
-from ..data.geometry import reconstruction_ratio
+from ..data.chamfer import reconstruction_ratio
 from ..model.losses import kl_divergence
+from ..model.preprocessor import ModelInputError
 
 
 def evaluate_split(model, strokes, batch_size=100):
@@ -111,7 +111,7 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
                        own z). r_cost_shuffled - r_cost_own is what z is worth to the decoder.
       ratio:           the reconstruction Chamfer ratio: each sketch's z = μ is decoded at
                        temperature τ (`reconstruct_sketches`, seeded); then (see
-                       `data.geometry.reconstruction_ratio`)
+                       `data.chamfer.reconstruction_ratio`)
                          ratio = mean_i C(S_i, R_i) / mean_{i != j} C(S_i, R_j),
                        C the symmetric Chamfer distance in pixels between the pen positions of
                        sketch S_i and reconstruction R_j, each centred on its bounding box. The

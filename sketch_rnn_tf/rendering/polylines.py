@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import as_strokes
+from .inputs import as_strokes
 
 _DECIMALS = 3
 

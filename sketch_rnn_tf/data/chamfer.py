@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sketch_rnn_tf.data.errors import DataError
+from sketch_rnn_tf.data.checks import DataError
 
 
 def sketch_points(strokes) -> np.ndarray:

@@ -28,12 +28,21 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from sketch_rnn_tf.data.checks import check_scale_factor, check_stroke3
-from sketch_rnn_tf.data.errors import ModelInputError
-from sketch_rnn_tf.data.strokes import pad_batch, to_normal_strokes
+from ..data.checks import DataError, check_scale_factor, check_stroke3
+from ..data.strokes import pad_batch, to_normal_strokes
 
 #: "magenta": σ → σ·τ (Magenta's sample()); "paper": σ → σ·√τ (Eq. 8, magenta-js).
 TEMPERATURE_MODES = ("magenta", "paper")
+
+
+class ModelInputError(DataError):
+    """Sketches, latent vectors or arguments given to a model (or to an export of one) are unusable.
+
+    Raised by `SketchPreprocessor`, the numpy front door that the model, its sampler, completion and
+    the export client share; the message names the sketch or argument and the problem.
+    """
+
+    default_where = ""
 
 
 def _is_int(value) -> bool:
