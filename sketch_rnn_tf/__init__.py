@@ -25,12 +25,12 @@ _LAZY = {
     "HParams": "hparams",
     "HParamsError": "hparams",
     "SketchRNN": "model",
-    "load_model": "model_io",
-    "save_model": "model_io",
-    "ModelLoadError": "model_io",
+    "load_model": "formats",
+    "save_model": "formats",
+    "ModelLoadError": "formats",
     "SketchRNNError": "errors",
     "SketchPreprocessor": "model.preprocessor",
-    "list_models": "presets",
+    "list_models": "formats.names",
 }
 
 _SUBMODULES = (
@@ -42,10 +42,8 @@ _SUBMODULES = (
     "export",
     "hparams",
     "latent",
-    "magenta",
     "model",
-    "model_io",
-    "presets",
+    "formats",
     "rendering",
     "training",
 )
@@ -61,6 +59,12 @@ _MOVED = {
     "data.geometry": "data.chamfer",
     "data.preprocessor": "model.preprocessor",
     "download": "fetch",
+    "magenta": ("formats", "formats.magenta_tf1"),
+    "magenta.js": "formats.magenta_js",
+    "magenta.tf1": "formats.magenta_tf1",
+    "model.saving": "formats.package_dir",
+    "model_io": "formats",
+    "presets": "formats.names",
     "rendering.checks": "rendering.inputs",
     "rendering.geometry": "rendering.polylines",
 }

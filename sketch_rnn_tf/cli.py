@@ -29,7 +29,7 @@ from .errors import SketchRNNError
 
 
 def _load(args):
-    from .model_io import load_model
+    from .formats import load_model
 
     return load_model(
         args.checkpoint,
@@ -139,7 +139,12 @@ def _download_missing(data_dir, data_set):
 
 
 def cmd_models(args):
-    from .presets import MAGENTA_GEN_ONLY, list_models, magenta_base_url, magenta_cache_dir
+    from .formats.names import (
+        MAGENTA_GEN_ONLY,
+        list_models,
+        magenta_base_url,
+        magenta_cache_dir,
+    )
 
     models = list_models()
     print("bundled (load_model(name) or --checkpoint name):")
@@ -183,7 +188,7 @@ def cmd_export(args):
     path = export_saved_model(model, args.out)
     print(f"wrote SavedModel to {path}")
     if args.js:
-        from .magenta.js import write_js
+        from .formats.magenta_js import write_js
 
         write_js(model, args.js)
         print(f"wrote magenta-js JSON to {args.js}")
@@ -226,7 +231,7 @@ def cmd_evaluate(args):
 
 
 def cmd_convert(args):
-    from .model_io import save_model
+    from .formats import save_model
 
     model = _load(args)
     path = save_model(model, args.out)

@@ -1,7 +1,7 @@
 """Fetching one file over HTTP(S) into a cache: atomically, validated, and offline once cached.
 
-Standard library only (plus tqdm for the progress bar); no TensorFlow. Used by `presets` (Magenta's
-hosted models) and `data.download` (Quick, Draw! `.npz` files).
+Standard library only (plus tqdm for the progress bar); no TensorFlow. Used by `formats.names`
+(Magenta's hosted models) and `data.download` (Quick, Draw! `.npz` files).
 
 Rules every download follows:
 

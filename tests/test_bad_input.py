@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf.cli import main
+from sketch_rnn_tf.formats import save_model
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
-from sketch_rnn_tf.model.saving import save_model
 
 from _paths import SHARED, SHEEP_NPZ
 

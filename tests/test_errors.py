@@ -6,8 +6,8 @@ import sketch_rnn_tf as srt
 from sketch_rnn_tf.data import DataError
 from sketch_rnn_tf.errors import SketchRNNError
 from sketch_rnn_tf.export import ExportError
-from sketch_rnn_tf.magenta import CheckpointError
-from sketch_rnn_tf.magenta.js import JSExportError, JSFormatError
+from sketch_rnn_tf.formats.magenta_js import JSExportError, JSFormatError
+from sketch_rnn_tf.formats.magenta_tf1 import CheckpointError
 from sketch_rnn_tf.model import ModelInputError
 from sketch_rnn_tf.rendering import RenderError
 from sketch_rnn_tf.training import TrainingError

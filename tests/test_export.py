@@ -17,9 +17,9 @@ import tensorflow as tf
 from sketch_rnn_tf.cli import main as cli_main
 from sketch_rnn_tf.data import strokes as stroke_format
 from sketch_rnn_tf.export import ExportError, export_saved_model, load_exported
+from sketch_rnn_tf.formats import save_model
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
-from sketch_rnn_tf.model.saving import save_model
 
 TINY = dict(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=30)
 CONFIGS = {

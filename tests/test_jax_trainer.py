@@ -17,10 +17,9 @@ jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
 from sketch_rnn_tf.data import DataLoader, load_dataset  # noqa: E402
+from sketch_rnn_tf.formats import load_model, save_model  # noqa: E402
 from sketch_rnn_tf.hparams import HParams  # noqa: E402
 from sketch_rnn_tf.model import SketchRNN  # noqa: E402
-from sketch_rnn_tf.model.saving import save_model  # noqa: E402
-from sketch_rnn_tf.model_io import load_model  # noqa: E402
 
 from _paths import REPO, SHARED  # noqa: E402
 

@@ -306,7 +306,7 @@ def test_trainer_logs_the_diagnostic_for_conditional_models(tiny_dir, tmp_path):
 
 def test_cli_evaluate_latent(tiny_dir, tmp_path, capsys):
     from sketch_rnn_tf import cli
-    from sketch_rnn_tf.model.saving import save_model
+    from sketch_rnn_tf.formats import save_model
 
     model = _model(data_set=["tiny.npz"])
     save_model(model, str(tmp_path / "vae"))

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_rnn_tf.formats import magenta_tf1 as tf1
 from sketch_rnn_tf.hparams import HParams
-from sketch_rnn_tf.magenta import tf1
 from sketch_rnn_tf.model import SketchRNN
 
 from _numpy_magenta import np_ln, sig

@@ -12,9 +12,10 @@ import os
 import numpy as np
 import pytest
 
-from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, cli, load_model, presets
+from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, cli, load_model
 from sketch_rnn_tf.fetch import DownloadError
-from sketch_rnn_tf.magenta.js import read_js, write_js
+from sketch_rnn_tf.formats import names as presets
+from sketch_rnn_tf.formats.magenta_js import read_js, write_js
 
 from _http import LocalServer, Truncated, closed_port_url
 from _paths import DATA, REPO

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf import HParams, ModelLoadError, SketchRNN, load_model, save_model
-from sketch_rnn_tf.magenta import tf1
-from sketch_rnn_tf.magenta.js import (
+from sketch_rnn_tf.formats import magenta_tf1 as tf1
+from sketch_rnn_tf.formats.magenta_js import (
     QUANT_MAX,
     QUANT_RANGE,
     JSExportError,

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_rnn_tf.formats.package_dir import load_model_dir
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
-from sketch_rnn_tf.model.saving import load_model_dir
 from sketch_rnn_tf.model.seeds import RowSeed, stateless_draw
 from sketch_rnn_tf.training import schedules
 from sketch_rnn_tf.training.run import build_trainer

@@ -74,7 +74,7 @@ def test_step_uses_schedules_read_before_the_update(trained):
 def test_best_model_and_checkpoint_written(trained):
     import os
 
-    from sketch_rnn_tf.model_io import load_model
+    from sketch_rnn_tf.formats import load_model
 
     trainer, log_root, _, dataset = trained
     best = load_model(os.path.join(log_root, "best"))

@@ -39,11 +39,11 @@ def available_models() -> dict[str, str]:
     The names are those of `sketch_rnn_tf.list_models()` ("bundled" and "cached"); none of them
     needs the network. Imports no TensorFlow.
     """
-    from .. import presets
+    from ..formats import names
 
     models = {}
-    for name in presets.bundled_models() + presets.cached_models():
-        models.setdefault(name, presets.resolve(name, progress=False))
+    for name in names.bundled_models() + names.cached_models():
+        models.setdefault(name, names.resolve(name, progress=False))
     return models
 
 

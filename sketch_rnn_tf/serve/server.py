@@ -273,11 +273,11 @@ def resolve_models(checkpoint) -> tuple[dict, str]:
         if name in models:  # another model of that name is listed: name this one by its path
             name = path
         return {name: path, **models}, name
-    from .. import presets
+    from ..formats import names
 
-    try:  # a catalogue name not cached yet: download it once (presets validates it first)
-        path = presets.resolve(checkpoint)
-    except (ValueError, presets.DownloadError) as e:
+    try:  # a catalogue name not cached yet: download it once (names validates it first)
+        path = names.resolve(checkpoint)
+    except (ValueError, names.DownloadError) as e:
         raise ServeError(str(e)) from None
     if os.path.exists(path):
         return {checkpoint: path, **models}, checkpoint

@@ -116,10 +116,11 @@ def load_source(init_from, data_dir=None):
     that lies in `data_dir` or beside it, and otherwise recorded as None: the run uses the new
     data's scale factor either way.
     """
-    from ..model_io import ModelLoadError, ScaleFactorUnknown, describe_source, load_model
+    from ..formats import ModelLoadError, ScaleFactorUnknown, describe, load_model
 
     try:
-        kind, path = describe_source(init_from)
+        location = describe(init_from)
+        kind, path = location.format, os.path.abspath(location.path)
         try:
             model = load_model(init_from, data_dir=data_dir)
             scale = float(model.scale_factor)

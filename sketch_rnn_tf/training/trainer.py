@@ -33,9 +33,9 @@ from absl import logging
 
 from ..data.loader import DataLoader
 from ..errors import SketchRNNError
+from ..formats import save_model
 from ..hparams import HParams
 from ..model.losses import kl_floor
-from ..model.saving import save_model
 from ..model.seeds import RowSeed
 from . import schedules
 from .evaluate import latent_diagnostic, point_nll

@@ -34,9 +34,9 @@ PACKAGE_HPARAMS = dict(
 
 
 def to_package(snapshot, out_dir):
+    from sketch_rnn_tf.formats import save_model
     from sketch_rnn_tf.hparams import HParams
     from sketch_rnn_tf.model import SketchRNN
-    from sketch_rnn_tf.model.saving import save_model
 
     weights, meta = train_jax.load_snapshot(snapshot)
     values = {k: v for k, v in meta["hparams"].items() if k != "unroll"}
@@ -56,7 +56,7 @@ def to_package(snapshot, out_dir):
 
 
 def from_model(model_dir, snapshot):
-    from sketch_rnn_tf.model_io import load_model
+    from sketch_rnn_tf.formats import load_model
 
     model = load_model(model_dir)
     hp = model.hparams
@@ -71,7 +71,7 @@ def check(snapshot, out_dir, data_dir, jax_python):
     import json
     import subprocess
 
-    from sketch_rnn_tf.model_io import load_model
+    from sketch_rnn_tf.formats import load_model
 
     _, meta = train_jax.load_snapshot(snapshot)
     data = os.path.join(data_dir, meta["data"])

@@ -17,7 +17,7 @@ A download is checked before it enters the cache: the JSON must parse and its te
 form the model its name promises (`magenta.js.read_js`); otherwise it is refused and never cached.
 A path that exists on disk always wins over a name.
 
-This module imports no TensorFlow until a download has to be validated.
+This module imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import os
 import re
 from typing import Dict, List, Optional
 
-from .errors import SketchRNNError
-from .fetch import DownloadError, cache_home, fetch, join_url
+from ..fetch import DownloadError, cache_home, fetch, join_url
+from .format import ModelLoadError
+from .package_dir import CONFIG_NAME
 
 #: Environment variable that replaces `MAGENTA_BASE_URL`.
 MAGENTA_URL_ENV = "SKETCH_RNN_TF_MAGENTA_URL"
@@ -159,12 +160,11 @@ MAGENTA_GEN_ONLY = frozenset({"everything"})
 #: The two kinds of hosted file: decoder-only and conditional (VAE).
 MAGENTA_KINDS = ("gen", "vae")
 
-_CONFIG_NAME = "sketch_rnn_config.json"  # = model.saving.CONFIG_NAME (not imported: it loads TF)
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MAGENTA_NAME = re.compile(r"^magenta/([a-z0-9_]+)\.(gen|vae)(?:\.json)?$")
 
 
-class ModelNameError(SketchRNNError):
+class ModelNameError(ModelLoadError):
     """A model name is neither a path nor a bundled or catalogue name."""
 
 
@@ -193,7 +193,7 @@ def bundled_models() -> List[str]:
     return sorted(
         name
         for name in os.listdir(directory)
-        if os.path.isfile(os.path.join(directory, name, _CONFIG_NAME))
+        if os.path.isfile(os.path.join(directory, name, CONFIG_NAME))
     )
 
 
@@ -265,7 +265,7 @@ def _parse_magenta(name: str):
 
 def _validator(kind: str):
     def validate(path):
-        from .magenta.js import read_js  # loads TensorFlow (via the magenta package)
+        from .magenta_js import read_js
 
         hparams, _, _ = read_js(path)
         if hparams.conditional != (kind == "vae"):

@@ -7,6 +7,10 @@ variable (`SketchRNN.magenta_variables()`); Adam slots (`vector_rnn/vector_rnn/<
 the schedule variables (`vector_rnn/Variable` = learning rate, `Variable_1` = KL weight,
 `global_step`, `beta1_power`, `beta2_power`) and the extra `vector_rnn_1/*` scalars that newer
 Magenta writes are ignored.
+
+Magenta stores no scale factor: `load` takes `scale_factor=`, else computes it from the train split
+of the config's `data_set` `.npz` files found in `data_dir` or beside the checkpoint, else raises
+`ScaleFactorUnknown` saying how to give it.
 """
 
 from __future__ import annotations
@@ -16,16 +20,97 @@ import re
 from typing import Dict, Tuple
 
 import numpy as np
-import tensorflow as tf
 
 from ..atomic import write_text
-from ..errors import SketchRNNError
-from ..hparams import HParams
-from ..model.saving import has_tensor_data
+from ..hparams import HParams, HParamsError
+from .format import Location, ModelLoadError, ScaleFactorUnknown
+from .package_dir import has_tensor_data
+
+NAME = "magenta_tf1"
+#: The hparams file of a Magenta model directory.
+CONFIG_NAME = "model_config.json"
 
 
-class CheckpointError(SketchRNNError):
+class CheckpointError(ModelLoadError):
     """A checkpoint is missing, unreadable, or does not fit the model's hparams."""
+
+
+def detect(path):
+    """A `Location` (path: the directory or prefix given) if `path` is a Magenta TF1 checkpoint.
+
+    `path` may be a model directory (with `model_config.json`), its `model_config.json`, a
+    checkpoint prefix, or one of its `.index` / `.data-*` files.
+    """
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, CONFIG_NAME)):
+            return Location(NAME, path, path)
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isfile(path):
+        base = os.path.basename(path)
+        if base == CONFIG_NAME:
+            return Location(NAME, directory, directory)
+        if path.endswith(".index"):
+            return Location(NAME, path[: -len(".index")], directory)
+        if ".data-" in base:
+            return Location(NAME, path.split(".data-")[0], directory)
+        return None
+    if os.path.exists(path + ".index"):
+        return Location(NAME, path, directory)
+    return None
+
+
+def load(location: Location, data_dir=None, scale_factor=None):
+    """The `SketchRNN` of a Magenta checkpoint: hparams from its config, every trainable weight."""
+    from ..model.sketch_rnn import SketchRNN
+
+    directory, path = location.directory, location.path
+    config_path = os.path.join(directory, CONFIG_NAME)
+    if not os.path.exists(config_path):
+        raise ModelLoadError(
+            f"{path}: a TF1 checkpoint needs {CONFIG_NAME} beside it ({config_path} is missing)"
+        )
+    try:
+        hparams = HParams.from_json(config_path)
+    except HParamsError as e:
+        raise ModelLoadError(str(e)) from None
+    prefix = find_checkpoint_prefix(path)
+    if scale_factor is None:
+        scale_factor = _scale_from_data(hparams, directory, data_dir)
+    model = SketchRNN(hparams, scale_factor=scale_factor)
+    load_weights(model, prefix)
+    return model
+
+
+def _scale_from_data(hparams, directory, data_dir):
+    from ..data import DataError, load_npz, normalizing_scale_factor
+
+    names = list(hparams.data_set)
+    places = ([os.fspath(data_dir)] if data_dir is not None else []) + [directory]
+    train, missing = [], []
+    for name in names:
+        for place in places:
+            candidate = os.path.join(place, name)
+            if os.path.isfile(candidate):
+                try:
+                    train.extend(load_npz(candidate)["train"])
+                except DataError as e:
+                    raise ModelLoadError(f"cannot compute the scale factor: {e}") from None
+                break
+        else:
+            missing.append(name)
+    if missing or not names:
+        raise ScaleFactorUnknown(
+            f"{directory}: a Magenta checkpoint does not store its scale factor (pixels per model "
+            f"unit). Pass scale_factor=<the training set's normalizing_scale_factor>, or "
+            f"data_dir=<folder holding {', '.join(names) or 'the data_set .npz files'}> to compute "
+            f"it from the train split (looked for {', '.join(missing or names)} in "
+            f"{', '.join(places)})"
+        )
+    try:
+        return normalizing_scale_factor(train, hparams.max_seq_len)
+    except DataError as e:
+        raise ModelLoadError(f"cannot compute the scale factor: {e}") from None
 
 
 def variable_shapes(hparams: HParams) -> Dict[str, Tuple[int, ...]]:
@@ -72,6 +157,8 @@ def find_checkpoint_prefix(path: str) -> str:
 
 def list_variables(prefix: str) -> Dict[str, Tuple[int, ...]]:
     """{name: shape} of every variable in a TF1 checkpoint (reads the `.index` only)."""
+    import tensorflow as tf
+
     try:
         return {n: tuple(s) for n, s in tf.train.list_variables(prefix)}
     except (tf.errors.OpError, ValueError) as e:
@@ -119,6 +206,8 @@ def load_weights(model, prefix: str) -> None:
     variables = model.magenta_variables()
     shapes = {n: tuple(int(d) for d in v.shape) for n, v in variables.items()}
     check_compatible(shapes, list_variables(prefix), prefix)
+    import tensorflow as tf
+
     try:
         reader = tf.train.load_checkpoint(prefix)
         values = {n: reader.get_tensor(n) for n in variables}
@@ -136,6 +225,8 @@ def save_weights(model, prefix: str, global_step: int | None = None) -> str:
 
     The result loads with `tf.compat.v1.train.Saver` in Magenta's graph (and with `load_weights`).
     """
+    import tensorflow as tf
+
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     values = {name: v.numpy() for name, v in model.magenta_variables().items()}
     graph = tf.Graph()

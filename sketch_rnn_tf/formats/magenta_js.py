@@ -36,6 +36,11 @@ import numpy as np
 from ..atomic import write_text
 from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
+from .format import Location, ModelLoadError
+
+NAME = "magenta_js"
+#: File name suffixes of the format: decoder-only (`@magenta/sketch`) and legacy VAE files.
+SUFFIXES = (".gen.json", ".vae.json")
 
 #: Largest |w| the int16 quantisation represents; the step is QUANT_RANGE / QUANT_MAX.
 QUANT_RANGE = 10.0
@@ -48,12 +53,53 @@ _GEN_COUNT = 5
 _VAE_COUNT = 17
 
 
-class JSFormatError(SketchRNNError):
+class JSFormatError(ModelLoadError):
     """A magenta-js model file is unreadable, malformed, or describes an unsupported model."""
 
 
 class JSExportError(SketchRNNError):
     """A model cannot be written in the magenta-js format (e.g. it has non-LSTM cells)."""
+
+
+# --------------------------------------------------------------------------- the format
+def detect(path):
+    """A `Location` for any file (the registry asks this format last).
+
+    `load` says clearly when the file is not a magenta-js model after all.
+    """
+    if os.path.isfile(path):
+        return Location(NAME, path, os.path.dirname(os.path.abspath(path)))
+    return None
+
+
+def load(location: Location, data_dir=None, scale_factor=None):
+    """The `SketchRNN` of a magenta-js file (its `info.scale_factor` is the model's)."""
+    from ..model.sketch_rnn import SketchRNN
+
+    path = location.path
+    try:
+        hparams, stored_scale, tensors = read_js(path)
+    except JSFormatError as e:
+        if path.endswith(".json"):
+            raise
+        raise JSFormatError(
+            f"{path}: not a model file this package reads (a magenta-js .gen.json/.vae.json, a "
+            f"Magenta checkpoint directory, a save_model directory or a .keras file): {e}"
+        ) from None
+    model = SketchRNN(hparams, scale_factor=stored_scale)
+    variables = model.magenta_variables()
+    if list(variables) != list(tensors):
+        raise JSFormatError(
+            f"{path}: tensors {list(tensors)} do not match the model's {list(variables)}"
+        )
+    for name, v in variables.items():
+        if tuple(v.shape) != tensors[name].shape:
+            raise JSFormatError(
+                f"{path}: {name} has shape {list(tensors[name].shape)}, the model "
+                f"needs {list(v.shape)}"
+            )
+        v.assign(tensors[name])
+    return model
 
 
 # --------------------------------------------------------------------------- names & shapes

@@ -5,7 +5,8 @@
     <dir>/checkpoint, <dir>/model.index, <dir>/model.data-*   (tf.train.Checkpoint(model=...))
 
 A directory is written beside its destination and then renamed into place, so a crash while saving
-never leaves a half-written model where a good one was.
+never leaves a half-written model where a good one was. A fine-tuned model's config also records
+where its training started (`"init_from"`, see `training.source`).
 """
 
 from __future__ import annotations
@@ -14,25 +15,35 @@ import json
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from ..atomic import staged_dir, write_text
 from ..data.checks import check_scale_factor
-from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
-from .sketch_rnn import SketchRNN
+from .format import Location, ModelLoadError
 
+NAME = "sketch_rnn_tf"
 CONFIG_NAME = "sketch_rnn_config.json"
-FORMAT_NAME = "sketch_rnn_tf"
+FORMAT_NAME = NAME  # the config's "format" value
 FORMAT_VERSION = 1
 _CKPT_NAME = "model"
 
 
-class ModelLoadError(SketchRNNError):
-    """A model path does not exist, is in none of the supported formats, or is unusable."""
+def detect(path):
+    """A `Location` if `path` is this package's model directory (or its config file), else None."""
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG_NAME)):
+        return Location(NAME, path, path)
+    if os.path.isfile(path) and os.path.basename(path) == CONFIG_NAME:
+        directory = os.path.dirname(os.path.abspath(path))
+        return Location(NAME, directory, directory)
+    return None
 
 
-def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
+def load(location: Location, data_dir=None, scale_factor=None):
+    """The `SketchRNN` of a `save_model` directory (its config holds the scale factor)."""
+    return load_model_dir(location.path)
+
+
+def save_model(model, directory, overwrite: bool = True) -> str:
     """Writes `model` as a directory that `load_model` reads.
 
     The directory holds `sketch_rnn_config.json` plus a TF2 checkpoint of
@@ -62,6 +73,8 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
     }
     if getattr(model, "init_from", None):
         config["init_from"] = model.init_from
+    import tensorflow as tf
+
     with staged_dir(directory) as staged:
         write_text(
             os.path.join(staged, CONFIG_NAME), json.dumps(config, indent=1), error=ModelLoadError
@@ -77,6 +90,10 @@ def save_model(model: SketchRNN, directory, overwrite: bool = True) -> str:
 
 def load_model_dir(directory, scale_factor=None):
     """A `SketchRNN` restored from a `save_model` directory (`scale_factor` overrides its own)."""
+    import tensorflow as tf
+
+    from ..model.sketch_rnn import SketchRNN
+
     config_path = os.path.join(directory, CONFIG_NAME)
     try:
         with open(config_path, encoding="utf-8") as f:
