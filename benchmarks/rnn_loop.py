@@ -7,7 +7,7 @@ Shapes of benchmarks/train_step.py (batch 100, N_max 250): `dec` is a 512-unit L
 (5 + 128 inputs, z's share projected once) with every step's output in the loss; `enc` is the two
 256-unit directions over stroke-5 with per-sketch lengths, final states only. No recurrent dropout
 (the Keras layers have none). Variants:
-  chunk25    the package (model/lstm_loop.py, dW_hh summed every 25 steps inside the backward loop)
+  chunk25    the package (model/cells/lstm.py, dW_hh summed every 25 steps inside the backward loop)
   chunk0     the same with dW_hh summed after the loop in one matmul
   autograd   the generic loop with TensorFlow's automatic gradient
   keras      keras.layers.LSTM(512) / Bidirectional(LSTM(256)) with a mask
@@ -31,8 +31,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sketch_rnn_tf.model import lstm_loop  # noqa: E402
 from sketch_rnn_tf.model.cells import LSTMCell  # noqa: E402
+from sketch_rnn_tf.model.cells import lstm as lstm_loop  # noqa: E402
 from sketch_rnn_tf.model.rnn import run_rnn, run_rnns  # noqa: E402
 
 B, T, DEC, Z, ENC = 100, 250, 512, 128, 256

@@ -1,4 +1,4 @@
-"""The LSTM loop with a hand-written backward pass (model/lstm_loop.py) against the generic loop.
+"""The LSTM loop with a hand-written backward pass (model/cells/lstm.py) against the generic loop.
 
 `rnn.run_rnns` takes the hand-written loop for `LSTMCell`s in training; a subclass of LSTMCell
 (same maths, same weights) takes the generic loop, whose gradient is TensorFlow's automatic one.
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sketch_rnn_tf.model import lstm_loop, rnn
 from sketch_rnn_tf.model.cells import LSTMCell
+from sketch_rnn_tf.model.cells import lstm as lstm_loop
 from sketch_rnn_tf.model.rnn import run_rnn, run_rnns
 
 N, D, B, T, C = 8, 5, 6, 9, 3  # units, input size, batch, steps, constant size
@@ -133,8 +133,10 @@ def test_loop_works_inside_tf_function_and_with_unused_outputs(chunk):
 
 def test_only_training_lstms_take_the_hand_written_loop(monkeypatch):
     calls = []
-    real = rnn.lstm_loop
-    monkeypatch.setattr(rnn, "lstm_loop", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = lstm_loop.fused_training_loop
+    monkeypatch.setattr(
+        lstm_loop, "fused_training_loop", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     fast_cell, slow_cell = _pair(10)
     x = tf.constant(np.random.default_rng(11).normal(size=(B, T, D)), tf.float32)
     lengths = tf.constant([9, 3, 1, 5, 8, 2], tf.int32)
@@ -209,9 +211,11 @@ def test_loop_compiles_with_xla_and_matches(chunk):
         return step(x)
 
     calls = []
-    real = rnn.lstm_loop
+    real = lstm_loop.fused_training_loop
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rnn, "lstm_loop", lambda *a, **k: calls.append(1) or real(*a, **k))
+        patch.setattr(
+            lstm_loop, "fused_training_loop", lambda *a, **k: calls.append(1) or real(*a, **k)
+        )
         out_x, grad_x = make(dec_f, fw_f, bw_f, True)
     assert len(calls) == 2  # the hand-written loop, for the decoder and for the encoder
     out_s, grad_s = make(dec_s, fw_s, bw_s, False)

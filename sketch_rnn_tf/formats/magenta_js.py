@@ -36,6 +36,7 @@ import numpy as np
 from ..atomic import write_text
 from ..errors import SketchRNNError
 from ..hparams import HParams, HParamsError
+from ..model.layout import model_layout
 from .format import Location, ModelLoadError
 
 NAME = "magenta_js"
@@ -48,7 +49,6 @@ QUANT_MAX = 32767
 #: The format version written (and the one where z is *not* passed through tanh first).
 JS_VERSION = 6
 
-_SCOPE = "vector_rnn"
 _GEN_COUNT = 5
 _VAE_COUNT = 17
 
@@ -103,38 +103,13 @@ def load(location: Location, data_dir=None, scale_factor=None):
 
 
 # --------------------------------------------------------------------------- names & shapes
-def _lstm(prefix: str, x: int, n: int) -> List[Tuple[str, Tuple[int, ...]]]:
-    return [
-        (f"{prefix}/LSTMCell/W_xh", (x, 4 * n)),
-        (f"{prefix}/LSTMCell/W_hh", (n, 4 * n)),
-        (f"{prefix}/LSTMCell/bias", (4 * n,)),
-    ]
-
-
 def expected_tensors(hparams: HParams) -> List[Tuple[str, Tuple[int, ...]]]:
-    """[(Magenta name, shape)] of the tensors of a JS file for an all-LSTM model, in file order."""
-    hp = hparams
-    n_out = 6 * hp.num_mixture + 3
-    out = []
-    if hp.conditional:
-        out += _lstm(f"{_SCOPE}/ENC_RNN/fw", 5, hp.enc_rnn_size)
-        out += _lstm(f"{_SCOPE}/ENC_RNN/bw", 5, hp.enc_rnn_size)
-        for scope in ("ENC_RNN_mu", "ENC_RNN_sigma"):
-            out += [
-                (f"{_SCOPE}/{scope}/super_linear_w", (2 * hp.enc_rnn_size, hp.z_size)),
-                (f"{_SCOPE}/{scope}/super_linear_b", (hp.z_size,)),
-            ]
-        out += [
-            (f"{_SCOPE}/linear/super_linear_w", (hp.z_size, 2 * hp.dec_rnn_size)),
-            (f"{_SCOPE}/linear/super_linear_b", (2 * hp.dec_rnn_size,)),
-        ]
-    out += [
-        (f"{_SCOPE}/RNN/output_w", (hp.dec_rnn_size, n_out)),
-        (f"{_SCOPE}/RNN/output_b", (n_out,)),
-    ]
-    x = 5 + (hp.z_size if hp.conditional else 0)
-    out += _lstm(f"{_SCOPE}/RNN", x, hp.dec_rnn_size)
-    return out
+    """[(Magenta name, shape)] of the tensors of a JS file for an all-LSTM model, in file order.
+
+    The file order is Magenta's creation order: the package's weight layout
+    (`model.layout.model_layout`).
+    """
+    return list(model_layout(hparams).items())
 
 
 # --------------------------------------------------------------------------- quantisation

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..atomic import write_text
 from ..hparams import HParams, HParamsError
+from ..model.layout import model_layout
 from .format import Location, ModelLoadError, ScaleFactorUnknown
 from .package_dir import has_tensor_data
 
@@ -116,12 +117,10 @@ def _scale_from_data(hparams, directory, data_dir):
 def variable_shapes(hparams: HParams) -> Dict[str, Tuple[int, ...]]:
     """{Magenta TF1 variable name: shape} of the trainable weights of a model of `hparams`.
 
-    In Magenta's creation order (the order of `tf.trainable_variables()` and of the JS formats).
+    In Magenta's creation order (the order of `tf.trainable_variables()` and of the JS formats):
+    the package's weight layout (`model.layout.model_layout`).
     """
-    from ..model import SketchRNN
-
-    model = SketchRNN(hparams)
-    return {name: tuple(int(d) for d in v.shape) for name, v in model.magenta_variables().items()}
+    return model_layout(hparams)
 
 
 def find_checkpoint_prefix(path: str) -> str:

@@ -33,7 +33,7 @@ class Decoder(HParamsLayer):
 
     @property
     def input_size(self):
-        return 5 + (self.hparams.z_size if self.hparams.conditional else 0)
+        return self.hparams.decoder_input_size
 
     def build(self, input_shape=None):
         hp = self.hparams

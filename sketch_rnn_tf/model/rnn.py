@@ -1,8 +1,9 @@
 """The time loop that drives a cell over a sequence (Magenta's `dynamic_rnn`).
 
 The input projection of every step is computed before the loop in one time-major matmul
-(`cell.input_projection`), so the loop body holds only the recurrent matmul and the gate maths;
-training LSTMs run in `lstm_loop.lstm_loop`, whose backward pass is written by hand. With
+(`cell.input_projection`), so the loop body holds only the recurrent matmul and the gate maths; in
+training, cells that have a fused loop of their own (`cell.training_loop()`: the LSTM's, whose
+backward pass is written by hand) run in it. With
 `sequence_length`, the state stops changing after each sequence's last step, so the final state is
 the state at step `len` (as `tf.nn.dynamic_rnn(sequence_length=...)` gives); `reverse=True` reads
 each sequence backwards over its first `len` steps only (as `bidirectional_dynamic_rnn` does).
@@ -12,26 +13,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from .cells import LSTMCell
-from .lstm_loop import lstm_loop
 
-
-def run_rnn(
-    cell,
-    inputs,
-    initial_state,
-    sequence_length=None,
-    training=False,
-    reverse=False,
-    return_outputs=True,
-    seed=None,
-    constant=None,
-):
+def run_rnn(cell, inputs, initial_state, reverse=False, seed=None, constant=None, **shared):
     """Runs `cell` over `inputs` [B, T, D].
 
     `seed` (a [2] stateless seed or a `seeds.RowSeed`): the recurrent-dropout masks of all steps
     are drawn from it in one call, so training is repeatable; None draws from TF's global generator.
     `constant` [B, C]: features appended to every step's input (the decoder's z), projected once.
+    `shared`: `run_rnns`' `sequence_length`, `training` and `return_outputs`.
 
     Returns (outputs [B, T, num_units] or None, final_state [B, state_size]).
     """
@@ -39,14 +28,12 @@ def run_rnn(
         [cell],
         [inputs],
         [initial_state],
-        sequence_length,
-        training,
-        [reverse],
-        return_outputs,
-        [seed],
-        [constant],
+        reverse=[reverse],
+        seeds=[seed],
+        constants=[constant],
+        **shared,
     )
-    return (outputs[0] if return_outputs else None), states[0]
+    return (outputs[0] if shared.get("return_outputs", True) else None), states[0]
 
 
 def run_rnns(
@@ -95,29 +82,13 @@ def run_rnns(
         weights.append(cell.loop_weights())  # read once, outside the loop
         # Recurrent-dropout masks of all steps in one RNG call (cheaper than one per step).
         dropout.append(cell.dropout_masks(tf.shape(x)[0], steps, training, seed))
-    if (
-        training
-        and all(type(cell) is LSTMCell for cell in cells)
-        and not (return_outputs and sequence_length is not None)
-    ):
-        # Plain LSTMs in training: the same forward ops, with a hand-written backward pass
-        # (lstm_loop.py: the recurrent weight's gradient is summed outside the recurrence).
-        # Not for inference, whose graphs may be exported (a SavedModel cannot hold the custom
-        # gradient's function); not with sequence_length and outputs (its outputs would be the
-        # frozen states, not the step outputs).
-        c0, h0 = zip(*(tf.split(s, 2, axis=1) for s in initial_states))
-        outputs, c, h = lstm_loop(
-            projected,
-            c0,
-            h0,
-            [w["W_hh"] for w in weights],
-            dropout,
-            sequence_length,
-            return_outputs,
+    fused = _training_loop(cells) if training else None
+    if fused is not None and not (return_outputs and sequence_length is not None):
+        # The cells' own training loop (for LSTMs: the same forward ops, a hand-written backward
+        # pass). Not with sequence_length and outputs (its outputs would be the frozen states).
+        return fused(
+            cells, projected, initial_states, weights, dropout, sequence_length, return_outputs
         )
-        states = [tf.concat([c_k, h_k], axis=1) for c_k, h_k in zip(c, h)]
-        outputs = [tf.transpose(o, [1, 0, 2]) for o in outputs]
-        return outputs, states
     steps = tf.shape(inputs[0])[1]
     projected = [tf.TensorArray(p.dtype, size=steps).unstack(p) for p in projected]
     dropout = [
@@ -145,3 +116,9 @@ def run_rnns(
     )  # a static bound, for XLA
     outputs = [tf.transpose(o.stack(), [1, 0, 2]) for o in outputs]
     return outputs, states
+
+
+def _training_loop(cells):
+    """The fused training loop every cell offers (`cell.training_loop()`), or None."""
+    loops = {cell.training_loop() for cell in cells}
+    return loops.pop() if len(loops) == 1 else None

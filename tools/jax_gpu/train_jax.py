@@ -56,6 +56,9 @@ sys.path.insert(0, REPO)
 
 from sketch_rnn_tf.data import DataLoader, load_dataset  # noqa: E402  (numpy only, no TF)
 from sketch_rnn_tf.hparams import HParams  # noqa: E402  (no TF either)
+from sketch_rnn_tf.model.layout import FORGET_BIAS, SCOPE, model_layout  # noqa: E402  (no TF)
+
+PREFIX = SCOPE + "/"
 
 #: The hparams this trainer reads, with the package's defaults (Magenta's): one source for both.
 HPARAM_NAMES = (
@@ -65,34 +68,20 @@ HPARAM_NAMES = (
     "random_scale_factor", "augment_stroke_prob",
 )  # fmt: skip
 HPARAM_DEFAULTS = {name: getattr(HParams(), name) for name in HPARAM_NAMES}
-SCOPE = "vector_rnn/"
 LOG_EPS = math.log(1e-6)
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 # ------------------------------------------------------------------------------------ weights
 def weight_shapes(hp):
-    e, d, z, k = hp["enc_rnn_size"], hp["dec_rnn_size"], hp["z_size"], 6 * hp["num_mixture"] + 3
-    shapes = {}
-    for direction in ("fw", "bw"):
-        cell = f"ENC_RNN/{direction}/LSTMCell/"
-        shapes.update(
-            {cell + "W_xh": (5, 4 * e), cell + "W_hh": (e, 4 * e), cell + "bias": (4 * e,)}
-        )
-    for head in ("ENC_RNN_mu", "ENC_RNN_sigma"):
-        shapes.update({f"{head}/super_linear_w": (2 * e, z), f"{head}/super_linear_b": (z,)})
-    shapes.update(
-        {
-            "linear/super_linear_w": (z, 2 * d),
-            "linear/super_linear_b": (2 * d,),
-            "RNN/output_w": (d, k),
-            "RNN/output_b": (k,),
-            "RNN/LSTMCell/W_xh": (5 + z, 4 * d),
-            "RNN/LSTMCell/W_hh": (d, 4 * d),
-            "RNN/LSTMCell/bias": (4 * d,),
-        }
+    """{name under vector_rnn/: shape} of the conditional LSTM model: the package's layout."""
+    hparams = HParams(
+        enc_model="lstm",
+        dec_model="lstm",
+        conditional=True,
+        **{k: hp[k] for k in ("enc_rnn_size", "dec_rnn_size", "z_size", "num_mixture")},
     )
-    return shapes
+    return {snapshot_name(name): shape for name, shape in model_layout(hparams).items()}
 
 
 def init_weights(hp, rng):
@@ -124,7 +113,7 @@ def init_weights(hp, rng):
 
 def save_snapshot(path, weights, hp, step, extra=None):
     """Writes {Magenta name: array} plus the hparams and step, atomically (tmp + rename)."""
-    arrays = {SCOPE + k: np.asarray(v, np.float32) for k, v in weights.items()}
+    arrays = {PREFIX + k: np.asarray(v, np.float32) for k, v in weights.items()}
     meta = dict(hparams=hp, step=int(step), **(extra or {}))
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     tmp = path + ".tmp.npz"
@@ -134,9 +123,9 @@ def save_snapshot(path, weights, hp, step, extra=None):
 
 def snapshot_name(magenta_name):
     """A snapshot's key for a Magenta variable name: the name without the `vector_rnn/` scope."""
-    if not magenta_name.startswith(SCOPE):
-        raise ValueError(f"{magenta_name}: not under {SCOPE}")
-    return magenta_name[len(SCOPE) :]
+    if not magenta_name.startswith(PREFIX):
+        raise ValueError(f"{magenta_name}: not under {PREFIX}")
+    return magenta_name[len(PREFIX) :]
 
 
 def check_batch(meta, data_dir):
@@ -153,7 +142,7 @@ def check_batch(meta, data_dir):
 def load_snapshot(path):
     with np.load(path) as f:
         meta = json.loads(bytes(f["__meta__"]).decode())
-        weights = {snapshot_name(k): f[k] for k in f.files if k.startswith(SCOPE)}
+        weights = {snapshot_name(k): f[k] for k in f.files if k.startswith(PREFIX)}
     return weights, meta
 
 
@@ -203,7 +192,7 @@ def build_fns(hp, jax, jnp):
         c, h = state
         i, j, f, o = jnp.split(x_proj + h @ w_hh, 4, axis=-1)
         g = jnp.tanh(j) if mask is None else jnp.tanh(j) * mask
-        new_c = c * jax.nn.sigmoid(f + 1.0) + jax.nn.sigmoid(i) * g
+        new_c = c * jax.nn.sigmoid(f + FORGET_BIAS) + jax.nn.sigmoid(i) * g
         new_h = jnp.tanh(new_c) * jax.nn.sigmoid(o)
         if ok is not None:  # past a sketch's end the state is carried unchanged
             new_c = jnp.where(ok[:, None], new_c, c)

@@ -1,6 +1,17 @@
-"""The LSTM time loop with a hand-written backward pass (backpropagation through time).
+"""Magenta's LSTM cell, and its fused training loop with a hand-written backward pass.
 
-The forward pass runs exactly the ops of `LSTMCell.step` (so the forward numbers are the same
+`LSTMCell` (state [c, h]; weights `layout.LSTMLayout`):
+
+    i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
+    c' = c·σ(f + 1) + σ(i)·drop(tanh j)
+    h' = tanh(c')·σ(o)
+
+`fused_training_loop` / `lstm_loop` run it over a sequence in training, the way Keras keeps its
+cuDNN path beside its LSTM: the time loop of `model/rnn.py` asks the cell (`training_loop()`) and
+uses this one for LSTMs. Not for inference, whose graphs may be exported (a SavedModel cannot hold
+the custom gradient's function).
+
+The loop's forward pass runs exactly the ops of `LSTMCell.step` (so the forward numbers are the same
 bit for bit):
 
     z_t = x_t·W_xh + b + h_{t-1}·W_hh        (x_t·W_xh + b precomputed for all steps, rnn.py)
@@ -26,9 +37,65 @@ unchanged.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
-FORGET_BIAS = 1.0
+from .. import layout
+from .base import SketchCell
+
+
+@keras.saving.register_keras_serializable(package="sketch_rnn_tf")
+class LSTMCell(SketchCell):
+    """Magenta's `LSTMCell` (state [c, h]).
+
+    i, j, f, o = split([x, h]·[W_xh; W_hh] + bias)
+    c' = c·σ(f + 1) + σ(i)·drop(tanh j)
+    h' = tanh(c')·σ(o)
+    """
+
+    layout_class = layout.LSTMLayout
+
+    def input_kernel(self):
+        return self.W_xh, self.bias
+
+    def loop_weights(self):
+        return {"W_hh": tf.convert_to_tensor(self.W_hh)}
+
+    def step(self, x_proj, state, mask=None, weights=None):
+        w = self.loop_weights() if weights is None else weights
+        c, h = tf.split(state, 2, axis=1)
+        i, j, f, o = tf.split(x_proj + tf.matmul(h, w["W_hh"]), 4, axis=1)
+        new_c = self._new_c(c, i, j, f, mask)
+        new_h = tf.tanh(new_c) * tf.sigmoid(o)
+        return new_h, tf.concat([new_c, new_h], axis=1)
+
+    def output_from_state(self, state):
+        return state[:, self.num_units :]
+
+    def training_loop(self):
+        """`fused_training_loop` (same forward ops, hand-written backward pass); this class only.
+
+        A subclass with other step maths gets the generic loop.
+        """
+        return fused_training_loop if type(self) is LSTMCell else None
+
+
+def fused_training_loop(
+    cells, projected, initial_states, weights, dropout, sequence_length, return_outputs
+):
+    """`run_rnns`' loop for LSTMs in training: `lstm_loop` on the cells' [c, h] states.
+
+    Returns (list of batch-major outputs, or []; list of final states [c, h]).
+    """
+    c0, h0 = zip(*(tf.split(s, 2, axis=1) for s in initial_states))
+    outputs, c, h = lstm_loop(
+        projected, c0, h0, [w["W_hh"] for w in weights], dropout, sequence_length, return_outputs
+    )
+    states = [tf.concat([c_k, h_k], axis=1) for c_k, h_k in zip(c, h)]
+    return [tf.transpose(o, [1, 0, 2]) for o in outputs], states
+
+
+# ----------------------------------------------------------------------------- the fused loop
 # Steps per share of dW_hh summed inside the backward loop (0: all after the loop).
 DW_CHUNK = 25
 
@@ -110,7 +177,7 @@ def _make_loop(count, has_mask, has_len, with_outputs, chunk):
                 i, j, f, o = tf.split(z, 4, axis=1)
                 tj = tf.tanh(j)
                 g = tj * mask_ta[k].read(t) if has_mask[k] else tj
-                sf, si = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(i)
+                sf, si = tf.sigmoid(f + layout.FORGET_BIAS), tf.sigmoid(i)
                 new_c = c[k] * sf + si * g
                 tc = tf.tanh(new_c)
                 so = tf.sigmoid(o)
