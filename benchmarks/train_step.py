@@ -10,7 +10,7 @@ Configurations (all conditional, enc 256 bi-LSTM, z 128, M 20, recurrent dropout
   hyper       dec 512 HyperLSTM (hyper 256, embedding 32)
 Modes: `eager` (Trainer._step_fn called eagerly), `function` (tf.function, the Trainer default),
 `xla` (tf.function(jit_compile=True), `Trainer(jit_compile=True)`), `function_autograd` (`function`
-with the LSTM loops' automatic gradient instead of model/lstm_loop.py's), and for `lstm` only the
+with the LSTM loops' automatic gradient instead of model/cells/lstm.py's), and for `lstm` only the
 reference `keras` / `keras_xla`: a straightforward keras.layers.Bidirectional(LSTM(256)) encoder and
 LSTM(512) decoder with a Dense(123) head, trained on the same loss with the same optimiser.
 
@@ -56,7 +56,7 @@ class _AutogradLSTMCell(LSTMCell):
     """LSTMCell under another type, so that it takes the generic loop.
 
     `rnn.run_rnns` runs it with the generic loop and TensorFlow's automatic gradient (as before
-    model/lstm_loop.py); benchmark mode `function_autograd`.
+    model/cells/lstm.py); benchmark mode `function_autograd`.
     """
 
 
@@ -121,15 +121,15 @@ class KerasSketchRNN(keras.Model):
 
 def keras_step_fn(model, optimizer, hp):
     step = tf.Variable(0, dtype=tf.int64)
+    objective = losses.SketchRNNLoss.from_hparams(hp)
 
     def fn(x, seq_len):
         s = step.read_value()
         klw = schedules.kl_weight(hp, s)
         optimizer.learning_rate.assign(schedules.learning_rate(hp, s))
         with tf.GradientTape() as tape:
-            y, targets, mu, presig = model(x, seq_len, tf.stack([tf.constant(0, tf.int64), s]))
-            r = losses.reconstruction_loss(y, targets, hp.num_mixture).total
-            cost = r + klw * losses.kl_loss(mu, presig, hp.kl_tolerance)
+            y, _, mu, presig = model(x, seq_len, tf.stack([tf.constant(0, tf.int64), s]))
+            cost = objective(dict(y=y, mu=mu, presig=presig), x, klw)["cost"]
         grads = tape.gradient(cost, model.trainable_variables)
         grads = [tf.clip_by_value(g, -hp.grad_clip, hp.grad_clip) for g in grads]
         optimizer.apply_gradients(zip(grads, model.trainable_variables))

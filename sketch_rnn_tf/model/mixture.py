@@ -33,7 +33,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.internal import parameter_properties
 
-from .preprocessor import TEMPERATURE_MODES
+#: The two ways of tempering the offsets' spread (`StrokeDistribution.tempered`): "magenta",
+#: σ → σ·τ (Magenta's sample()); "paper", σ → σ·√τ (Eq. 8, magenta-js).
+TEMPERATURE_MODES = ("magenta", "paper")
+
 
 tfd = tfp.distributions
 
@@ -90,7 +93,19 @@ def split_params(y, num_mixture):
 
 
 # ----------------------------------------------------------------------------- bivariate normal
-class BivariateNormal(tfd.Distribution):
+class _VectorEvent:
+    """The tfp event-shape hooks of a distribution over vectors of `event_size` numbers."""
+
+    event_size = 1
+
+    def _event_shape(self):
+        return tf.TensorShape([self.event_size])
+
+    def _event_shape_tensor(self):
+        return tf.constant([self.event_size], tf.int32)
+
+
+class BivariateNormal(_VectorEvent, tfd.Distribution):
     """The bivariate normal N(μ, σ, ρ) of one mixture component (Eq. 3), event shape [2].
 
     Density (Graves 2013, Eqs. 24-25):
@@ -147,52 +162,16 @@ class BivariateNormal(tfd.Distribution):
             self._sigma_scale = (
                 None if sigma_scale is None else tf.convert_to_tensor(sigma_scale, dtype)
             )
-            super().__init__(
-                dtype=dtype,
-                reparameterization_type=tfd.FULLY_REPARAMETERIZED,
-                validate_args=validate_args,
-                allow_nan_stats=allow_nan_stats,
-                parameters=parameters,
-                name=name,
-            )
+            kind = tfd.FULLY_REPARAMETERIZED
+            super().__init__(dtype, kind, validate_args, allow_nan_stats, parameters, name=name)
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
         return {k: tfp.util.ParameterProperties() for k in _PARAMETERS}
 
-    # The parameters as given (None where not given): tfp reads them by name to slice and to
-    # broadcast. `scales()` and `log_scales()` are the σ in use.
-    @property
-    def mu_x(self):
-        return self._mu_x
-
-    @property
-    def mu_y(self):
-        return self._mu_y
-
-    @property
-    def rho_xy(self):
-        return self._rho_xy
-
-    @property
-    def sigma_x(self):
-        return self._sigma_x
-
-    @property
-    def sigma_y(self):
-        return self._sigma_y
-
-    @property
-    def log_sigma_x(self):
-        return self._log_sigma_x
-
-    @property
-    def log_sigma_y(self):
-        return self._log_sigma_y
-
-    @property
-    def sigma_scale(self):
-        return self._sigma_scale
+    # The parameters as given (None where not given) are read-only properties of the same names
+    # (set below the class): tfp reads them by name to slice and to broadcast. `scales()` and
+    # `log_scales()` are the σ in use.
 
     def scales(self):
         """(σx, σy) of each component, `sigma_scale` applied."""
@@ -233,11 +212,7 @@ class BivariateNormal(tfd.Distribution):
         return self._replace(sigma_scale=factor)
 
     # tfp hooks
-    def _event_shape(self):
-        return tf.TensorShape([2])
-
-    def _event_shape_tensor(self):
-        return tf.constant([2], tf.int32)
+    event_size = 2  # (Δx, Δy)
 
     def _log_prob(self, value):
         value = tf.convert_to_tensor(value, self.dtype)
@@ -289,6 +264,11 @@ class BivariateNormal(tfd.Distribution):
         )
 
 
+for _name in _PARAMETERS:  # BivariateNormal.mu_x, ...: each parameter as given, read-only
+    setattr(BivariateNormal, _name, property(lambda self, _n=_name: getattr(self, "_" + _n)))
+del _name
+
+
 def _stateless_seed(seed):
     """A [2] seed for the tf.random.stateless_* ops.
 
@@ -304,7 +284,7 @@ def _stateless_seed(seed):
 
 
 # ----------------------------------------------------------------------------- stroke rows
-class StrokeDistribution(tfd.Distribution):
+class StrokeDistribution(_VectorEvent, tfd.Distribution):
     """The decoder's predictive distribution of the next stroke-5 row (Eqs. 3-4), event shape [5].
 
     (Δx, Δy) ~ `offsets`, a `tfd.MixtureSameFamily` of M `BivariateNormal`s weighted by
@@ -335,14 +315,8 @@ class StrokeDistribution(tfd.Distribution):
         with tf.name_scope(name) as name:
             self._offsets = offsets
             self._pen = pen
-            super().__init__(
-                dtype=tf.float32,
-                reparameterization_type=tfd.NOT_REPARAMETERIZED,
-                validate_args=validate_args,
-                allow_nan_stats=allow_nan_stats,
-                parameters=parameters,
-                name=name,
-            )
+            kind, dtype = tfd.NOT_REPARAMETERIZED, tf.float32
+            super().__init__(dtype, kind, validate_args, allow_nan_stats, parameters, name=name)
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
@@ -383,11 +357,7 @@ class StrokeDistribution(tfd.Distribution):
             self._offsets.batch_shape_tensor(), self._pen.batch_shape_tensor()
         )
 
-    def _event_shape(self):
-        return tf.TensorShape([5])
-
-    def _event_shape_tensor(self):
-        return tf.constant([5], tf.int32)
+    event_size = 5  # a stroke-5 row
 
     def _log_prob(self, value):
         value = tf.convert_to_tensor(value, self.dtype)

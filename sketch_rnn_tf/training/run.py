@@ -100,21 +100,10 @@ def build_trainer(
     return trainer, dataset
 
 
-def train(
-    data_dir,
-    hparams: HParams,
-    log_root,
-    num_steps=None,
-    seed=0,
-    jit_compile=False,
-    progress=True,
-    strategy=None,
-    worker=None,
-    init_from=None,
-    explicit=None,
-):
+def train(data_dir, hparams: HParams, log_root, num_steps=None, worker=None, **options):
     """Trains (or resumes) a model on `hparams.data_set`; the best model lands in log_root/best.
 
+    `options` are `build_trainer`'s (seed, jit_compile, progress, strategy, init_from, explicit).
     Under a multi-worker `strategy` every worker calls this with the same arguments and its
     `worker` (a `distribute.WorkerInfo`). Only the chief writes `log_root`; the others write their
     checkpoints (the same values, in the same collective saves) to a temporary directory that is
@@ -122,21 +111,11 @@ def train(
     therefore be on a filesystem every worker sees. All workers must resume at the same step
     (checked, `TrainingError` otherwise).
     """
-    if jit_compile and strategy is not None:
+    if options.get("jit_compile") and options.get("strategy") is not None:
         raise TrainingError("jit_compile (--xla) works only on one device (--strategy one_device)")
     if worker is None or worker.is_chief:
         make_log_root(log_root)
-        trainer, _ = build_trainer(
-            data_dir,
-            hparams,
-            log_root,
-            seed,
-            jit_compile,
-            progress,
-            strategy=strategy,
-            init_from=init_from,
-            explicit=explicit,
-        )
+        trainer, _ = build_trainer(data_dir, hparams, log_root, **options)
         _check_same_step(trainer, worker)
         trainer.train(num_steps)
         return trainer
@@ -147,17 +126,7 @@ def train(
         scratch,
     )
     try:
-        trainer, _ = build_trainer(
-            data_dir,
-            hparams,
-            scratch,
-            seed,
-            jit_compile,
-            progress=False,
-            strategy=strategy,
-            init_from=init_from,
-            explicit=explicit,
-        )
+        trainer, _ = build_trainer(data_dir, hparams, scratch, **{**options, "progress": False})
         checkpoint = tf.train.latest_checkpoint(os.path.join(log_root, TRAIN_DIR))
         if checkpoint:
             trainer.restore(checkpoint)

@@ -1,10 +1,9 @@
-"""Training sketch-rnn as Magenta does (`sketch_rnn_train.py`), under `tf.function`.
+"""Training sketch-rnn as Magenta does (`sketch_rnn_train.py`): the loop, with its checkpoints.
 
-One step: read the step, set lr and w_KL from it (training/schedules.py),
-L = L_R + w_KL·max(L_KL, tol) (Eq. 11 with the supplementary's KL floor), Adam (β1 0.9, β2 0.999,
-ε 1e-8 as TF1's Adam), gradients clipped element-wise to ±grad_clip, as Magenta's
-`tf.clip_by_value`. A step whose loss or gradients are not finite is skipped (counted in
-`nonfinite_steps`): the weights and Adam's moments are left as they were.
+The run's three concerns, one module each: the step (`step.TrainStep`: lr and KL schedules, the
+objective, clipping, Adam, under `tf.function`, one device or a `tf.distribute` strategy), what it
+reports (`metrics.MetricsLog`: TensorBoard, metrics.jsonl, the log) and, here, the loop that drives
+them and keeps the run's state.
 
 Every `save_every` steps the valid split is evaluated as Magenta's eval model does (dropout off, pen
 loss unmasked, z sampled, its KL weight at kl_weight_start); when the valid cost improves, the model
@@ -12,41 +11,38 @@ is saved to `<log_root>/best` (this package's model format) and the test split i
 last training state (`<log_root>/train`: weights, Adam state, step) is saved by a
 `tf.train.CheckpointManager` at the same time and at the end; a run restarted with the same
 `log_root` resumes from it with the same step, optimiser state, schedules and data order (batches
-are a function of (seed, step)); z and the dropout masks are drawn from stateless seeds derived from
-(seed, step), so the resumed run repeats the uninterrupted one exactly.
-
-Under a `tf.distribute` strategy (argument `strategy`, or a strategy scope around the Trainer) each
-replica trains on a contiguous slice of the global batch and the step equals the one-device step on
-that global batch (see `_distributed_step_fn`).
+are a function of (seed, step)), and repeats the uninterrupted run exactly.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from ..data.loader import DataLoader
-from ..errors import SketchRNNError
 from ..formats import save_model
 from ..hparams import HParams
-from ..model.losses import kl_floor
-from ..model.seeds import RowSeed
-from . import schedules
 from .evaluate import latent_diagnostic, point_nll
+from .metrics import METRICS_FILE, MetricsLog, progress_bar, read_metrics
+from .step import TrainingError, TrainStep, make_optimizer
 
 TRAIN_DIR = "train"
 BEST_DIR = "best"
-METRICS_FILE = "metrics.jsonl"
 
-
-class TrainingError(SketchRNNError, RuntimeError):
-    """Training cannot start or continue (e.g. a log_root of another config)."""
+__all__ = [
+    "BEST_DIR",
+    "METRICS_FILE",
+    "TRAIN_DIR",
+    "Trainer",
+    "TrainingError",
+    "make_log_root",
+    "make_optimizer",
+    "read_metrics",
+]
 
 
 def make_log_root(log_root) -> None:
@@ -58,13 +54,6 @@ def make_log_root(log_root) -> None:
             f"cannot use log_root {os.fspath(log_root)!r}: {e.strerror or e} (it "
             "must be a directory or a path where one can be made)"
         ) from None
-
-
-def make_optimizer(hparams):
-    """Adam with TF1's epsilon 1e-8 (Keras' default is 1e-7); lr is set every step."""
-    return keras.optimizers.Adam(
-        learning_rate=hparams.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
-    )
 
 
 class Trainer:
@@ -82,6 +71,19 @@ class Trainer:
       seed: seeds the data order, dropout and z sampling.
       jit_compile: compile the training step with XLA.
       progress: show a progress bar (tqdm) with step/s and the loss terms.
+      strategy: a `tf.distribute` strategy, or None (one device, or the strategy whose scope we
+        are in).
+
+    Example:
+    >>> import tempfile
+    >>> from sketch_rnn_tf import HParams
+    >>> from sketch_rnn_tf.training import build_trainer
+    >>> hp = HParams(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, batch_size=8,
+    ...              max_seq_len=250, save_every=5, data_set=["aaron_sheep.npz"])
+    >>> trainer, _ = build_trainer("../shared/data/npz", hp, tempfile.mkdtemp(), progress=False)
+    >>> last = trainer.train(num_steps=5, log_every=5)
+    >>> int(trainer.step.numpy()), sorted(last)[:3]
+    (5, ['cost', 'kl', 'kl_raw'])
     """
 
     latent_count = 16
@@ -105,26 +107,7 @@ class Trainer:
         self.log_root = log_root
         self.seed = int(seed)
         self.progress = progress
-        # A strategy given, or one whose scope we are in, trains with `_distributed_step_fn`;
-        # otherwise the one-device `_step_fn` runs, as before strategies were supported.
-        self.distributed = strategy is not None or tf.distribute.has_strategy()
-        self.strategy = strategy or tf.distribute.get_strategy()
-        replicas = self.strategy.num_replicas_in_sync
-        if self.distributed and self.hparams.batch_size % replicas:
-            raise TrainingError(
-                f"batch_size {self.hparams.batch_size} is not divisible by the "
-                f"{replicas} replicas of the strategy"
-            )
-        with self.strategy.scope():
-            self.optimizer = make_optimizer(self.hparams)
-            self.optimizer.build(model.trainable_variables)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-            self.nonfinite_steps = tf.Variable(
-                0, dtype=tf.int64, trainable=False, name="nonfinite_steps"
-            )
-            self.best_valid_cost = tf.Variable(
-                np.inf, dtype=tf.float32, trainable=False, name="best_valid_cost"
-            )
+        self.steps = TrainStep(model, seed, jit_compile, strategy)
         self.checkpoint = tf.train.Checkpoint(
             model=model,
             optimizer=self.optimizer,
@@ -133,21 +116,25 @@ class Trainer:
             best_valid_cost=self.best_valid_cost,
         )
         self.manager = None
-        self.writer = None
         if log_root:
             make_log_root(log_root)
             self._check_config()
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, os.path.join(log_root, TRAIN_DIR), max_to_keep=2
             )
-            self.writer = tf.summary.create_file_writer(os.path.join(log_root, "tensorboard"))
-        if self.distributed:
-            self._train_step = tf.function(self._distributed_step_fn, reduce_retracing=True)
-        else:
-            self._train_step = tf.function(
-                self._step_fn, jit_compile=jit_compile, reduce_retracing=True
-            )
-        self._eval_step = tf.function(self._eval_fn, reduce_retracing=True)
+        self.metrics = MetricsLog(log_root)
+
+    # The step's state, as attributes of the trainer.
+    optimizer = property(lambda self: self.steps.optimizer)
+    step = property(lambda self: self.steps.step)
+    nonfinite_steps = property(lambda self: self.steps.nonfinite_steps)
+    best_valid_cost = property(lambda self: self.steps.best_valid_cost)
+    strategy = property(lambda self: self.steps.strategy)
+    distributed = property(lambda self: self.steps.distributed)
+    writer = property(lambda self: self.metrics.writer)
+    # The compiled step and its Python function (benchmarks call them directly).
+    _train_step = property(lambda self: self.steps.train_fn)
+    _step_fn = property(lambda self: self.steps._step_fn)
 
     # ------------------------------------------------------------ set-up
     def _check_config(self):
@@ -188,122 +175,15 @@ class Trainer:
         logging.info("resumed from %s at step %d", checkpoint, int(self.step.numpy()))
         return True
 
-    # ------------------------------------------------------------ graph
-    def _begin_step(self):
-        """lr and w_KL from the step read before the update, set lr; the step's random seed."""
-        step = self.step.read_value()
-        lr = schedules.learning_rate(self.hparams, step)
-        klw = schedules.kl_weight(self.hparams, step)
-        self.optimizer.learning_rate.assign(lr)
-        return lr, klw, tf.stack([tf.constant(self.seed, tf.int64), step])
-
-    def _finish_step(self, grads, variables, cost, lr, klw, losses):
-        """Clips element-wise, applies Adam (or counts a non-finite step) and advances the step."""
-        clip = self.hparams.grad_clip
-        grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
-        finite = tf.math.is_finite(cost)
-        for g in grads:
-            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
-
-        def apply():
-            self.optimizer.apply_gradients(zip(grads, variables))
-            return tf.constant(0, tf.int64)
-
-        skipped = tf.cond(finite, apply, lambda: tf.constant(1, tf.int64))
-        self.nonfinite_steps.assign_add(skipped)
-        self.step.assign_add(1)
-        return dict(cost=cost, lr=lr, kl_weight=klw, finite=finite, **losses)
-
-    def _step_fn(self, x, seq_len):
-        lr, klw, seed = self._begin_step()
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            losses = self.model.compute_losses(x, seq_len, training=True, seed=seed)
-            cost = losses["r_cost"] + klw * losses["kl"]
-        grads = tape.gradient(cost, variables)
-        return self._finish_step(grads, variables, cost, lr, klw, losses)
-
-    def _distributed_step_fn(self, x, seq_len):
-        """`_step_fn` under `self.strategy`, equal to it on the same global batch (up to rounding).
-
-        Every replica receives the global batch (a pure function of (seed, step), so each worker of
-        a multi-worker strategy builds the same one) and keeps its contiguous slice of B/R rows. Its
-        random draws (z, dropout) are those of its rows in the one-device step (`RowSeed`). The KL
-        floor max(L_KL, tol) is taken on the global-batch mean, as one device takes it. Gradients of
-        the per-replica cost / R are summed across replicas (all-reduce); clipping, the finiteness
-        check and the Adam update then run once, in cross-replica context, on the global gradient.
-        """
-        hp = self.hparams
-        strategy = self.strategy
-        replicas = strategy.num_replicas_in_sync
-        lr, klw, seed = self._begin_step()
-        variables = self.model.trainable_variables
-        total = tf.shape(x)[0]
-        per_replica = hp.batch_size // replicas  # divisible: checked in __init__
-
-        def replica_fn(x, seq_len):
-            ctx = tf.distribute.get_replica_context()
-            offset = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per_replica
-            x_r = x[offset : offset + per_replica]
-            len_r = seq_len[offset : offset + per_replica]
-            with tf.GradientTape() as tape:
-                losses = self.model.compute_losses(
-                    x_r, len_r, training=True, seed=RowSeed.make(seed, offset, total)
-                )
-                global_kl = ctx.all_reduce(
-                    tf.distribute.ReduceOp.MEAN, tf.stop_gradient(losses["kl_raw"])
-                )
-                kl_term = (
-                    kl_floor(losses["kl_raw"], hp.kl_tolerance, decided_by=global_kl)
-                    if hp.conditional
-                    else losses["kl"]
-                )
-                cost = (losses["r_cost"] + klw * kl_term) / replicas
-            grads = tape.gradient(cost, variables)
-            grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-            # Reduced here, in replica context: MultiWorkerMirroredStrategy's cross-replica
-            # `reduce` cannot take a list of tensors of different shapes.
-            grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-            losses = ctx.all_reduce(
-                tf.distribute.ReduceOp.MEAN,
-                {k: losses[k] for k in ("r_cost", "offset", "pen", "kl_raw")},
-            )
-            return grads, losses
-
-        # Every replica now holds the same global values; take this worker's first copy.
-        grads, losses = tf.nest.map_structure(
-            lambda v: strategy.experimental_local_results(v)[0],
-            strategy.run(replica_fn, args=(x, seq_len)),
-        )
-        if hp.conditional:
-            losses["kl"] = kl_floor(losses["kl_raw"], hp.kl_tolerance)
-        else:
-            losses["kl"] = losses["kl_raw"] = tf.constant(0.0)
-        cost = losses["r_cost"] + klw * losses["kl"]
-        return self._finish_step(grads, variables, cost, lr, klw, losses)
-
-    def _eval_fn(self, x, seq_len, seed):
-        losses = self.model.compute_losses(x, seq_len, training=False, mask_pen=False, seed=seed)
-        losses["cost"] = losses["r_cost"] + self.hparams.kl_weight_start * losses["kl"]
-        return losses
-
     # ------------------------------------------------------------ API
     def train_step(self, x, seq_len):
         """One optimisation step on a padded batch; returns the loss terms as floats."""
-        out = self._train_step(tf.constant(x), tf.constant(seq_len))
+        out = self.steps.train_fn(tf.constant(x), tf.constant(seq_len))
         return {k: float(v) for k, v in out.items()}
 
     def evaluate(self, data: DataLoader):
         """Mean cost, r_cost, kl over a split's sequential batches (Magenta's evaluate_model)."""
-        totals = {"cost": 0.0, "r_cost": 0.0, "kl": 0.0}
-        batches = data.eval_batches()
-        for i, (x, seq_len) in enumerate(batches):
-            out = self._eval_step(
-                tf.constant(x), tf.constant(seq_len), tf.constant([self.seed + 1, i], tf.int64)
-            )
-            for k in totals:
-                totals[k] += float(out[k])
-        return {k: v / max(len(batches), 1) for k, v in totals.items()}
+        return self.steps.evaluate(data)
 
     def train(self, num_steps: int | None = None, log_every: int = 20):
         """Trains until the step reaches `num_steps` (default hparams.num_steps).
@@ -317,13 +197,13 @@ class Trainer:
         if start >= num_steps:
             logging.info("already at step %d >= num_steps %d", start, num_steps)
             return {}
-        bar = _progress_bar(start, num_steps) if self.progress else None
+        bar = progress_bar(start, num_steps) if self.progress else None
         data = iter(self.train_data.as_dataset(start_step=start))
         window_start, window_steps, last = time.perf_counter(), 0, {}
         try:
             for step in range(start, num_steps):
                 x, seq_len = next(data)
-                out = {k: float(v) for k, v in self._train_step(x, seq_len).items()}
+                out = {k: float(v) for k, v in self.steps.train_fn(x, seq_len).items()}
                 window_steps += 1
                 if not out["finite"]:
                     logging.warning(
@@ -334,7 +214,7 @@ class Trainer:
                 if (step + 1) % log_every == 0 or step + 1 == num_steps:
                     elapsed = time.perf_counter() - window_start
                     out["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
-                    last = self._log("train", step + 1, out)
+                    last = self.metrics.log("train", step + 1, out)
                     window_start, window_steps = time.perf_counter(), 0
                     if bar is not None:
                         bar.set_postfix(
@@ -360,14 +240,14 @@ class Trainer:
     def _validate_and_save(self, step):
         if self.valid_data is not None:
             valid = self.evaluate(self.valid_data)
-            self._log("valid", step, valid)
+            self.metrics.log("valid", step, valid)
             self._log_latent(step)
             if valid["cost"] < float(self.best_valid_cost.numpy()):
                 self.best_valid_cost.assign(valid["cost"])
                 if self.log_root:
                     save_model(self.model, os.path.join(self.log_root, BEST_DIR))
                 if self.test_data is not None:
-                    self._log("test", step, self.evaluate(self.test_data))
+                    self.metrics.log("test", step, self.evaluate(self.test_data))
         if self.manager is not None:
             self.manager.save(checkpoint_number=step)
 
@@ -399,16 +279,12 @@ class Trainer:
         if not self.log_root:
             return
         record.write(self.log_root)
-        self._append_metrics({"split": "init", "step": 0, "time": time.time(), **step0})
-        with self.writer.as_default(step=0):
-            for key, value in step0.items():
-                tf.summary.scalar(f"Init_{key}", value)
-            tf.summary.text("Init_From", f"{record.source} ({record.kind}: {record.path})")
-        self.writer.flush()
-
-    def _append_metrics(self, record):
-        with open(os.path.join(self.log_root, METRICS_FILE), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        self.metrics.append({"split": "init", "step": 0, "time": time.time(), **step0})
+        self.metrics.scalars(
+            0,
+            {f"Init_{key}": value for key, value in step0.items()},
+            text={"Init_From": f"{record.source} ({record.kind}: {record.path})"},
+        )
 
     def _log_latent(self, step):
         """`latent_diagnostic` of a conditional model on a fixed subset of the valid split.
@@ -444,12 +320,15 @@ class Trainer:
                 )
             },
         }
-        with self.writer.as_default(step=step):
-            tf.summary.scalar("Valid_Latent_Reconstr_Cost_Own_z", record["r_cost_own"])
-            tf.summary.scalar("Valid_Latent_Reconstr_Cost_Shuffled_z", record["r_cost_shuffled"])
-            tf.summary.scalar("Valid_Latent_Chamfer_Ratio", record["ratio"])
-        self.writer.flush()
-        self._append_metrics(record)
+        self.metrics.scalars(
+            step,
+            {
+                "Valid_Latent_Reconstr_Cost_Own_z": record["r_cost_own"],
+                "Valid_Latent_Reconstr_Cost_Shuffled_z": record["r_cost_shuffled"],
+                "Valid_Latent_Chamfer_Ratio": record["ratio"],
+            },
+        )
+        self.metrics.append(record)
         logging.info(
             "valid latent step %d (%d sketches): L_R own z %.4f, shuffled z %.4f, "
             "Chamfer ratio %.3f",
@@ -459,56 +338,3 @@ class Trainer:
             d["r_cost_shuffled"],
             d["ratio"],
         )
-
-    def _log(self, split, step, values):
-        record = {"split": split, "step": int(step), "time": time.time()}
-        record.update({k: float(v) for k, v in values.items() if k != "finite"})
-        if self.writer is not None:
-            tags = {"train": "Train", "valid": "Valid", "test": "Eval"}[split]
-            with self.writer.as_default(step=step):
-                tf.summary.scalar(f"{tags}_Cost", record["cost"])
-                tf.summary.scalar(f"{tags}_Reconstr_Cost", record["r_cost"])
-                tf.summary.scalar(f"{tags}_KL_Cost", record["kl"])
-                if split == "train":
-                    tf.summary.scalar("Learning_Rate", record["lr"])
-                    tf.summary.scalar("KL_Weight", record["kl_weight"])
-                    tf.summary.scalar("Steps_Per_Sec", record["steps_per_sec"])
-            self.writer.flush()
-        if self.log_root:
-            self._append_metrics(record)
-        logging.info(
-            "%s step %d: %s",
-            split,
-            step,
-            ", ".join(
-                f"{k} {v:.4f}" for k, v in record.items() if k not in ("split", "step", "time")
-            ),
-        )
-        return record
-
-
-def _progress_bar(start, total):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, mininterval=1.0)
-
-
-def read_metrics(log_root):
-    """The metrics a run logged, as a list of dicts (split, step, cost, r_cost, kl, ...).
-
-    A run that was killed and resumed logs some steps twice; the later record of a step wins.
-    """
-    path = os.path.join(log_root, METRICS_FILE)
-    if not os.path.exists(path):
-        return []
-    records = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a kill
-                continue
-            records[(record["split"], record["step"])] = record
-    return sorted(records.values(), key=lambda r: (r["step"], r["split"]))
