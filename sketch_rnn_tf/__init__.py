@@ -17,6 +17,8 @@ import os as _os
 import sys as _sys
 import warnings as _warnings
 
+from .lazy import lazy_attributes as _lazy_attributes
+
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
@@ -35,16 +37,16 @@ _LAZY = {
 
 _SUBMODULES = (
     "cli",
-    "completion",
     "data",
-    "fetch",
     "errors",
     "export",
-    "hparams",
-    "latent",
-    "model",
+    "fetch",
     "formats",
+    "hparams",
+    "model",
     "rendering",
+    "sampling",
+    "serve",
     "training",
 )
 
@@ -59,9 +61,14 @@ _MOVED = {
     "data.geometry": "data.chamfer",
     "data.preprocessor": "model.preprocessor",
     "download": "fetch",
+    "completion": "sampling.completion",
+    "latent": "sampling.latent",
+    "latent.space": "sampling.latent",
     "magenta": ("formats", "formats.magenta_tf1"),
     "magenta.js": "formats.magenta_js",
     "magenta.tf1": "formats.magenta_tf1",
+    "model.lstm_loop": "model.cells.lstm",
+    "model.sampler": "sampling.decoding",
     "model.saving": "formats.package_dir",
     "model_io": "formats",
     "presets": "formats.names",
@@ -104,9 +111,5 @@ class _MovedModules(_importlib.abc.MetaPathFinder, _importlib.abc.Loader):
 _sys.meta_path.append(_MovedModules())
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name in _SUBMODULES or name in _MOVED:  # `srt.rendering.render_grid(...)` unimported
-        return _importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'sketch_rnn_tf' has no attribute {name!r}")
+# `srt.rendering.render_grid(...)` without importing it first; moved names as their stand-ins.
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, _SUBMODULES + tuple(_MOVED))

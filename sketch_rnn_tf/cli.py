@@ -38,17 +38,26 @@ def _load(args):
     )
 
 
+def _sampler(args):
+    """The sampler of the flags the user gave (the sampler checks them; errors name the flag)."""
+    from .sampling import samplers
+
+    given = {
+        "temperature": args.temperature,
+        "temperature_mode": args.temperature_mode,
+        "greedy": args.greedy or None,
+        "max_len": getattr(args, "max_len", None),
+        "seed": args.seed,
+    }
+    return samplers.get(**{k: v for k, v in given.items() if v is not None})
+
+
 def cmd_sample(args):
     from .rendering import render_grid
 
+    sampler = _sampler(args)
     model = _load(args)
-    sketches = model.sample(
-        args.num,
-        temperature=args.temperature,
-        seed=args.seed,
-        greedy=args.greedy,
-        temperature_mode=args.temperature_mode,
-    )
+    sketches = model.sample(args.num, sampler)
     render_grid(sketches, ncols=args.ncols, path=args.out, color_by_stroke=args.color_by_stroke)
     lengths = [len(s) for s in sketches]
     print(
@@ -69,15 +78,18 @@ def cmd_train(args):
         prefix_log_lines(tag.strip())
     # Before anything else runs: MultiWorkerMirroredStrategy must configure TensorFlow first.
     strategy, worker = make_strategy(args.strategy)
-    from .hparams import HParams
+    from .hparams import HParams, HParamsError
     from .training import train
     from .training.trainer import TrainingError
 
     hparams = HParams()
     if args.dataset:
         hparams = hparams.replace(data_set=[d for d in args.dataset.split(",") if d])
-    hparams = hparams.parse(args.hparams or "")
-    explicit = [item.split("=", 1)[0].strip() for item in (args.hparams or "").split(",")]
+    try:
+        hparams = hparams.parse(args.hparams or "")
+    except HParamsError as e:
+        raise FlagError("--hparams", str(e)) from None
+    explicit = HParams.override_names(args.hparams or "")
     if args.download:
         _download_missing(args.data_dir, hparams.data_set)
     import tensorflow as tf
@@ -251,6 +263,61 @@ def cmd_serve(args):
     serve(args.checkpoint, host=args.host, port=args.port, quiet=not args.verbose)
 
 
+class FlagError(SketchRNNError):
+    """A command-line value is unusable: the message names the flag the user typed."""
+
+    def __init__(self, flag, problem):
+        super().__init__(f"argument {flag}: {problem}")
+
+
+#: The flag of each setting the library names in its errors (`SamplerError.argument`,
+#: `ServeError.argument`), for the commands that have it.
+FLAGS = {
+    "n": "--num",
+    "temperature": "--temperature",
+    "temperature_mode": "--temperature_mode",
+    "greedy": "--greedy",
+    "max_len": "--max_len",
+    "seed": "--seed",
+    "host": "--host",
+    "port": "--port",
+}
+
+
+def _named_by_flag(error, args):
+    """`error` re-worded to name the flag of the setting it is about, where the user gave one."""
+    argument = getattr(error, "argument", None)
+    flag = FLAGS.get(argument)
+    if flag is None or not hasattr(args, flag[2:]):
+        return error
+    value = getattr(args, flag[2:])
+    problem = getattr(error, "requirement", None) or str(error)
+    return FlagError(f"{flag} {value}" if value is not None else flag, problem)
+
+
+def _count(minimum):
+    """An argparse type: an integer >= minimum (the flag is named by argparse)."""
+
+    def convert(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    return convert
+
+
+def _number(text):
+    """An argparse type: a number (its range is checked by what uses it, naming the flag)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
 def _add_model_args(p):
     p.add_argument(
         "--checkpoint",
@@ -261,7 +328,7 @@ def _add_model_args(p):
     )
     p.add_argument(
         "--scale_factor",
-        type=float,
+        type=_number,
         default=None,
         help="pixels per model unit, for a Magenta TF1 checkpoint (it stores none)",
     )
@@ -272,8 +339,19 @@ def _add_model_args(p):
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one `error: argument --flag: ...` line (and exit status 2)."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+class _UsageError(Exception):
+    pass
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m sketch_rnn_tf",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -282,12 +360,19 @@ def build_parser():
 
     p = sub.add_parser("sample", help="draw sketches into an SVG grid")
     _add_model_args(p)
-    p.add_argument("--num", type=int, default=16)
-    p.add_argument("--temperature", type=float, default=0.5)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--greedy", action="store_true")
-    p.add_argument("--temperature_mode", choices=("magenta", "paper"), default="magenta")
-    p.add_argument("--ncols", type=int, default=None)
+    p.add_argument("--num", type=_count(1), default=16, help="how many sketches")
+    p.add_argument(
+        "--temperature",
+        type=_number,
+        default=None,
+        help="sampling temperature τ > 0 (default: the samplers' default, "
+        "sketch_rnn_tf.sampling.DEFAULT_TEMPERATURE)",
+    )
+    p.add_argument("--seed", type=_count(0), default=None, help="repeat a draw exactly")
+    p.add_argument("--greedy", action="store_true", help="the most likely strokes")
+    p.add_argument("--temperature_mode", choices=("magenta", "paper"), default=None)
+    p.add_argument("--max_len", type=_count(1), default=None, help="most points per sketch")
+    p.add_argument("--ncols", type=_count(1), default=None, help="columns of the grid")
     p.add_argument("--color_by_stroke", action="store_true")
     p.add_argument("--out", default="sketches.svg")
     p.set_defaults(func=cmd_sample)
@@ -297,8 +382,8 @@ def build_parser():
     p.add_argument("--dataset", default=None, help="a.npz[,b.npz]: overrides hparams data_set")
     p.add_argument("--hparams", default="", help="Magenta-style overrides k=v,k2=v2")
     p.add_argument("--log_root", required=True)
-    p.add_argument("--num_steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num_steps", type=_count(0), default=None)
+    p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument(
         "--init_from",
         default=None,
@@ -340,9 +425,15 @@ def build_parser():
         help="also L_R with own vs other sketches' z and the reconstruction Chamfer "
         "ratio (conditional models; see training.evaluate.latent_diagnostic)",
     )
-    p.add_argument("--temperature", type=float, default=0.1, help="--latent: decoding temperature")
-    p.add_argument("--seed", type=int, default=0, help="--latent: seed of decoding and shuffling")
-    p.add_argument("--count", type=int, default=64, help="--latent: first COUNT sketches per split")
+    p.add_argument(
+        "--temperature", type=_number, default=0.1, help="--latent: decoding temperature"
+    )
+    p.add_argument(
+        "--seed", type=_count(0), default=0, help="--latent: seed of decoding and shuffling"
+    )
+    p.add_argument(
+        "--count", type=_count(2), default=64, help="--latent: first COUNT sketches per split"
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -368,9 +459,12 @@ def build_parser():
     )
     p.add_argument("--out", required=True, help=".npz file to write")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,valid,test fractions")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffle into splits")
+    p.add_argument("--seed", type=_count(0), default=0, help="seed of the shuffle into splits")
     p.add_argument(
-        "--max_seq_len", type=int, default=None, help="drop sketches with more points than this"
+        "--max_seq_len",
+        type=_count(1),
+        default=None,
+        help="drop sketches with more points than this",
     )
     p.set_defaults(func=cmd_prepare)
 
@@ -383,7 +477,7 @@ def build_parser():
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
     )
-    p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    p.add_argument("--port", type=_count(0), default=8000, help="port (0: any free port)")
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=cmd_serve)
     return parser
@@ -442,12 +536,17 @@ def main(argv=None):
     """
     quiet = _quiet_native_logs() if argv is None else contextlib.nullcontext()
     with quiet:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except _UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         try:
             args.func(args)
         except (SketchRNNError, ValueError, OSError, RuntimeError) as e:
-            # Every error of this package is a SketchRNNError (a ValueError) with a clear message.
-            print(f"error: {e}", file=sys.stderr)
+            # Every error of this package is a SketchRNNError (a ValueError) with a clear message;
+            # one about a setting the user gave as a flag names that flag.
+            print(f"error: {_named_by_flag(e, args)}", file=sys.stderr)
             return 2
     return 0
 

@@ -62,9 +62,6 @@ class HParams:
     decay_rate: float = 0.9999
     kl_decay_rate: float = 0.99995
     min_learning_rate: float = 0.00001
-    # Not Magenta's: steps over which lr ramps up linearly from lr/lr_warmup_steps (0: off, as in
-    # Magenta). Fine-tuning needs it (training/schedules.py).
-    lr_warmup_steps: int = 0
     use_recurrent_dropout: bool = True
     recurrent_dropout_prob: float = 0.90
     use_input_dropout: bool = False
@@ -102,8 +99,6 @@ class HParams:
         ):
             if getattr(self, name) < 1:
                 raise HParamsError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr_warmup_steps < 0:
-            raise HParamsError(f"lr_warmup_steps must be >= 0, got {self.lr_warmup_steps}")
         for name in ("recurrent_dropout_prob", "input_dropout_prob", "output_dropout_prob"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
@@ -166,6 +161,11 @@ class HParams:
         except HParamsError as e:
             raise HParamsError(f"{path}: {e}") from None
 
+    @staticmethod
+    def override_names(overrides: str) -> List[str]:
+        """The hparam names an override string "k=v,k2=v2" sets (in order)."""
+        return [item.split("=", 1)[0].strip() for item in _split_overrides(overrides or "")]
+
     def parse(self, overrides: str) -> "HParams":
         """Applies Magenta-style overrides "k=v,k2=v2" (lists as "data_set=[a.npz,b.npz]")."""
         if not overrides:
@@ -183,10 +183,21 @@ class HParams:
             changes[key] = _parse_value(fields[key], value)
         return self.replace(**changes)
 
+    # ----------------------------------------------------------- derived sizes
     @property
     def num_outputs(self) -> int:
         """Decoder output width 6M + 3 (Eq. 6 of the paper: pen logits + M mixture components)."""
         return 6 * self.num_mixture + 3
+
+    @property
+    def latent_size(self) -> int:
+        """The width of z the decoder reads: `z_size` (N_z) for a conditional model, else 0."""
+        return self.z_size if self.conditional else 0
+
+    @property
+    def decoder_input_size(self) -> int:
+        """The width of the decoder's input x_i = [S_{i−1}; z] (Eq. 5): 5 + `latent_size`."""
+        return 5 + self.latent_size
 
 
 def _split_overrides(text):

@@ -230,14 +230,13 @@ def test_broken_checkpoint_data_file(capsys, tmp_path, kind, how):
 # ------------------------------------------------------------------ sampling arguments
 @pytest.mark.parametrize("max_len", [0, -1, -250])
 def test_sample_max_len_not_positive(max_len):
-    """Was a graph InvalidArgumentError; now a ModelInputError before any graph runs."""
-    from sketch_rnn_tf.model import ModelInputError
+    """Was a graph InvalidArgumentError; now a SamplerError before any graph runs."""
+    from sketch_rnn_tf.sampling import SamplerError
 
     model = SketchRNN(HParams().parse(TINY))
     with pytest.raises(
-        ModelInputError,
-        match=rf"sample\(\): max_len must be an integer >= 1.*"
-        rf"got {max_len}",
+        SamplerError,
+        match=rf"sampler: max_len must be an integer >= 1.*got {max_len}",
     ):
         model.sample(2, max_len=max_len)
 
@@ -245,9 +244,13 @@ def test_sample_max_len_not_positive(max_len):
 def test_cli_sample_bad_arguments(capsys, tmp_path):
     model_dir = save_model(SketchRNN(HParams().parse(TINY)), tmp_path / "model")
     for args, expected in [
-        (["--num", "0"], "n must be an integer >= 1, got 0"),
-        (["--temperature", "nan"], "temperature must be a positive number"),
-        (["--ncols", "0"], "ncols must be a positive integer"),
+        (["--num", "0"], "argument --num: must be an integer >= 1, got 0"),
+        (["--temperature", "nan"], "argument --temperature nan: must be a positive number"),
+        (["--temperature", "hot"], "argument --temperature: must be a number, got 'hot'"),
+        (["--ncols", "0"], "argument --ncols: must be an integer >= 1, got 0"),
+        (["--seed", "-3"], "argument --seed: must be an integer >= 0, got -3"),
+        (["--max_len", "0"], "argument --max_len: must be an integer >= 1, got 0"),
+        (["--temperature_mode", "x"], "argument --temperature_mode: invalid choice"),
     ]:
         rc, err = _cli(
             capsys, "sample", "--checkpoint", model_dir, "--out", str(tmp_path / "x.svg"), *args

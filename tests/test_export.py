@@ -65,7 +65,8 @@ for name, (path, inp, out) in jobs.items():
     samples = client.sample(int(x["n"]), float(x["temperature"]), seed=int(x["seed"][0]))
     for i, s in enumerate(samples):
         res[f"client_{i}"] = s
-    res["model_imported"] = np.array("sketch_rnn_tf.model" in sys.modules)
+    network = ("sketch_rnn_tf.model.sketch_rnn", "sketch_rnn_tf.model.cells")
+    res["model_imported"] = np.array(any(m in sys.modules for m in network))
     np.savez(out, **res)
 """
 

@@ -96,7 +96,7 @@ def test_package_exposes_submodules_lazily():
     code = (
         "import sys, sketch_rnn_tf as srt; assert 'tensorflow' not in sys.modules; "
         "srt.rendering.render_svg; srt.data.load_npz; assert 'tensorflow' not in sys.modules; "
-        "srt.latent.slerp; srt.HParams; print('ok')"
+        "srt.sampling.latent.slerp; srt.HParams; print('ok')"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

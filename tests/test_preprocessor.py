@@ -1,7 +1,7 @@
 """The numpy front door (`SketchPreprocessor`) and the one rule for a sketch (`data.checks`).
 
 The same bad sketch is refused with the same problem by every entry point: the .npz loader, the
-stroke helpers, the preprocessor (model, sampler, completion, export client) and rendering.
+stroke helpers, the preprocessor (model, decoding loop, completion, export client) and rendering.
 """
 
 import subprocess
@@ -130,33 +130,6 @@ def test_latents_broadcast_draw_and_refuse():
     assert decoder_only.latents(3).shape == (3, 0)
     with pytest.raises(ModelInputError, match="decoder-only"):
         decoder_only.latents(3, z)
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"max_len": 0}, "max_len must be an integer >= 1"),
-        ({"max_len": -4}, "max_len must be an integer >= 1"),
-        ({"max_len": 2.5}, "max_len must be an integer >= 1"),
-        ({"n": 0}, "n must be an integer >= 1"),
-        ({"n": "3"}, "n must be an integer >= 1"),
-        ({"temperature": 0.0}, "temperature must be a positive number"),
-        ({"temperature": float("nan")}, "temperature must be a positive number"),
-        ({"temperature": "hot"}, "temperature must be a positive number"),
-        ({"temperature_mode": "bogus"}, "temperature_mode must be one of"),
-        ({"seed": 1.5}, "seed must be an int"),
-    ],
-)
-def test_sample_args_refused(kwargs, match):
-    with pytest.raises(ModelInputError, match=f"^sample\\(\\): {match}"):
-        SketchPreprocessor(10).sample_args(**kwargs)
-
-
-def test_sample_args_defaults():
-    n, temperature, max_len, seed = SketchPreprocessor(12).sample_args(3, 0.5, seed=9)
-    assert (n, temperature, max_len, seed) == (3, 0.5, 12, 9)
-    assert SketchPreprocessor(12).sample_args(1, 0.0, greedy=True)[1] == 0.0  # τ unused
-    assert SketchPreprocessor(12).sample_args(seed=-1)[3] == 2**63 - 1
 
 
 def test_scale_factor_check():

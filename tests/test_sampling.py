@@ -1,4 +1,4 @@
-"""sketch_rnn_tf.latent and sketch_rnn_tf.completion.
+"""sketch_rnn_tf.sampling: the latent tools and completion.
 
 Latent maths, model-level latent helpers and sketch completion (tiny random models, so the tests
 are fast).
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sketch_rnn_tf import HParams, SketchRNN
-from sketch_rnn_tf.completion import complete, truncate
-from sketch_rnn_tf.latent import (
+from sketch_rnn_tf.sampling import complete, truncate
+from sketch_rnn_tf.sampling.latent import (
     InterpolationGrid,
     analogy,
     analogy_sketches,

@@ -18,8 +18,9 @@ import time
 import numpy as np
 import pytest
 
-from sketch_rnn_tf import HParams, SketchRNN, completion, save_model
+from sketch_rnn_tf import HParams, SketchRNN, save_model
 from sketch_rnn_tf.formats.names import list_models
+from sketch_rnn_tf.sampling import completion
 from sketch_rnn_tf.serve import api, make_server, start_in_thread
 from sketch_rnn_tf.serve.models import ModelCache, available_models
 from sketch_rnn_tf.serve.server import STATIC_DIR, ServeError, resolve_models

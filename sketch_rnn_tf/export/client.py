@@ -2,8 +2,8 @@
 
 `load_exported(directory)` wraps `tf.saved_model.load` of a directory written by
 `export.exporter.export_saved_model` in `ExportedSketchRNN`, which does the pixel-level pre- and
-post-processing in numpy. It imports nothing from `sketch_rnn_tf.model`, so a process with
-TensorFlow and this package's numpy parts, but none of its model code, can use an export.
+post-processing in numpy. It builds no model: besides TensorFlow's loader it uses the model's numpy
+front door (`model.preprocessor`) and the sampler objects (`sampling.samplers`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ..data import strokes as stroke_format
 from ..model.preprocessor import ModelInputError, SketchPreprocessor
+from ..sampling import samplers
 from .exporter import ExportError
 
 
@@ -79,34 +80,26 @@ class ExportedSketchRNN:
         )
         return float(out["loss"])
 
-    def sample(
-        self,
-        n=1,
-        temperature=1.0,
-        seed=None,
-        z=None,
-        greedy=False,
-        max_len=None,
-        temperature_mode="magenta",
-    ):
+    def sample(self, n=1, sampler=None, z=None, **options):
         """Draws `n` sketches; returns a list of stroke-3 float32 arrays in pixels.
 
-        With the same arguments this repeats `SketchRNN.sample` exactly (z ~ N(0, I) is drawn from
-        `numpy.random.default_rng(seed)`, the sampler is keyed on `seed`); the arguments are checked
-        by the same `SketchPreprocessor`.
+        Takes what `SketchRNN.sample` takes (a `sampling.samplers.Sampler`, a name or a
+        temperature, and its settings as keywords) and, with the same arguments, repeats it exactly
+        (z ~ N(0, I) is drawn from `numpy.random.default_rng(seed)`, the loop is keyed on `seed`).
         """
+        sampler = samplers.get(sampler, **options)
+        n = samplers.check_count(n)
         pre = self.preprocessor
-        n, temperature, max_len, seed = pre.sample_args(
-            n, temperature, greedy, temperature_mode, max_len, seed
-        )
+        seed = sampler.call_seed()
+        max_len = sampler.limit(self.max_seq_len)
         z = tf.constant(pre.latents(n, z, np.random.default_rng(seed)))
         args = dict(
-            temperature=tf.constant(temperature),
-            greedy=tf.constant(bool(greedy)),
+            temperature=tf.constant(sampler.temperature),
+            greedy=tf.constant(bool(sampler.greedy)),
             seed=tf.constant([seed, 0], tf.int64),
             steps=tf.constant(max_len, tf.int32),
         )
-        if temperature_mode == "magenta":
+        if sampler.temperature_mode == "magenta":
             rows = self.saved.signatures["sample"](z=z, **args)["strokes"].numpy()
         else:
             state = self.saved.signatures["initial_state"](z=z)["state"]

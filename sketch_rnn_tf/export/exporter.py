@@ -56,14 +56,15 @@ class _ExportModule(tf.Module):
 
     def __init__(self, model, hparams_file):
         super().__init__(name="sketch_rnn_export")
-        from ..model.sampler import Sampler  # the model's own compiled sampler
 
         hp = model.hparams
         conditional = bool(hp.conditional)
-        z_dim = hp.z_size if conditional else 0
+        z_dim = hp.latent_size
         state_size = int(model.decoder.cell.state_size)
         n_max = int(hp.max_seq_len)
-        sampler = Sampler(model)
+        from ..sampling import decoding  # not at import: the client needs no model code
+
+        sampler = decoding.decode_loop(model)  # the model's own compiled decoding loop
         decoder = model.decoder
 
         self.model_variables = [_tf_variable(v) for v in model.variables]

@@ -5,7 +5,7 @@ no TensorFlow; the names below are imported lazily, so `import sketch_rnn_tf.mod
 (as the export client does) does not load the model code.
 """
 
-import importlib as _importlib
+from ..lazy import lazy_attributes as _lazy_attributes
 
 _LAZY = {
     "HyperLSTMCell": "cells",
@@ -21,7 +21,6 @@ _LAZY = {
     "StrokeDistribution": "mixture",
     "output_distribution": "mixture",
     "split_params": "mixture",
-    "Sampler": "sampler",
     "ModelInputError": "preprocessor",
     "SketchPreprocessor": "preprocessor",
     "SketchRNN": "sketch_rnn",
@@ -29,12 +28,21 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_attributes(
+    __name__,
+    _LAZY,
+    (
+        "cells",
+        "decoder",
+        "encoder",
+        "hparams_layer",
+        "layout",
+        "linear",
+        "losses",
+        "mixture",
+        "preprocessor",
+        "rnn",
+        "seeds",
+        "sketch_rnn",
+    ),
+)

@@ -14,8 +14,12 @@ only (no TensorFlow):
 * post-process: the sampler's stroke-5 rows -> stroke-3 sketches in pixels, cut at the first
   end-of-sketch row;
 * z: check a given latent (shape [z_size] for all sketches or [n, z_size], finite), broadcast it, or
-  draw z ~ N(0, I);
-* sampling arguments: n, temperature, temperature mode, max_len, seed.
+  draw z ~ N(0, I).
+
+Sketches are checked once: `sketches` returns them as `Sketches`, a list that the preprocessor (of
+this model, or of another whose max_seq_len they fit) passes on without checking them again, so a
+request's strokes are checked at the front door and nowhere below it. The sampling settings
+(temperature, greedy, max_len, seed) are checked by the sampler objects (`sampling.samplers`).
 
 Bad input raises `ModelInputError` (a `DataError`, hence a `SketchRNNError` and a `ValueError`)
 naming the sketch or argument.
@@ -24,15 +28,12 @@ naming the sketch or argument.
 from __future__ import annotations
 
 import numbers
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..data.checks import DataError, check_scale_factor, check_stroke3
 from ..data.strokes import pad_batch, to_normal_strokes
-
-#: "magenta": σ → σ·τ (Magenta's sample()); "paper": σ → σ·√τ (Eq. 8, magenta-js).
-TEMPERATURE_MODES = ("magenta", "paper")
 
 
 class ModelInputError(DataError):
@@ -43,6 +44,25 @@ class ModelInputError(DataError):
     """
 
     default_where = ""
+
+
+class Sketches(list):
+    """Stroke-3 float32 sketches in pixels that a `SketchPreprocessor` has checked.
+
+    `max_points` is the longest one's length; a preprocessor whose `max_seq_len` is at least that
+    takes them as they are.
+    """
+
+    def __init__(self, sketches: Iterable[np.ndarray] = ()):
+        super().__init__(sketches)
+        self.max_points = max((len(s) for s in self), default=0)
+
+    def __mul__(self, count):
+        return Sketches(list(self) * count)
+
+    def __getitem__(self, item):
+        got = super().__getitem__(item)
+        return Sketches(got) if isinstance(item, slice) else got
 
 
 def _is_int(value) -> bool:
@@ -66,9 +86,14 @@ class SketchPreprocessor:
       z_size: size of the latent vector of a conditional model; 0 for a decoder-only one.
 
     Example:
-      >>> pre = SketchPreprocessor(max_seq_len=250, scale_factor=18.5, z_size=128)
-      >>> batch, lengths = pre(sketches)        # [B, 251, 5] float32, [B] int32
-      >>> sketches = pre.postprocess(rows)      # stroke-5 rows in model units -> pixels
+    >>> import numpy as np
+    >>> pre = SketchPreprocessor(max_seq_len=250, scale_factor=18.5, z_size=128)
+    >>> sketch = np.array([[37.0, 0.0, 0.0], [0.0, 18.5, 1.0]])
+    >>> batch, lengths = pre([sketch])          # [B, 251, 5] float32 (÷ 18.5), [B] int32
+    >>> batch.shape, lengths.tolist(), batch[0, 1].tolist()
+    ((1, 251, 5), [2], [2.0, 0.0, 1.0, 0.0, 0.0])
+    >>> pre.postprocess([batch[0, 1:]])[0].tolist()   # back to stroke-3 pixels
+    [[37.0, 0.0, 0.0], [0.0, 18.5, 1.0]]
     """
 
     def __init__(self, max_seq_len: int, scale_factor: float = 1.0, z_size: int = 0):
@@ -93,8 +118,8 @@ class SketchPreprocessor:
         return self.z_size > 0
 
     # ----------------------------------------------------------------- sketches
-    def sketches(self, strokes, what: str = "sketch") -> List[np.ndarray]:
-        """Checks stroke-3 sketches in pixels; returns them as a list of float32 arrays.
+    def sketches(self, strokes, what: str = "sketch") -> Sketches:
+        """Checks stroke-3 sketches in pixels; returns them as `Sketches` (float32 arrays).
 
         Args:
           strokes: one `(n, 3)` sketch or a sequence of them.
@@ -104,6 +129,8 @@ class SketchPreprocessor:
           ModelInputError: no sketch, or a sketch that breaks the rule of `check_stroke3` or has
             more than `max_seq_len` points.
         """
+        if isinstance(strokes, Sketches) and strokes and strokes.max_points <= self.max_seq_len:
+            return strokes  # checked at the front door already
         if strokes is None:
             raise ModelInputError("no sketches given (None)", where=what)
         if isinstance(strokes, np.ndarray) and strokes.dtype != object and strokes.ndim != 3:
@@ -121,7 +148,7 @@ class SketchPreprocessor:
                     where=f"{what} {i}",
                 )
             out.append(s.astype(np.float32))
-        return out
+        return Sketches(out)
 
     def scale(self, sketch: np.ndarray) -> np.ndarray:
         """Pixels -> model units: a float32 copy with dx, dy divided by `scale_factor`."""
@@ -192,49 +219,3 @@ class SketchPreprocessor:
         if not np.all(np.isfinite(z)):
             raise ModelInputError("contains NaN or inf", where="z")
         return z
-
-    # ---------------------------------------------------------------- sampling
-    def sample_args(
-        self,
-        n=1,
-        temperature=1.0,
-        greedy=False,
-        temperature_mode="magenta",
-        max_len=None,
-        seed=None,
-    ) -> Tuple[int, float, int, int]:
-        """Checks the arguments of `sample`; returns (n, temperature, max_len, seed).
-
-        `max_len` defaults to `max_seq_len`; a None `seed` becomes a fresh random one.
-
-        Raises:
-          ModelInputError: n or max_len not an integer >= 1, a temperature that is not a positive
-            finite number (unless greedy), an unknown temperature mode, a seed that is not an int.
-        """
-        where = "sample()"
-        if temperature_mode not in TEMPERATURE_MODES:
-            raise ModelInputError(
-                f"temperature_mode must be one of {TEMPERATURE_MODES}, got {temperature_mode!r}",
-                where=where,
-            )
-        if (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, numbers.Real)
-            or (not greedy and not (np.isfinite(temperature) and temperature > 0))
-        ):
-            raise ModelInputError(
-                f"temperature must be a positive number, got {temperature!r}", where=where
-            )
-        if not _is_int(n) or n < 1:
-            raise ModelInputError(f"n must be an integer >= 1, got {n!r}", where=where)
-        max_len = self.max_seq_len if max_len is None else max_len
-        if not _is_int(max_len) or max_len < 1:
-            raise ModelInputError(
-                f"max_len must be an integer >= 1 (the most points per sketch), got {max_len!r}",
-                where=where,
-            )
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        elif not _is_int(seed):
-            raise ModelInputError(f"seed must be an int or None, got {seed!r}", where=where)
-        return int(n), float(temperature), int(max_len), int(seed) % (2**63)

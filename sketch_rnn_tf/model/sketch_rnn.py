@@ -10,13 +10,11 @@ import tensorflow as tf
 
 from ..data.checks import check_scale_factor, check_stroke3
 from ..hparams import HParams
-from . import losses, mixture
+from . import layout, losses, mixture
 from .decoder import Decoder
 from .encoder import Encoder, sample_z
 from .preprocessor import ModelInputError, SketchPreprocessor
 from .seeds import fold_seed
-
-MAGENTA_SCOPE = "vector_rnn"
 
 
 @keras.saving.register_keras_serializable(package="sketch_rnn_tf")
@@ -31,6 +29,17 @@ class SketchRNN(keras.Model):
     Args:
       hparams: an `HParams`; `conditional=False` builds the decoder-only model (no encoder, no z).
       scale_factor: pixels per model unit (the train set's normalising scale factor).
+
+    Example:
+    >>> import sketch_rnn_tf as srt
+    >>> vae = srt.load_model("aaron_sheep_vae")                 # a conditional model
+    >>> sheep = vae.sample(2, temperature=0.4, seed=3)          # stroke-3 sketches in pixels
+    >>> z = vae.encode(sheep)                                   # μ of each, [2, z_size]
+    >>> z.shape, vae.reconstruction_loss(sheep) < 1.0
+    ((2, 128), True)
+    >>> tiny = srt.SketchRNN(srt.HParams(dec_rnn_size=16, num_mixture=3, conditional=False))
+    >>> tiny.count_params()
+    1766
     """
 
     def __init__(self, hparams: HParams | None = None, scale_factor: float = 1.0, **kwargs):
@@ -39,16 +48,18 @@ class SketchRNN(keras.Model):
         self.hparams = hparams if hparams is not None else HParams()
         self.encoder = Encoder(self.hparams, name="encoder") if self.hparams.conditional else None
         self.decoder = Decoder(self.hparams, name="decoder")
+        #: The objective (Eqs. 9-11) every training step, evaluation and export computes.
+        self.objective = losses.SketchRNNLoss.from_hparams(self.hparams)
         self._scale_factor = self.add_weight(
             shape=(),
             initializer=keras.initializers.Constant(float(scale_factor)),
             trainable=False,
             name="scale_factor",
         )
-        self._sampler = None
         #: Where this model's training started, when it was fine-tuned (`training.source`):
         #: a dict written into `sketch_rnn_config.json` by `save_model`; None otherwise.
         self.init_from = None
+        self._graphs = {}
         self.build()
 
     # ------------------------------------------------------------------ Keras
@@ -90,9 +101,7 @@ class SketchRNN(keras.Model):
         max_seq_len and scale factor, and checks its z.
         """
         hp = self.hparams
-        return SketchPreprocessor(
-            hp.max_seq_len, self.scale_factor, hp.z_size if hp.conditional else 0
-        )
+        return SketchPreprocessor(hp.max_seq_len, self.scale_factor, hp.latent_size)
 
     def call(self, inputs, training=False, z=None, seed=None):
         """Teacher-forced forward pass.
@@ -127,21 +136,14 @@ class SketchRNN(keras.Model):
     ):
         """Magenta's loss terms for a padded batch: dict of r_cost, offset, pen, kl, kl_raw.
 
-        `mask_pen` defaults to `not training` (the pen loss is masked after the end only in
-        evaluation, as in Magenta's graph).
+        The terms of `self.objective` (`losses.SketchRNNLoss`). `mask_pen` defaults to
+        `not training` (the pen loss is masked after the end only in evaluation, as in Magenta's
+        graph).
         """
         out = self((strokes, sequence_length), training=training, z=z, seed=seed)
         if mask_pen is None:
             mask_pen = not training
-        targets = tf.convert_to_tensor(strokes, tf.float32)[:, 1:]
-        r = losses.reconstruction_loss(out["y"], targets, self.hparams.num_mixture, mask_pen)
-        result = {"r_cost": r.total, "offset": r.offset, "pen": r.pen}
-        if self.conditional:
-            result["kl_raw"] = losses.kl_divergence(out["mu"], out["presig"])
-            result["kl"] = losses.kl_floor(result["kl_raw"], self.hparams.kl_tolerance)
-        else:
-            result["kl"] = result["kl_raw"] = tf.constant(0.0)
-        return result
+        return self.objective.terms(out, strokes, mask_pen)
 
     # ------------------------------------------------------------ pixel level
     def prepare(self, strokes: Sequence[np.ndarray]):
@@ -166,7 +168,7 @@ class SketchRNN(keras.Model):
         """(μ, σ̂) of the latent Gaussian for each sketch (Eq. 2), as numpy arrays [B, z_size]."""
         self._require_encoder("latent()")
         batch, lengths = self.prepare(strokes)
-        mu, presig = self._encode_graph(batch, lengths)
+        mu, presig = self._graph("encode")(batch, lengths)
         return mu.numpy(), presig.numpy()
 
     def encode(self, strokes, sample=False, seed=None):
@@ -176,10 +178,6 @@ class SketchRNN(keras.Model):
             return mu
         seed = None if seed is None else tf.constant([seed, 0], tf.int64)
         return sample_z(tf.constant(mu), tf.constant(presig), seed).numpy()
-
-    @tf.function(reduce_retracing=True)
-    def _encode_graph(self, batch, lengths):
-        return self.encoder(batch[:, 1:], lengths, training=False)
 
     def reconstruction_loss(self, strokes, z=None):
         """Magenta's evaluation L_R over these sketches as one batch.
@@ -236,9 +234,7 @@ class SketchRNN(keras.Model):
         ]
         if not sketches:
             raise ModelInputError("no sketches given", where="point_log_likelihoods()")
-        pre = SketchPreprocessor(
-            max(len(s) for s in sketches), self.scale_factor, hp.z_size if hp.conditional else 0
-        )
+        pre = SketchPreprocessor(max(len(s) for s in sketches), self.scale_factor, hp.latent_size)
         batch, lengths = pre.pad(sketches)
         y = self._eval_outputs(tf.constant(batch), tf.constant(lengths))
         dist = mixture.output_distribution(y, hp.num_mixture)
@@ -258,8 +254,37 @@ class SketchRNN(keras.Model):
             return None
         return tf.constant(self.preprocessor.latents(int(batch_size), z))
 
-    @tf.function(reduce_retracing=True)
-    def _eval_outputs(self, batch, lengths, z=None):
+    # ------------------------------------------------------------- graphs
+    def _graph(self, name):
+        """This model's graph function `name`, traced on first use and never again.
+
+        Each has a fixed input signature ([B, T, 5] strokes, [B] lengths, [B, latent_size] z, any
+        B and T), so sketches of any number and length reuse one trace, and it is traced through
+        `get_concrete_function`: TensorFlow's retracing detector, which counts traces of the same
+        Python code across all models of a process, never sees it, so loading and using several
+        models warns of nothing.
+        """
+        graph = self._graphs.get(name)
+        if graph is None:
+            strokes = tf.TensorSpec([None, None, 5], tf.float32, name="strokes")
+            lengths = tf.TensorSpec([None], tf.int32, name="lengths")
+            z = tf.TensorSpec([None, self.hparams.latent_size], tf.float32, name="z")
+            fn, signature = {
+                "encode": (self._encode_fn, [strokes, lengths]),
+                "outputs_mu": (self._outputs_fn, [strokes, lengths]),
+                "outputs_z": (self._outputs_fn, [strokes, lengths, z]),
+                "r_cost_mu": (self._r_cost_fn, [strokes, lengths]),
+                "r_cost_z": (self._r_cost_fn, [strokes, lengths, z]),
+            }[name]
+            graph = tf.function(fn, input_signature=signature)
+            graph.get_concrete_function()
+            self._graphs[name] = graph
+        return graph
+
+    def _encode_fn(self, batch, lengths):
+        return self.encoder(batch[:, 1:], lengths, training=False)
+
+    def _outputs_fn(self, batch, lengths, z=None):
         """Decoder outputs y [B, N_max, 6M+3] in evaluation mode.
 
         z None means z = μ (conditional) or no z (decoder-only). The encoder runs once (for μ) or
@@ -270,48 +295,53 @@ class SketchRNN(keras.Model):
         y, _ = self.decoder(batch[:, :-1], z=z if self.conditional else None, training=False)
         return y
 
-    @tf.function(reduce_retracing=True)
-    def _eval_r_cost(self, batch, lengths, z=None):
+    def _r_cost_fn(self, batch, lengths, z=None):
         """Evaluation L_R (no KL): the decoder outputs' loss on the batch's targets."""
-        y = self._eval_outputs(batch, lengths, z)
-        return losses.reconstruction_loss(
-            y, batch[:, 1:], self.hparams.num_mixture, mask_pen=True
-        ).total
+        y = self._outputs_fn(batch, lengths, z)
+        return self.objective.reconstruction(y, batch, mask_pen=True).total
 
-    def sample(
-        self,
-        n=1,
-        temperature=1.0,
-        z=None,
-        seed=None,
-        greedy=False,
-        temperature_mode="magenta",
-        max_len=None,
-        prefix=None,
-    ):
+    def _eval_outputs(self, batch, lengths, z=None):
+        if z is None:
+            return self._graph("outputs_mu")(batch, lengths)
+        return self._graph("outputs_z")(batch, lengths, z)
+
+    def _eval_r_cost(self, batch, lengths, z=None):
+        if z is None:
+            return self._graph("r_cost_mu")(batch, lengths)
+        return self._graph("r_cost_z")(batch, lengths, z)
+
+    def sample(self, n=1, sampler=None, z=None, *, prefix=None, **options):
         """Draws `n` sketches at once (Eq. 8); returns a list of stroke-3 arrays in pixels.
 
-        `prefix` (stroke-3 sketches in pixels, one or one per sample) primes the decoder so that
-        each sketch continues it. See `model.sampler.Sampler.sample` for the arguments.
-        """
-        from .sampler import Sampler  # same package: the sampler is part of the model
+        Args:
+          n: how many sketches, decoded as one batch.
+          sampler: how to draw: a `sampling.samplers.Sampler` (`TemperatureSampler`,
+            `GreedySampler`), a name, or a number (a temperature). Default: a
+            `TemperatureSampler` at `samplers.DEFAULT_TEMPERATURE`.
+          z: conditional models: a latent [z_size] for all sketches or [n, z_size]; default
+            z ~ N(0, I).
+          prefix: stroke-3 sketches in pixels (one, or one per sketch) that each sketch
+            continues.
+          **options: the sampler's settings as keywords: `temperature`, `temperature_mode`,
+            `greedy`, `max_len`, `seed` (see `sampling.samplers.get`).
 
-        if self._sampler is None:
-            self._sampler = Sampler(self)
-        return self._sampler.sample(
-            n=n,
-            temperature=temperature,
-            z=z,
-            seed=seed,
-            greedy=greedy,
-            temperature_mode=temperature_mode,
-            max_len=max_len,
-            prefix=prefix,
-        )
+        Example:
+        >>> import sketch_rnn_tf as srt
+        >>> model = srt.load_model("sheep")
+        >>> sheep = model.sample(4, temperature=0.5, seed=1)
+        >>> len(sheep), sheep[0].shape[1]
+        (4, 3)
+        >>> greedy = model.sample(1, srt.sampling.GreedySampler(max_len=40))
+        >>> len(greedy[0]) <= 40
+        True
+        """
+        from ..sampling import decoding  # the model's generation lives in sampling/
+
+        return decoding.generate(self, sampler, n, z=z, prefix=prefix, **options)
 
     # ------------------------------------------------------------- Magenta
     def magenta_variables(self):
         """{Magenta TF1 variable name: variable} for the trainable weights, in Magenta's order."""
         pairs = self.encoder.magenta_weights() if self.encoder is not None else []
         pairs += self.decoder.magenta_weights()
-        return {f"{MAGENTA_SCOPE}/{name}": v for name, v in pairs}
+        return {f"{layout.SCOPE}/{name}": v for name, v in pairs}

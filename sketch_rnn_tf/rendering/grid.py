@@ -164,6 +164,15 @@ def render_grid(
 
     Returns:
       The SVG text.
+
+    Example:
+    >>> import numpy as np
+    >>> from sketch_rnn_tf.rendering import render_grid
+    >>> square = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [-10, 0, 0], [0, -10, 1]])
+    >>> triangle = np.array([[0, 0, 0], [10, 0, 0], [-5, 8, 0], [-5, -8, 1]])
+    >>> svg = render_grid([square, triangle, None], ncols=2, labels=["a", "b", "blank"])
+    >>> svg.count('class="cell"'), svg.count('class="stroke"')
+    (4, 2)
     """
     st = _style(style, style_options)
     stroke_width, color, color_by_stroke = st.stroke_width, st.color, st.color_by_stroke

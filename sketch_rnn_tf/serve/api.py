@@ -26,10 +26,12 @@ reconstructions, Section 4): n new sketches, none of which starts with the given
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
+
+from ..model.preprocessor import ModelInputError
+from ..sampling import completion, samplers
 
 #: Largest request body in bytes (1 MiB); a longer one is refused with 413 unread.
 MAX_BODY_BYTES = 1 << 20
@@ -39,11 +41,11 @@ MAX_N = 16
 MAX_POINTS = 1000
 #: Largest |dx| or |dy| in pixels (the bundled models draw sketches under about 1000 pixels wide).
 MAX_OFFSET = 10000.0
-#: Temperatures allowed: (0, MAX_TEMPERATURE].
+#: Temperatures allowed: (0, MAX_TEMPERATURE] (the page's slider goes to 2).
 MAX_TEMPERATURE = 2.0
-MAX_SEED = 2**63 - 1
 
-DEFAULTS = {"n": 4, "temperature": 0.3}
+#: `n` when a request gives none; the temperature is the samplers' own default.
+DEFAULTS = {"n": 4, "temperature": samplers.DEFAULT_TEMPERATURE}
 _FIELDS = {"strokes", "n", "temperature", "seed", "model"}
 
 
@@ -61,8 +63,13 @@ def _is_number(x):
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def check_strokes(strokes, max_points=MAX_POINTS) -> np.ndarray:
-    """`strokes` from JSON → a float32 array (m, 3), or `RequestError(400)` naming what is wrong."""
+def json_strokes(strokes, max_points=MAX_POINTS) -> list:
+    """`strokes` as JSON gave it: a list of at most `max_points` rows of JSON numbers.
+
+    Only what JSON adds is checked here (a list, its size, no booleans, strings or nulls); the
+    sketch itself is checked once, by the model's front door (`SketchPreprocessor.sketches`), when
+    the request is answered.
+    """
     if not isinstance(strokes, list):
         raise RequestError(
             400,
@@ -75,25 +82,12 @@ def check_strokes(strokes, max_points=MAX_POINTS) -> np.ndarray:
             400, f"'strokes' has {len(strokes)} rows; at most {max_points} are accepted"
         )
     for i, row in enumerate(strokes):
-        if not isinstance(row, list) or len(row) != 3:
+        if not isinstance(row, list) or not all(_is_number(v) for v in row):
             raise RequestError(
                 400,
-                f"strokes[{i}] must be a list [dx, dy, pen_lifted] of 3 numbers, got {_short(row)}",
+                f"strokes[{i}] must be a list [dx, dy, pen_lifted] of numbers, got {_short(row)}",
             )
-        for j, v in enumerate(row):
-            if not _is_number(v):
-                raise RequestError(400, f"strokes[{i}][{j}] must be a number, got {_short(v)}")
-            if not math.isfinite(v):
-                raise RequestError(400, f"strokes[{i}][{j}] is not finite ({v})")
-        if abs(row[0]) > MAX_OFFSET or abs(row[1]) > MAX_OFFSET:
-            raise RequestError(
-                400,
-                f"strokes[{i}] moves the pen by ({row[0]}, {row[1]}) pixels; "
-                f"offsets must lie within ±{MAX_OFFSET:g}",
-            )
-        if row[2] not in (0, 1):
-            raise RequestError(400, f"strokes[{i}][2] (pen_lifted) must be 0 or 1, got {row[2]}")
-    return np.asarray(strokes, np.float32)
+    return strokes
 
 
 def _short(value, limit=60):
@@ -102,7 +96,10 @@ def _short(value, limit=60):
 
 
 def check_request(body) -> dict:
-    """The common fields of /api/complete and /api/reconstruct, checked and with defaults."""
+    """The common fields of /api/complete and /api/reconstruct, checked and with defaults.
+
+    Returns {"strokes": JSON rows, "n", "sampler": a `samplers.TemperatureSampler`, "model"}.
+    """
     if not isinstance(body, dict):
         raise RequestError(
             400, f"the request body must be a JSON object, got {type(body).__name__}"
@@ -112,30 +109,43 @@ def check_request(body) -> dict:
         raise RequestError(400, f"unknown field(s) {unknown}; the fields are {sorted(_FIELDS)}")
     if "strokes" not in body:
         raise RequestError(400, "missing 'strokes': [[dx, dy, pen_lifted], ...]")
-    out = {"strokes": check_strokes(body["strokes"])}
+    out = {"strokes": json_strokes(body["strokes"])}
     n = body.get("n", DEFAULTS["n"])
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_N:
         raise RequestError(400, f"'n' must be an integer from 1 to {MAX_N}, got {_short(n)}")
     out["n"] = n
-    t = body.get("temperature", DEFAULTS["temperature"])
-    if not _is_number(t) or not math.isfinite(t) or not 0 < t <= MAX_TEMPERATURE:
+    settings = {k: body[k] for k in ("temperature", "seed") if k in body}
+    try:
+        out["sampler"] = samplers.get(**settings)
+    except samplers.SamplerError as e:
+        raise RequestError(400, f"'{e.argument}' {e.requirement}") from None
+    if out["sampler"].temperature > MAX_TEMPERATURE:
+        got = _short(body["temperature"])
         raise RequestError(
-            400, f"'temperature' must be a number in (0, {MAX_TEMPERATURE:g}], got {_short(t)}"
+            400, f"'temperature' must be a number in (0, {MAX_TEMPERATURE:g}], got {got}"
         )
-    out["temperature"] = float(t)
-    seed = body.get("seed")
-    if seed is not None and (
-        not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED
-    ):
-        raise RequestError(
-            400, f"'seed' must be an integer from 0 to 2**63-1 (or absent), got {_short(seed)}"
-        )
-    out["seed"] = seed
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise RequestError(400, f"'model' must be a model name (a string), got {_short(model)}")
     out["model"] = model
     return out
+
+
+def sketch_of(entry, request):
+    """The request's strokes through the model's front door (checked once, here), or a 400."""
+    try:
+        sketch = entry.model.preprocessor.sketches(request["strokes"], what="strokes")
+    except ModelInputError as e:
+        raise RequestError(400, f"{e} (model '{entry.name}')") from None
+    offsets = np.abs(sketch[0][:, :2])
+    if offsets.size and offsets.max() > MAX_OFFSET:
+        i = int(np.argmax(offsets.max(axis=1)))
+        raise RequestError(
+            400,
+            f"strokes[{i}] moves the pen by ({sketch[0][i, 0]:g}, {sketch[0][i, 1]:g}) pixels; "
+            f"offsets must lie within ±{MAX_OFFSET:g}",
+        )
+    return sketch
 
 
 def _rows(sketch) -> list:
@@ -147,24 +157,20 @@ def _rows(sketch) -> list:
 # --------------------------------------------------------------------------- answers
 def complete(entry, request) -> dict:
     """n whole sketches: `request['strokes']` exactly as given, then the model's continuation."""
-    from .. import completion
-
     model = entry.model
-    strokes = request["strokes"]
+    strokes = sketch_of(entry, request)
     limit = model.hparams.max_seq_len
-    if len(strokes) >= limit:
+    if len(strokes[0]) >= limit:
         raise RequestError(
             400,
-            f"the drawing has {len(strokes)} points; model '{entry.name}' "
+            f"the drawing has {len(strokes[0])} points; model '{entry.name}' "
             f"draws at most {limit} (max_seq_len) in all, so it can finish "
             f"drawings of at most {limit - 1}. Undo or clear, or draw with "
             "fewer points.",
         )
     with entry.lock:
-        sketches = completion.complete(
-            model, strokes, n=request["n"], temperature=request["temperature"], seed=request["seed"]
-        )
-    given = _rows(strokes)
+        sketches = completion.complete(model, strokes, request["n"], request["sampler"])[0]
+    given = _rows(request["strokes"])
     out = []
     for s in sketches:
         rows = _rows(s)
@@ -184,22 +190,10 @@ def reconstruct(entry, request) -> dict:
             "no encoder, so it cannot reconstruct a drawing; pick a "
             "conditional (VAE) model, or use /api/complete",
         )
-    strokes = request["strokes"]
-    limit = model.hparams.max_seq_len
-    if len(strokes) > limit:
-        raise RequestError(
-            400,
-            f"the drawing has {len(strokes)} points; model '{entry.name}' "
-            f"encodes at most {limit} (max_seq_len)",
-        )
+    strokes = sketch_of(entry, request)
     with entry.lock:
-        mu = model.encode([strokes])
-        sketches = model.sample(
-            request["n"],
-            temperature=request["temperature"],
-            z=np.repeat(mu, request["n"], axis=0),
-            seed=request["seed"],
-        )
+        mu = model.encode(strokes)
+        sketches = model.sample(request["n"], request["sampler"], z=mu[0])
     return {"model": entry.name, "sketches": [_rows(s) for s in sketches]}
 
 

@@ -7,7 +7,7 @@ serves only the files of its own `static/` folder (a fixed list, read once at st
 can name any other file) and the API of `serve.api`:
 
     GET  /                  the page (static/index.html); /app.js, /style.css
-    GET  /api/models        {"models": [names], "default": name}
+    GET  /api/models        {"models": [names], "default": name, "defaults": {"n", "temperature"}}
     POST /api/model         {"model": name} -> the model's kind and limits (loads it on first use)
     POST /api/complete      see `serve.api`
     POST /api/reconstruct   see `serve.api`
@@ -20,6 +20,7 @@ each is used by one request at a time (its lock), so concurrent requests are saf
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -53,7 +54,28 @@ _SECURITY_HEADERS = {
 
 
 class ServeError(SketchRNNError):
-    """The server cannot start: unknown model name, unloadable model, address in use."""
+    """The server cannot start: unknown model name, unloadable model, bad or busy address.
+
+    `argument` names the setting at fault ("host", "port") when there is one, so the command
+    line can name its flag.
+    """
+
+    def __init__(self, message, argument=None):
+        super().__init__(message)
+        self.argument = argument
+
+
+def check_address(host, port):
+    """(host, port) checked before anything is loaded: a host name or address, a port 0-65535."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ServeError(f"port must be an integer from 0 to 65535, got {port!r}", "port")
+    if not isinstance(host, str) or not host.strip():
+        raise ServeError(f"host must be a host name or an IP address, got {host!r}", "host")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        raise ServeError(f"cannot listen on host {host!r}: {e}", "host") from None
+    return host, port
 
 
 def _static_files(directory=STATIC_DIR) -> dict[str, str]:
@@ -128,7 +150,12 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/api/models":
             return self._json(
-                200, {"models": self.server.cache.names(), "default": self.server.default_model}
+                200,
+                {
+                    "models": self.server.cache.names(),
+                    "default": self.server.default_model,
+                    "defaults": api.DEFAULTS,
+                },
             )
         if path.startswith("/api/"):
             if path in ("/api/model", "/api/complete", "/api/reconstruct"):
@@ -299,6 +326,7 @@ def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True
       models: {name: path} to offer instead of the bundled and cached models.
       quiet: do not log each request to stderr.
     """
+    host, port = check_address(host, port)
     if models is None:
         models, name = resolve_models(checkpoint)
     else:
@@ -310,9 +338,11 @@ def make_server(checkpoint, host="127.0.0.1", port=8000, models=None, quiet=True
     cache = ModelCache(models)
     cache.get(name)  # fail now, with the loader's message, rather than on the first request
     try:
-        return SketchServer((host, int(port)), cache, name, quiet=quiet)
-    except OSError as e:
-        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        return SketchServer((host, port), cache, name, quiet=quiet)
+    except (OSError, OverflowError) as e:
+        why = getattr(e, "strerror", None) or e
+        at_fault = "host" if getattr(e, "errno", None) == errno.EADDRNOTAVAIL else "port"
+        raise ServeError(f"cannot listen on {host}:{port}: {why}", at_fault) from None
 
 
 def start_in_thread(server: SketchServer) -> threading.Thread:

@@ -13,6 +13,7 @@ import numpy as np
 from ..data.chamfer import reconstruction_ratio
 from ..model.losses import kl_divergence
 from ..model.preprocessor import ModelInputError
+from ..sampling import samplers
 
 
 def evaluate_split(model, strokes, batch_size=100):
@@ -141,8 +142,7 @@ def latent_diagnostic(model, sketches, temperature=0.1, seed=0, count=64, batch_
       ModelInputError: a decoder-only model, or fewer than 2 sketches that fit max_seq_len.
     """
     _check_conditional(model)
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ModelInputError(f"temperature must be a positive number, got {temperature}")
+    temperature = samplers.check_temperature(temperature)
     if count is not None and int(count) < 2:
         raise ModelInputError(
             f"count must be at least 2 (sketches are compared with each other), got {count}"

@@ -21,18 +21,11 @@
                   '#8a5a44', '#c44ea3', '#4f772d', '#2b59c3', '#b5651d', '#9a031e', '#227c9d',
                   '#7b2cbf', '#5c8001'];
 
-  const pad = document.getElementById('pad');
-  const padLines = document.getElementById('pad-lines');
-  const results = document.getElementById('results');
-  const resultsTitle = document.getElementById('results-title');
-  const statusEl = document.getElementById('status');
-  const pointsEl = document.getElementById('points');
-  const modelSelect = document.getElementById('model');
-  const modelInfo = document.getElementById('model-info');
-  const temperature = document.getElementById('temperature');
-  const temperatureValue = document.getElementById('temperature-value');
-  const count = document.getElementById('count');
-  const reconstructButton = document.getElementById('reconstruct');
+  const [pad, padLines, results, resultsTitle, statusEl, pointsEl, modelSelect, modelInfo,
+    temperature, temperatureValue, count, reconstructButton] = [
+    'pad', 'pad-lines', 'results', 'results-title', 'status', 'points', 'model', 'model-info',
+    'temperature', 'temperature-value', 'count', 'reconstruct',
+  ].map((id) => document.getElementById(id));
 
   const state = {
     lines: [],        // finished lines as drawn: [[x, y], ...] in fractions of the pad's side
@@ -387,6 +380,10 @@
         option.value = name;
         option.textContent = name;
         modelSelect.appendChild(option);
+      }
+      if (data.defaults) {  // the server's (the samplers') default temperature and count
+        temperature.value = data.defaults.temperature;
+        temperatureValue.textContent = parseFloat(temperature.value).toFixed(2);
       }
       modelSelect.value = data.default;
       await selectModel(data.default);

@@ -21,6 +21,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from ..model.preprocessor import ModelInputError
+from . import decoding, samplers
 
 METHODS = ("slerp", "lerp")
 # sin(ω) below this (in float64) means the two directions are parallel or antipodal.
@@ -213,18 +214,13 @@ def _latents(model, items):
     return np.stack(out).astype(np.float32)
 
 
-def _seed(seed, k):
-    return None if seed is None else int(seed) + k
+def _decode(model, sampler, z):
+    """Decodes one sketch per latent vector (computed here, so not checked again)."""
+    return decoding.decode(model, sampler, np.asarray(z, np.float32).reshape(len(z), -1))
 
 
 def reconstruct(
-    model,
-    strokes,
-    temperatures=(0.1, 0.5, 1.0),
-    seed=None,
-    sample_z=False,
-    greedy=False,
-    temperature_mode="magenta",
+    model, strokes, temperatures=(0.1, 0.5, 1.0), sampler=None, sample_z=False, **options
 ):
     """Encodes each sketch and decodes it at several temperatures (Figure 3 of the paper).
 
@@ -232,63 +228,61 @@ def reconstruct(
       model: a conditional `SketchRNN`.
       strokes: one stroke-3 sketch in pixels, or a list of them.
       temperatures: the temperatures τ to decode at (one batched call of all sketches per τ).
-      seed: int for repeatable draws (temperature j uses seed + j).
-      sample_z: decode from z = μ + σ·ε (seeded by `seed`) instead of the mean μ.
-      greedy: as in `SketchRNN.sample`.
-      temperature_mode: as in `SketchRNN.sample`.
+      sampler: the sampler whose temperature each τ replaces (a `samplers.Sampler`, name or
+        number; default a `TemperatureSampler`); with a seed, temperature j uses seed + j.
+      sample_z: decode from z = μ + σ·ε (seeded by the sampler's seed) instead of the mean μ.
+      **options: the sampler's settings as keywords (`seed`, `greedy`, `temperature_mode`, ...).
 
     Returns:
       A list with one row per sketch: the row holds its reconstructions, one per temperature.
+
+    Example:
+    >>> import numpy as np, sketch_rnn_tf as srt
+    >>> from sketch_rnn_tf.sampling import latent
+    >>> vae = srt.load_model("aaron_sheep_vae")
+    >>> sheep = vae.sample(2, temperature=0.3, seed=1)
+    >>> rows = latent.reconstruct(vae, sheep, temperatures=(0.1, 0.5), seed=0)
+    >>> len(rows), len(rows[0])
+    (2, 2)
     """
     _require_conditional(model, "reconstruct")
+    sampler = samplers.get(sampler, **options)
     if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
         strokes = [strokes]
     strokes = list(strokes)
     temperatures = list(np.atleast_1d(temperatures))
     if not temperatures:
         raise ModelInputError("temperatures is empty")
-    z = model.encode(strokes, sample=sample_z, seed=seed)
-    columns = [
-        model.sample(
-            n=len(strokes),
-            temperature=float(tau),
-            z=z,
-            seed=_seed(seed, j),
-            greedy=greedy,
-            temperature_mode=temperature_mode,
-        )
-        for j, tau in enumerate(temperatures)
-    ]
+    z = model.encode(strokes, sample=sample_z, seed=sampler.seed)
+    columns = []
+    for j, tau in enumerate(temperatures):
+        changes = {} if sampler.seed is None else {"seed": sampler.seed + j}
+        if not sampler.greedy:
+            changes["temperature"] = float(tau)
+        columns.append(_decode(model, sampler.replace(**changes) if changes else sampler, z))
     return [[col[i] for col in columns] for i in range(len(strokes))]
 
 
-def interpolation_row(
-    model,
-    sketch_a,
-    sketch_b,
-    n=8,
-    temperature=0.1,
-    seed=None,
-    method="slerp",
-    greedy=False,
-    temperature_mode="magenta",
-):
+def interpolation_row(model, sketch_a, sketch_b, n=8, sampler=None, method="slerp", **options):
     """n sketches decoded from the latent path between two sketches (or latent vectors).
 
-    Ends included (Figure 6 of the paper). Returns a list of n stroke-3 sketches in pixels.
+    Ends included (Figure 6 of the paper). `sampler` and `options` say how each is drawn (see
+    `samplers.get`). Returns a list of n stroke-3 sketches in pixels.
+
+    Example:
+    >>> import sketch_rnn_tf as srt
+    >>> from sketch_rnn_tf.sampling import latent
+    >>> vae = srt.load_model("aaron_sheep_vae")
+    >>> a, b = vae.sample(2, temperature=0.3, seed=2)
+    >>> row = latent.interpolation_row(vae, a, b, n=5, temperature=0.1, seed=0)
+    >>> len(row)
+    5
     """
     _require_conditional(model, "interpolation_row")
+    sampler = samplers.get(sampler, **options)
     n = _count(n, "n")
     z_a, z_b = _latents(model, [sketch_a, sketch_b])
-    zs = interpolate(z_a, z_b, n, method)
-    return model.sample(
-        n=n,
-        temperature=temperature,
-        z=zs,
-        seed=seed,
-        greedy=greedy,
-        temperature_mode=temperature_mode,
-    )
+    return _decode(model, sampler, interpolate(z_a, z_b, n, method))
 
 
 class InterpolationGrid(NamedTuple):
@@ -307,23 +301,32 @@ def interpolation_grid(
     corners: Sequence,
     rows=5,
     cols=5,
-    temperature=0.1,
-    seed=None,
+    sampler=None,
     method="slerp",
     corner_colors=DEFAULT_CORNER_COLORS,
-    greedy=False,
-    temperature_mode="magenta",
+    **options,
 ):
     """A rows x cols grid of sketches decoded between four corner sketches (or latent vectors).
 
     The corners are given as (top_left, top_right, bottom_left, bottom_right) — all cells in one
-    batched call.
+    batched call, drawn as `sampler` and `options` say (see `samplers.get`).
 
     Returns an `InterpolationGrid(sketches, colors)`; the colours ([rows, cols, 3], 0..255) mix the
     four (r, g, b) `corner_colors` bilinearly in the same layout (the paper's colour-coded grids),
     so each cell's colour tells how much of each corner it holds. Pass both to `render_grid`.
+
+    Example:
+    >>> import sketch_rnn_tf as srt
+    >>> from sketch_rnn_tf.sampling import latent
+    >>> vae = srt.load_model("aaron_sheep_vae")
+    >>> corners = vae.sample(4, temperature=0.3, seed=4)
+    >>> grid = latent.interpolation_grid(vae, corners, rows=3, cols=3, temperature=0.1, seed=0)
+    >>> len(grid.sketches), len(grid.sketches[0]), grid.colors.shape
+    (3, 3, (3, 3, 3))
+    >>> svg = srt.rendering.render_grid(grid.sketches, colors=grid.colors)
     """
     _require_conditional(model, "interpolation_grid")
+    sampler = samplers.get(sampler, **options)
     corners = list(corners)
     if len(corners) != 4:
         raise ModelInputError(
@@ -331,46 +334,23 @@ def interpolation_grid(
             f"top_right, bottom_left, bottom_right), got {len(corners)}"
         )
     rows, cols = _count(rows, "rows"), _count(cols, "cols")
-    z = grid(*_latents(model, corners), rows, cols, method)
-    flat = model.sample(
-        n=rows * cols,
-        temperature=temperature,
-        z=z.reshape(rows * cols, -1),
-        seed=seed,
-        greedy=greedy,
-        temperature_mode=temperature_mode,
-    )
-    sketches = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
     rgb = np.asarray(corner_colors, dtype=np.float64)
     if rgb.shape != (4, 3):
         raise ModelInputError(f"corner_colors must be 4 (r, g, b) triples, got shape {rgb.shape}")
+    z = grid(*_latents(model, corners), rows, cols, method)
+    flat = _decode(model, sampler, z.reshape(rows * cols, -1))
+    sketches = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
     return InterpolationGrid(sketches, grid(*rgb, rows, cols, method="lerp"))
 
 
-def analogy_sketches(
-    model,
-    sketch_a,
-    sketch_b,
-    sketch_c,
-    n=1,
-    temperature=0.1,
-    seed=None,
-    greedy=False,
-    temperature_mode="magenta",
-):
+def analogy_sketches(model, sketch_a, sketch_b, sketch_c, n=1, sampler=None, **options):
     """Decodes z_a - z_b + z_c, n times (one batch): "what is to c as a is to b".
 
-    Each argument is a stroke-3 sketch in pixels or a latent vector. Returns a list of n sketches.
+    Each argument is a stroke-3 sketch in pixels or a latent vector; `sampler` and `options` say
+    how each is drawn (see `samplers.get`). Returns a list of n sketches.
     """
     _require_conditional(model, "analogy_sketches")
+    sampler = samplers.get(sampler, **options)
     n = _count(n, "n")
-    z_a, z_b, z_c = _latents(model, [sketch_a, sketch_b, sketch_c])
-    z = analogy(z_a, z_b, z_c)
-    return model.sample(
-        n=n,
-        temperature=temperature,
-        z=z,
-        seed=seed,
-        greedy=greedy,
-        temperature_mode=temperature_mode,
-    )
+    z = analogy(*_latents(model, [sketch_a, sketch_b, sketch_c]))
+    return _decode(model, sampler, np.repeat(z[None], n, axis=0))

@@ -19,8 +19,9 @@ import numbers
 
 import numpy as np
 
-from .data.checks import check_stroke3
-from .model.preprocessor import ModelInputError
+from ..data.checks import check_stroke3
+from ..model.preprocessor import ModelInputError, Sketches
+from . import decoding, samplers
 
 
 def _is_single(partial) -> bool:
@@ -34,63 +35,55 @@ def _is_single(partial) -> bool:
         return False
 
 
-def complete(
-    model,
-    partial_strokes,
-    n=8,
-    temperature=0.25,
-    seed=None,
-    z=None,
-    greedy=False,
-    temperature_mode="magenta",
-    max_len=None,
-):
-    """n endings of an unfinished sketch, drawn in one batch.
+def complete(model, partial_strokes, n=8, sampler=None, *, z=None, **options):
+    """n endings of an unfinished sketch (or of each of several), drawn in one batch.
 
     Args:
       model: a `SketchRNN` (conditional or decoder-only).
       partial_strokes: one stroke-3 sketch in pixels (an (m, 3) array, pen column 1 = pen lifted
-        after that point), or a list of them; each must have fewer than the model's max_seq_len
-        points.
+        after that point), or a list of them; each must have fewer points than the sampler's
+        `max_len` (default: the model's max_seq_len).
       n: endings per partial sketch.
-      temperature: τ of the continuation.
-      seed: int for a repeatable draw; the n endings differ from each other.
+      sampler: how the endings are drawn: a `samplers.Sampler`, a name or a number (a
+        temperature); default a `TemperatureSampler` at `samplers.DEFAULT_TEMPERATURE`.
       z: conditional models only: a latent [z_size] for every sketch, or [k, z_size] (one per
         partial sketch). Default: the encoder mean μ of each partial sketch.
-      greedy: as in `SketchRNN.sample`.
-      temperature_mode: as in `SketchRNN.sample`.
-      max_len: total points of each result, prefix included (default: the model's max_seq_len).
-    Returns a list of n stroke-3 sketches in pixels for one partial sketch, or a list (one per
-    partial sketch) of such lists.
+      **options: the sampler's settings as keywords (`temperature`, `temperature_mode`, `greedy`,
+        `max_len`: total points of each result, prefix included; `seed`).
+
+    Returns:
+      A list of n stroke-3 sketches in pixels for one partial sketch, or a list (one per partial
+      sketch) of such lists.
+
+    Example:
+    >>> import sketch_rnn_tf as srt
+    >>> from sketch_rnn_tf.sampling import complete
+    >>> model = srt.load_model("sheep")
+    >>> body = model.sample(1, seed=3)[0][:10]          # the first 10 points of a sheep
+    >>> endings = complete(model, body, n=3, temperature=0.3, seed=0)
+    >>> len(endings), all(len(e) >= 10 for e in endings)
+    (3, True)
     """
-    pre = model.preprocessor  # the model's numpy front door: one rule for sketches, z and arguments
-    n, _, limit, _ = pre.sample_args(n, temperature, greedy, temperature_mode, max_len, seed=0)
+    sampler = samplers.get(sampler, **options)
+    n = samplers.check_count(n)
+    pre = model.preprocessor  # the model's numpy front door: one rule for sketches and z
     single = _is_single(partial_strokes)
     partials = pre.sketches(partial_strokes, what="partial sketch")
-    k = len(partials)
+    limit = sampler.limit(model.hparams.max_seq_len)
     for i, p in enumerate(partials):
         if len(p) >= limit:
+            whose = " (the model's max_seq_len)" if sampler.max_len is None else ""
             raise ModelInputError(
-                f"has {len(p)} points: nothing is left to draw within max_len={limit}",
+                f"has {len(p)} points: nothing is left to draw within max_len={limit}{whose}",
                 where=f"partial sketch {i}",
             )
-    if model.conditional:
-        zs = model.encode(partials) if z is None else pre.latents(k, z)
-        z_all = np.repeat(zs, n, axis=0)
+    k = len(partials)
+    if model.conditional and z is None:
+        zs = model.encode(partials)
     else:
-        pre.latents(k, z)  # refuses a z for a decoder-only model
-        z_all = None
-    prefixes = [p for p in partials for _ in range(n)]
-    out = model.sample(
-        n=k * n,
-        temperature=temperature,
-        z=z_all,
-        seed=seed,
-        greedy=greedy,
-        temperature_mode=temperature_mode,
-        max_len=max_len,
-        prefix=prefixes,
-    )
+        zs = pre.latents(k, z)  # refuses a z for a decoder-only model
+    prefixes = Sketches([p for p in partials for _ in range(n)])
+    out = decoding.decode(model, sampler, np.repeat(zs, n, axis=0), prefixes)
     groups = [out[i * n : (i + 1) * n] for i in range(k)]
     return groups[0] if single else groups
 

@@ -1,16 +1,16 @@
-"""Batched, compiled sampling from the decoder (Section 3.3, Eq. 8).
+"""Generating sketches: the compiled batched decoding loop (Section 3.3, Eq. 8) and its front door.
 
 All `n` sketches are decoded together in one `tf.while_loop` inside a `tf.function` with a fixed
-input signature (so it is traced once per model, and can be exported in a SavedModel). Randomness
+input signature (`DecodeLoop`: traced once per model, and exportable in a SavedModel). Randomness
 comes from stateless RNG ops keyed on (seed, step), so a seeded call repeats exactly, whatever the
 batch size.
 
-Each step draws from the decoder's `mixture.StrokeDistribution`, tempered (its `tempered` copy) as
-Magenta's `sample()` tempers it (`temperature_mode="magenta"`, the default):
-  π̂ → π̂/τ and q̂ → q̂/τ (softmax logits), and σ → σ·τ.
-The paper (Eq. 8) and magenta-js scale the variance by τ instead, σ → σ·√τ:
-`temperature_mode="paper"`. `greedy=True` takes the most likely component, its mean, and the most
-likely pen state.
+Each step draws from the decoder's `mixture.StrokeDistribution` as the `samplers.Sampler` says: its
+`tempered` copy for a `TemperatureSampler`, the most likely row for a `GreedySampler`.
+
+`generate(model, sampler, n, z, prefix)` is the front door of every generating function: it checks
+n, z and the prefixes once (with the model's `SketchPreprocessor`) and decodes; `decode` is the same
+without the checks, for callers that checked their inputs already (completion, the latent tools).
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import strokes as stroke_format
-from . import mixture
-from .preprocessor import ModelInputError
-from .rnn import run_rnn
+from ..model import mixture
+from ..model.preprocessor import ModelInputError
+from ..model.rnn import run_rnn
+from . import samplers
 
 PAD_ROW = (0.0, 0.0, 0.0, 0.0, 1.0)
 
 
-class Sampler(tf.Module):
-    """Compiled batched sampler of a `SketchRNN`.
+class DecodeLoop(tf.Module):
+    """The compiled batched decoding loop of a `SketchRNN`.
 
     `decode(z, state, prev, temperature, greedy, seed, steps, sqrt_temperature)` is the graph
     function: from decoder state `state` and previous stroke `prev` [n, 5] (normalised units), it
@@ -36,10 +37,10 @@ class Sampler(tf.Module):
     """
 
     def __init__(self, model):
-        super().__init__(name="sampler")
+        super().__init__(name="decode_loop")
         self.model = model
         hp = model.hparams
-        z_dim = hp.z_size if hp.conditional else 0
+        z_dim = hp.latent_size
         state_size = model.decoder.cell.state_size
         self.decode = tf.function(
             self._decode,
@@ -66,6 +67,10 @@ class Sampler(tf.Module):
                 tf.TensorSpec([None], tf.int32, name="lengths"),
             ],
         )
+        # Traced now, through get_concrete_function: calls never retrace, and TensorFlow's
+        # retracing detector (which counts traces of this code across every model) sees none.
+        for fn in (self.decode, self.initial_state, self.prime):
+            fn.get_concrete_function()
 
     # ------------------------------------------------------------ graph parts
     def _initial_state(self, z):
@@ -124,65 +129,105 @@ class Sampler(tf.Module):
         )
         return tf.transpose(rows.stack(), [1, 0, 2])
 
-    # ------------------------------------------------------------- user API
-    def sample(
-        self,
-        n=1,
-        temperature=1.0,
-        z=None,
-        seed=None,
-        greedy=False,
-        temperature_mode="magenta",
-        max_len=None,
-        prefix=None,
-    ):
-        """Draws `n` sketches; returns a list of stroke-3 arrays in pixels.
+    def run(self, sampler, z, prefix=None, seed=0):
+        """Decodes one batch: rows [n, T, 5] (model units) of each sketch after its prefix.
 
         Args:
-          n: number of sketches, decoded as one batch.
-          temperature: τ > 0 (ignored when greedy).
-          z: latent [z_size] or [n, z_size] for a conditional model; default z ~ N(0, I).
-          seed: int for an exactly repeatable draw; None draws a fresh seed.
-          greedy: most likely component, its mean and most likely pen state at every step.
-          temperature_mode: "magenta" (σ·τ) or "paper" (σ·√τ); see the module docstring.
-          max_len: number of steps (default: the model's max_seq_len).
-          prefix: stroke-3 sketches in pixels (one, or one per sample) that each sketch continues.
+          sampler: a `samplers.Sampler`.
+          z: float32 [n, latent_size] (checked).
+          prefix: None, or (padded stroke-5 batch [n, P+1, 5], lengths [n]) of checked prefixes.
+          seed: the call's seed.
+
+        Returns:
+          (rows [n, T, 5] numpy, steps taken from the start of each prefix's end).
         """
-        model = self.model
-        pre = model.preprocessor  # argument checks, z and post-processing: the numpy front door
-        n, temperature, max_len, seed = pre.sample_args(
-            n, temperature, greedy, temperature_mode, max_len, seed
-        )
-        z = tf.constant(pre.latents(n, z, np.random.default_rng(seed)))
+        z = tf.constant(z)
+        n = int(z.shape[0])
+        limit = sampler.limit(self.model.hparams.max_seq_len)
         if prefix is None:
             state = self.initial_state(z)
             prev = tf.constant(np.tile(stroke_format.START_TOKEN, (n, 1)), tf.float32)
-            prefix_rows = [np.zeros((0, 5), np.float32)] * n
-            steps = max_len
+            steps = limit
         else:
-            prefixes = pre.sketches(prefix, what="prefix")
-            if len(prefixes) == 1:
-                prefixes = prefixes * n
-            if len(prefixes) != n:
-                raise ModelInputError(
-                    f"got {len(prefixes)} prefixes for n={n} sketches; give one or n",
-                    where="sample()",
-                )
-            batch, lengths = model.prepare(prefixes)
-            state, prev = self.prime(z, batch, lengths)
-            prefix_rows = [batch.numpy()[i, 1 : lengths[i] + 1] for i in range(n)]
-            steps = max_len - int(tf.reduce_min(lengths))
-        rows = self.decode(
+            batch, lengths = prefix
+            state, prev = self.prime(z, tf.constant(batch), tf.constant(lengths))
+            steps = limit - int(np.min(lengths))
+        return self.decode(
             z,
             state,
             prev,
-            tf.constant(temperature),
-            tf.constant(bool(greedy)),
+            tf.constant(sampler.temperature, tf.float32),
+            tf.constant(bool(sampler.greedy)),
             tf.constant([seed, 0], tf.int64),
             tf.constant(max(steps, 0), tf.int32),
-            tf.constant(temperature_mode == "paper"),
+            tf.constant(sampler.temperature_mode == "paper"),
         ).numpy()
-        return pre.postprocess(
-            np.concatenate([prefix_rows[i], rows[i]], axis=0)[: max(max_len, len(prefix_rows[i]))]
-            for i in range(n)
-        )
+
+
+def decode_loop(model) -> DecodeLoop:
+    """The model's `DecodeLoop`, made once and kept on the model."""
+    loop = getattr(model, "_decode_loop", None)
+    if loop is None:
+        loop = model._decode_loop = DecodeLoop(model)
+    return loop
+
+
+def decode(model, sampler, z, prefixes=None, seed=None):
+    """Decodes one sketch per row of z (and per prefix), without checking them again.
+
+    Args:
+      model: a `SketchRNN`.
+      sampler: a `samplers.Sampler`.
+      z: float32 [n, latent_size], as `SketchPreprocessor.latents` returns it.
+      prefixes: None, or n stroke-3 sketches in pixels checked by the model's preprocessor.
+      seed: the call's seed (default `sampler.call_seed()`).
+
+    Returns:
+      A list of n stroke-3 float32 sketches in pixels (each prefix, then the model's rows).
+    """
+    pre = model.preprocessor
+    seed = sampler.call_seed() if seed is None else seed
+    limit = sampler.limit(model.hparams.max_seq_len)
+    n = len(z)
+    if prefixes is None:
+        rows = decode_loop(model).run(sampler, z, seed=seed)
+        return pre.postprocess(r[:limit] for r in rows)
+    batch, lengths = pre.pad(prefixes, what="prefix")
+    rows = decode_loop(model).run(sampler, z, (batch, lengths), seed=seed)
+    given = [batch[i, 1 : lengths[i] + 1] for i in range(n)]
+    return pre.postprocess(
+        np.concatenate([given[i], rows[i]], axis=0)[: max(limit, len(given[i]))] for i in range(n)
+    )
+
+
+def generate(model, sampler=None, n=1, z=None, prefix=None, **options):
+    """`n` sketches drawn by `sampler` (checked here, once): the front door of `SketchRNN.sample`.
+
+    Args:
+      model: a `SketchRNN`.
+      sampler: a `samplers.Sampler`, a name or a number (see `samplers.get`).
+      n: how many sketches, decoded as one batch.
+      z: conditional models: a latent [z_size] for all sketches or [n, z_size]; default z ~ N(0, I)
+        drawn from `numpy.random.default_rng(seed)`.
+      prefix: stroke-3 sketches in pixels (one, or one per sketch) that each sketch continues.
+      **options: the sampler's settings as keywords (temperature, temperature_mode, greedy,
+        max_len, seed).
+
+    Returns:
+      A list of n stroke-3 float32 sketches in pixels.
+    """
+    sampler = samplers.get(sampler, **options)
+    n = samplers.check_count(n)
+    pre = model.preprocessor
+    seed = sampler.call_seed()
+    z = pre.latents(n, z, np.random.default_rng(seed))
+    prefixes = None
+    if prefix is not None:
+        prefixes = pre.sketches(prefix, what="prefix")
+        if len(prefixes) == 1:
+            prefixes = prefixes * n
+        if len(prefixes) != n:
+            raise ModelInputError(
+                f"got {len(prefixes)} prefixes for n={n} sketches; give one or n", where="sample()"
+            )
+    return decode(model, sampler, z, prefixes, seed)
