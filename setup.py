@@ -12,6 +12,9 @@ INSTALL_REQUIRES = [
     "numpy==2.4.6",
     "absl-py==2.5.1",
     "svgwrite==1.4.3",
+    # SVG drawings in (sketch_rnn_tf.data.svg): paths, shapes, arcs, every transform, use/defs,
+    # viewBox and styles; pure Python, no dependencies.
+    "svgelements==1.9.6",
     "tqdm==4.70.1",
     # TensorFlow 2.21 no longer installs TensorBoard, which tf.summary needs.
     "tensorboard==2.21.0",
