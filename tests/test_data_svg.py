@@ -306,6 +306,8 @@ def test_viewbox_maps_onto_the_viewport(attrs, matrix):
         '<g style="display:none"><line x2="5"/></g>',
         '<line x2="5" visibility="hidden"/>',
         '<g visibility="hidden"><line x2="5"/></g>',
+        '<style>.hid { display: none }</style><line class="hid" x2="5"/>',
+        '<style>line.no { stroke: none }</style><line class="no" x2="5"/>',
         '<line x2="5" style="visibility: collapse"/>',
         '<line x2="5" stroke-width="0"/>',
         '<line x2="5" stroke-opacity="0"/>',
@@ -468,6 +470,13 @@ def test_bad_svg_text_gives_clear_errors():
     check_error(full[: len(full) // 2], "not well-formed XML, or truncated", "SVG text")
     check_error(svg(""), "nothing drawable")
     check_error(svg('<line x2="5" stroke="none"/>'), "nothing drawable")
+    check_error(svg('<g id="a"><line x2="5"/><use href="#a"/></g>'), "refers to an element that")
+    check_error(svg('<use id="u" href="#u"/><line x2="5"/>'), "refers to an element that")
+    bomb = '<line id="l0" x2="5"/>' + "".join(
+        f'<g id="l{k + 1}">' + f'<use href="#l{k}"/>' * 10 + "</g>" for k in range(8)
+    )
+    check_error(svg(f"<defs>{bomb}</defs><use href='#l8'/>"), "more than 200000 elements")
+    check_error(svg("<g>" * 1000 + '<line x2="5"/>' + "</g>" * 1000), "nested more than 400")
     check_error("<html><body/></html>", r"root element is <html>, not an SVG <svg>")
     check_error('<svg xmlns="http://example.com/ns"><line x2="1"/></svg>', "not an SVG")
     check_error(svg('<path d="M 0 0 L nan 3"/>'), r"<path> .*non-finite number in d=")

@@ -82,6 +82,10 @@ FLATNESS = 0.05
 #: Most points a drawing may flatten into.
 MAX_POINTS = 2_000_000
 
+#: Most elements once every `use` is expanded, and deepest nesting.
+_MAX_ELEMENTS = 200_000
+_MAX_DEPTH = 400
+
 _SVG_NS = "http://www.w3.org/2000/svg"
 _NUMBER_ATTRS = (
     "d",
@@ -233,6 +237,7 @@ def _clean_tree(data: bytes, where: str) -> bytes:
                 parent.remove(child)
                 defs.append(child)
                 parent.insert(k, defs)
+    _check_use(root, where)
     for k, elem in enumerate(root.iter()):
         if not isinstance(elem.tag, str):
             continue
@@ -254,6 +259,46 @@ def _clean_tree(data: bytes, where: str) -> bytes:
                     where=where,
                 ) from None
     return ET.tostring(root)
+
+
+def _check_use(root: ET.Element, where: str) -> None:
+    """Refuses `use` that refers to itself or its ancestors, and drawings that `use` blows up.
+
+    Counts the elements the document has once every `use` is replaced by what it refers to (as
+    svgelements does); a cycle would never end and nested `use`s can grow exponentially.
+    """
+    by_id = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    sizes: dict = {}
+    active: set = set()
+
+    def href(elem):
+        ref = elem.get("href") or elem.get("{http://www.w3.org/1999/xlink}href") or ""
+        return by_id.get(ref[1:]) if ref.startswith("#") else None
+
+    def size(elem, depth):
+        key = id(elem)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise DataError(
+                f"<use> refers to an element that contains it (id={elem.get('id')!r})",
+                where=where,
+            )
+        if depth > _MAX_DEPTH:
+            raise DataError(f"elements nested more than {_MAX_DEPTH} deep", where=where)
+        active.add(key)
+        n = 1 + sum(size(child, depth + 1) for child in elem if isinstance(child.tag, str))
+        if _local(elem.tag)[1] == "use" and href(elem) is not None:
+            n += size(href(elem), depth + 1)
+        active.discard(key)
+        if n > _MAX_ELEMENTS:
+            raise DataError(
+                f"more than {_MAX_ELEMENTS} elements once every <use> is expanded", where=where
+            )
+        sizes[key] = n
+        return n
+
+    size(root, 0)
 
 
 def _short(text: str, n: int = 60) -> str:
@@ -463,7 +508,8 @@ def read_svg_lines(
     Raises:
       DataError: naming the file (or "SVG text") and the problem: not XML or truncated, a DTD
         with entities, a root other than `<svg>`, more than `MAX_SVG_BYTES`, nothing drawable,
-        NaN/inf or |coordinate| > `MAX_COORDINATE` after transforms, bad path data.
+        NaN/inf or |coordinate| > `MAX_COORDINATE` after transforms, bad path data, a `use`
+        that contains itself, or `use`s expanding to more than 200,000 elements.
 
     Example:
         >>> lines = read_svg_lines('<svg xmlns="http://www.w3.org/2000/svg">'
