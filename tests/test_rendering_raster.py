@@ -25,6 +25,7 @@ from sketch_rnn_tf.rendering import (
     render_png,
     render_svg,
     save_sketches,
+    svg_to_png,
 )
 
 from _paths import SHEEP_NPZ
@@ -225,6 +226,9 @@ def test_animated_svg_is_valid_xml_without_script(sheep):
     assert "infinite" in render_animated_svg(sketch, factor=0.5)
     # Another drawing gets other names (several animations on one notebook page).
     assert render_animated_svg(sheep[2], factor=0.5).split("@keyframes ")[1][:12] != ids[0][:12]
+    # A renderer without CSS animation (resvg here) shows the finished drawing.
+    still = image(svg_to_png(render_animated_svg(sketch, factor=0.5, background="white")))
+    assert (ink(still) != ink(image(render_png(sketch, factor=0.5)))).sum() == 0
     shown = display_animation(sketch, factor=0.5)
     assert "@keyframes" in shown.data
 

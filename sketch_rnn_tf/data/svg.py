@@ -8,36 +8,37 @@ own `viewBox` ignored) and the root's `viewBox` mapped onto its `width`/`height`
 (`preserveAspectRatio`, default `xMidYMid meet`). The result is in the viewport's pixels, y down.
 
 Which elements count as drawn: an element is drawn when it has a visible stroke *or* a visible fill
-(paint not `none`, opacity above 0, stroke width above 0). SVG's defaults are `fill: black` and
-`stroke: none`, so a shape with no paint set is drawn (by its fill); a `line` has no area, so it
-needs a stroke. A filled shape is traced along its outline (the pen follows the edge of the fill;
-an open subpath that is only filled is closed, as its fill is). Not drawn: `stroke="none"` together
-with `fill="none"` (inherited from groups too; Feather's icons put `stroke="currentColor"` and
-`fill="none"` on the root `<svg>`, so their shapes are drawn by their stroke), `display: none`,
-`visibility: hidden` or `collapse`, elements inside `defs`, `symbol`, `clipPath`, `mask`, `marker`
-and `pattern` (unless `use`d), shapes of negative or zero size, `text` (no glyph outlines without
-fonts) and `image`.
+(paint not `none`, its alpha and `stroke-opacity`/`fill-opacity` above 0, stroke width above 0;
+the `opacity` property of groups is not read). SVG's defaults are `fill: black` and `stroke: none`,
+so a shape with no paint set is drawn (by its fill); a `line` has no area, so it needs a stroke. A
+filled shape is traced along its outline (the pen follows the edge of the fill; an open subpath that
+is only filled is closed, as its fill is). Not drawn: `stroke="none"` together with `fill="none"`
+(inherited from groups too; Feather's icons put `stroke="currentColor"` and `fill="none"` on the
+root `<svg>`, so their shapes are drawn by their stroke), `display: none`, `visibility: hidden` or
+`collapse` (attributes, `style` or a `<style>` sheet), elements inside `defs`, `symbol`,
+`clipPath`, `mask`, `marker` and `pattern` (unless `use`d), shapes of negative or zero size, `text`
+(no glyph outlines without fonts) and `image`. A background rectangle with a fill is drawn like any
+other shape.
 
 Strokes: each subpath of a path, and each closed shape, is one stroke, with the pen lifted after its
 last point; a closed subpath (Z, `polygon`, `rect`, `circle`, `ellipse`) ends on its start point. A
 subpath made only of a moveto draws nothing and is skipped; a point repeated at once is kept once,
 so a zero-length subpath (`M 1 1 Z`, which a browser draws as a dot) is a stroke of one point, as
-`rendering.render_svg` draws one. Curves and arcs are flattened into
-polylines so that no point of the true curve is farther than `FLATNESS` pixels (0.05) of the output
-from the polyline: a segment is cut into n equal parameter steps with n from the bound
-`max |C''| / (8 n^2)` on a chord's distance to its curve (exact for Beziers and elliptical arcs),
-in the element's own coordinates, with the tolerance divided by the largest stretch of its
-transform.
+`rendering.render_svg` draws one. Curves and arcs are flattened into polylines so that no point of
+the true curve is farther than `FLATNESS` pixels (0.05) of the output from the polyline: a segment
+is cut into n equal parameter steps with n from the bound `max |C''| / (8 n^2)` on a chord's
+distance to its curve (a strict bound for Beziers and elliptical arcs), in the element's own
+coordinates, with the tolerance divided by the largest stretch of its transform.
 
 Why `svgelements` (MIT, pure Python, no dependencies, one universal wheel) rather than
 `svgpathtools` (MIT, universal wheel, needs scipy): svgpathtools parses path data and the basic
 shapes and applies `g` transforms, but has no `use`/`defs`, no `viewBox` -> viewport mapping, and
 does not read styles (`stroke`, `fill`, `display`, `visibility`, CSS), all of which the list above
-needs; svgelements covers every item (its parser follows the SVG 1.1/2 specs for transforms, units,
-viewBox and preserveAspectRatio, use, CSS styles). Its last release (1.9.6) is from 2023; the
-format has not changed since, and the package pins it. The XML itself is first read by the
-standard library's expat with entity declarations refused (no XXE, no entity expansion bombs) and
-then handed to svgelements.
+needs; svgelements covers every item (transforms, units, viewBox and preserveAspectRatio, use, CSS
+styles, arcs). It is less actively released (1.9.6, August 2023; svgpathtools 1.8.0 is from 2026),
+so it is pinned and `tests/test_data_svg.py` holds it to every feature above. The XML itself is
+first read by the standard library's expat with entity declarations refused (no XXE, no entity
+expansion bombs), `use` cycles and blow-ups are refused, and only then is it handed to svgelements.
 
 Example:
     >>> import sketch_rnn_tf as srt
