@@ -12,6 +12,14 @@ INSTALL_REQUIRES = [
     "numpy==2.4.6",
     "absl-py==2.5.1",
     "svgwrite==1.4.3",
+    # SVG drawings in (sketch_rnn_tf.data.svg): paths, shapes, arcs, every transform, use/defs,
+    # viewBox and styles; pure Python, no dependencies.
+    "svgelements==1.9.6",
+    # PNG and GIF out (sketch_rnn_tf.rendering.raster): rasterises the package's own SVG, so a PNG
+    # never disagrees with its SVG; abi3 wheels for Linux, macOS and Windows, no system library.
+    "resvg-py==0.5.0",
+    # GIF frames (sketch_rnn_tf.rendering.animation); TensorBoard installs it too.
+    "pillow==13.0.0",
     "tqdm==4.70.1",
     # TensorFlow 2.21 no longer installs TensorBoard, which tf.summary needs.
     "tensorboard==2.21.0",

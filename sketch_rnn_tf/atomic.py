@@ -4,7 +4,8 @@ Every file and directory this package writes goes through here:
 
 * `write_text(path, text)`: a text file (SVG, JSON configs, magenta-js models, checkpoint state
   files) is written to a temporary file beside `path`, flushed to disk and renamed over `path`; a
-  failure leaves the old file as it was and removes the temporary one.
+  failure leaves the old file as it was and removes the temporary one. `write_bytes` does the same
+  for binary files (PNG, GIF).
 * `staged_dir(directory)`: a directory (saved models, SavedModels) is written into a temporary
   sibling and swapped into place by `replace_dir` only when complete.
 
@@ -25,10 +26,7 @@ from .errors import SketchRNNError
 def write_text(
     path, text: str, *, error: Type[Exception] = SketchRNNError, what: str = "file"
 ) -> str:
-    """Writes `text` (UTF-8) to `path` through a temporary file and `os.replace`.
-
-    The new file gets the permissions a plain `open(path, "w")` would give it (an existing file's
-    mode is kept).
+    """Writes `text` (UTF-8, newlines as they are) to `path` like `write_bytes`.
 
     Args:
       path: the file to write (str or os.PathLike); its directory must exist.
@@ -36,6 +34,27 @@ def write_text(
       error: the exception class raised, with a message naming `what` and `path`, for a bad path
         or a failed write (chained to the `OSError`).
       what: what is written, for the message (e.g. "SVG").
+
+    Returns:
+      `path` as a str.
+    """
+    return write_bytes(path, text.encode("utf-8"), error=error, what=what)
+
+
+def write_bytes(
+    path, data: bytes, *, error: Type[Exception] = SketchRNNError, what: str = "file"
+) -> str:
+    """Writes `data` to `path` through a temporary file and `os.replace`.
+
+    The new file gets the permissions a plain `open(path, "w")` would give it (an existing file's
+    mode is kept).
+
+    Args:
+      path: the file to write (str or os.PathLike); its directory must exist.
+      data: the contents.
+      error: the exception class raised, with a message naming `what` and `path`, for a bad path
+        or a failed write (chained to the `OSError`).
+      what: what is written, for the message (e.g. "PNG").
 
     Returns:
       `path` as a str.
@@ -58,8 +77,8 @@ def write_text(
         fd, tmp = tempfile.mkstemp(
             prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory
         )
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         # mkstemp makes the file 0600; give it the mode a normal open() would have.

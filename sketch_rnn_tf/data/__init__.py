@@ -1,11 +1,12 @@
 """Data pipeline of sketch-rnn (Ha & Eck 2017).
 
 Stroke formats, the one rule for what a sketch is and `DataError` (`checks`), `.npz` loading,
-augmentation, batching, Quick, Draw! `.ndjson` preprocessing (`prepare_ndjson`), downloading
-Magenta's per-category `.npz` files (`download_quickdraw`) and the Chamfer distances that judge
-reconstructions (`chamfer`).
+augmentation, batching, Quick, Draw! `.ndjson` preprocessing (`prepare_ndjson`), SVG drawings in
+(`read_svg`, `prepare_svg`), downloading Magenta's per-category `.npz` files (`download_quickdraw`)
+and the Chamfer distances that judge reconstructions (`chamfer`).
 
-Depends only on numpy, absl and (lazily, for `DataLoader.as_dataset`) TensorFlow.
+Depends only on numpy, absl, svgelements (SVG import, imported when first used) and (lazily, for
+`DataLoader.as_dataset`) TensorFlow.
 """
 
 from sketch_rnn_tf.data.augment import augment_strokes, random_scale
@@ -22,7 +23,7 @@ from sketch_rnn_tf.data.npz import (
     validate_sketch,
 )
 from sketch_rnn_tf.data.packed import PackedSplit, load_packed_dataset, open_packed_npz
-from sketch_rnn_tf.data.prepare import prepare_ndjson
+from sketch_rnn_tf.data.prepare import prepare_ndjson, prepare_svg, svg_to_stroke3
 from sketch_rnn_tf.data.quickdraw import (
     drawing_to_stroke3,
     load_ndjson_raw,
@@ -44,6 +45,7 @@ from sketch_rnn_tf.data.strokes import (
     to_big_strokes,
     to_normal_strokes,
 )
+from sketch_rnn_tf.data.svg import read_svg, read_svg_lines
 
 __all__ = [
     "DataError",
@@ -72,13 +74,17 @@ __all__ = [
     "open_packed_npz",
     "pad_batch",
     "prepare_ndjson",
+    "prepare_svg",
     "random_scale",
     "rdp",
     "read_ndjson",
+    "read_svg",
+    "read_svg_lines",
     "resample",
     "scale_bound",
     "simplify_drawing",
     "strokes_to_lines",
+    "svg_to_stroke3",
     "to_big_strokes",
     "to_normal_strokes",
     "validate_sketch",

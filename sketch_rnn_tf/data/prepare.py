@@ -31,12 +31,25 @@ import numpy as np
 
 from sketch_rnn_tf.data.checks import DataError
 from sketch_rnn_tf.data.npz import SPLITS
-from sketch_rnn_tf.data.quickdraw import drawing_to_stroke3, simplify_drawing
+from sketch_rnn_tf.data.quickdraw import (
+    RDP_EPSILON,
+    SIMPLIFIED_SIZE,
+    drawing_to_stroke3,
+    simplify_drawing,
+)
+from sketch_rnn_tf.data.svg import read_svg_lines, source_name
 
 #: Magenta's usual proportions of train/valid/test.
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
-__all__ = ["DEFAULT_SPLIT", "parse_split", "prepare_ndjson", "record_to_stroke3"]
+__all__ = [
+    "DEFAULT_SPLIT",
+    "parse_split",
+    "prepare_ndjson",
+    "prepare_svg",
+    "record_to_stroke3",
+    "svg_to_stroke3",
+]
 
 
 def parse_split(split) -> tuple:
@@ -139,12 +152,7 @@ def prepare_ndjson(
     if not paths:
         raise DataError("no .ndjson file given", where="prepare")
     fractions = parse_split(split)
-    if max_seq_len is not None and (
-        isinstance(max_seq_len, bool) or int(max_seq_len) != max_seq_len or max_seq_len < 2
-    ):
-        raise DataError(
-            f"max_seq_len must be an integer >= 2, got {max_seq_len!r}", where="prepare"
-        )
+    _check_max_seq_len(max_seq_len)
 
     sketches, skipped, dropped = [], 0, 0
     for path in paths:
@@ -176,6 +184,134 @@ def prepare_ndjson(
                     f"not UTF-8 text ({e.reason}); expected .ndjson", path=path
                 ) from None
 
+    return _split_and_write(
+        sketches, out, fractions, seed, ", ".join(paths), skipped=skipped, dropped=dropped
+    )
+
+
+def svg_to_stroke3(source, size=SIMPLIFIED_SIZE, epsilon=RDP_EPSILON) -> np.ndarray:
+    """One SVG drawing -> int16 stroke-3, as Quick, Draw!'s simplified drawings are made.
+
+    `data.svg.read_svg_lines(source, size, epsilon)` (scaled so the longer side is `size`, each
+    stroke simplified with RDP `epsilon`), then the absolute points rounded to whole pixels and
+    turned into offsets (`quickdraw.drawing_to_stroke3`): rounding the points, not the offsets,
+    keeps the rounding error from adding up along the drawing.
+
+    Raises:
+      DataError: naming the SVG and the problem (see `read_svg`), or offsets beyond int16.
+
+    Example:
+        >>> svg_to_stroke3('<svg xmlns="http://www.w3.org/2000/svg"><line x2="3" y2="1" '
+        ...     'stroke="black"/></svg>').tolist()
+        [[0, 0, 0], [255, 85, 1]]
+    """
+    lines = read_svg_lines(source, size=size, epsilon=epsilon)
+    drawing = []
+    for line in lines:
+        pts = np.rint(line).astype(np.int64)
+        drawing.append([pts[:, 0].tolist(), pts[:, 1].tolist()])
+    strokes = drawing_to_stroke3(drawing)
+    if strokes.dtype != np.int16:
+        raise DataError(
+            "offsets do not fit in int16; give a smaller size (e.g. 255)", where=source_name(source)
+        )
+    return strokes
+
+
+def _svg_files(inputs):
+    """SVG files and folders -> the list of SVG files (a folder: every *.svg inside, sorted)."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files = []
+    for item in inputs:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            found = []
+            for root, dirs, names in os.walk(item):
+                dirs.sort()
+                found += [os.path.join(root, n) for n in names if n.lower().endswith(".svg")]
+            if not found:
+                raise DataError("folder holds no .svg file", path=item)
+            files += sorted(found)
+        elif os.path.isfile(item):
+            files.append(item)
+        else:
+            raise DataError("no such file or folder", path=item)
+    if not files:
+        raise DataError("no SVG file given", where="prepare")
+    return files
+
+
+def prepare_svg(
+    inputs: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
+    out: Union[str, os.PathLike],
+    size: float = SIMPLIFIED_SIZE,
+    epsilon: float = RDP_EPSILON,
+    split=DEFAULT_SPLIT,
+    seed: int = 0,
+    max_seq_len: int | None = None,
+) -> Dict[str, int]:
+    """Turns SVG drawings (one sketch per file) into one Magenta `.npz` at `out`.
+
+    Each file is read with `read_svg` (`data.svg`), scaled so its longer side is `size` pixels,
+    simplified with RDP `epsilon`, rounded to whole pixels (`svg_to_stroke3`: int16 stroke-3 like
+    Magenta's and `prepare_ndjson`'s), then the sketches are shuffled into train/valid/test and
+    written exactly as `prepare_ndjson` does (same split, shuffle and atomic write).
+
+    Args:
+      inputs: SVG files and/or folders (a folder: every `*.svg` inside, recursively, sorted).
+      out: the `.npz` to write (atomically: a temporary file renamed into place).
+      size: the longer side of each drawing in pixels (Quick, Draw!'s 255).
+      epsilon: RDP tolerance in pixels (the paper's 2.0).
+      split: train, valid, test fractions (three numbers summing to 1, or a string "0.8,0.1,0.1").
+      seed: seed of the shuffle that assigns sketches to splits.
+      max_seq_len: drop sketches with more points than this (None keeps all).
+
+    Returns:
+      `{"train": n, "valid": n, "test": n, "skipped": n, "dropped": n}` (skipped: drawings of
+      fewer than 2 points; dropped: longer than `max_seq_len`).
+
+    Raises:
+      DataError: a bad SVG among the inputs (naming it; nothing is written), a missing input, a
+        bad `split`, or too few sketches to give every split at least one.
+
+    Example:
+        >>> prepare_svg("my_drawings/", "data/mine.npz")  # doctest: +SKIP
+        {'train': 80, 'valid': 10, 'test': 10, 'skipped': 0, 'dropped': 0}
+    """
+    files = _svg_files(inputs)
+    fractions = parse_split(split)
+    _check_max_seq_len(max_seq_len)
+    sketches, skipped, dropped = [], 0, 0
+    for path in files:
+        strokes = svg_to_stroke3(path, size=size, epsilon=epsilon)
+        if len(strokes) < 2:
+            skipped += 1
+        elif max_seq_len is not None and len(strokes) > max_seq_len:
+            dropped += 1
+        else:
+            sketches.append(strokes)
+    source = files[0] if len(files) == 1 else f"{len(files)} SVG files"
+    return _split_and_write(
+        sketches, out, fractions, seed, source, skipped=skipped, dropped=dropped
+    )
+
+
+def _check_max_seq_len(max_seq_len):
+    if max_seq_len is not None and (
+        isinstance(max_seq_len, bool) or int(max_seq_len) != max_seq_len or max_seq_len < 2
+    ):
+        raise DataError(
+            f"max_seq_len must be an integer >= 2, got {max_seq_len!r}", where="prepare"
+        )
+
+
+def _split_and_write(sketches, out, fractions, seed, source, *, skipped, dropped):
+    """Shuffles `sketches` with `seed` into train/valid/test by `fractions` and writes the `.npz`.
+
+    Shared by `prepare_ndjson` and `prepare_svg`. `source` names the inputs in the error for a
+    split left empty. Returns the counts, with `skipped` and `dropped` added.
+    """
     n = len(sketches)
     n_valid = int(round(n * fractions[1]))
     n_test = int(round(n * fractions[2]))
@@ -183,7 +319,7 @@ def prepare_ndjson(
     empty = [k for k in SPLITS if counts[k] < 1]
     if empty:
         raise DataError(
-            f"{n} usable sketches from {', '.join(paths)} give split(s) {empty} no sketch with "
+            f"{n} usable sketches from {source} give split(s) {empty} no sketch with "
             f"fractions {','.join(f'{f:g}' for f in fractions)}; train needs at least one sketch "
             f"in each of train/valid/test (skipped {skipped} drawings of < 2 points, dropped "
             f"{dropped} longer than max_seq_len)",

@@ -29,15 +29,21 @@ def add_strokes(
     polylines_px: list[np.ndarray],
     color: Any,
     color_by_stroke: bool,
-) -> None:
-    """Adds one `<polyline class="stroke">` per polyline (pixels) to `parent`."""
-    colors = (
-        stroke_colors(len(polylines_px))
-        if color_by_stroke
-        else [css_color(color)] * len(polylines_px)
-    )
+    n_strokes: int | None = None,
+    **extra: Any,
+) -> list[Any]:
+    """Adds one `<polyline class="stroke">` per polyline (pixels) to `parent` and returns them.
+
+    `color_by_stroke` colours stroke i by its place on a ramp of `n_strokes` colours (default: one
+    per polyline); `extra` attributes go on every polyline.
+    """
+    n = len(polylines_px) if n_strokes is None else max(n_strokes, len(polylines_px))
+    colors = stroke_colors(n) if color_by_stroke else [css_color(color)] * n
+    added = []
     for poly, c in zip(polylines_px, colors):
-        parent.add(dwg.polyline(points=points(poly), stroke=c, class_="stroke"))
+        added.append(dwg.polyline(points=points(poly), stroke=c, class_="stroke", **extra))
+        parent.add(added[-1])
+    return added
 
 
 def stroke_group(dwg: svgwrite.Drawing, stroke_width: float, **extra: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from ..atomic import write_text
 from .colors import css_color
 from .drawing import add_strokes, new_drawing, stroke_group
 from .inputs import RenderError, as_strokes, positive
-from .polylines import round_px, strokes_to_polylines
+from .polylines import first_points, round_px, strokes_to_polylines
 
 
 def _nest_depth(x: Any) -> int | None:
@@ -174,6 +174,29 @@ def render_grid(
     >>> svg.count('class="cell"'), svg.count('class="stroke"')
     (4, 2)
     """
+    draw = grid_renderer(sketches, ncols, cell_size, colors, labels, style, **style_options)
+    svg = draw()
+    if path is not None:
+        write_text(path, svg, error=RenderError, what="SVG")
+    return svg
+
+
+def grid_renderer(
+    sketches: Any,
+    ncols: int | None = None,
+    cell_size: Any = 100,
+    colors: Any = None,
+    labels: Any = None,
+    style: GridStyle | None = None,
+    **style_options: Any,
+) -> Callable[..., str]:
+    """Checks and lays out a grid once; returns `draw(progress=None) -> SVG text`.
+
+    The arguments are `render_grid`'s. `draw()` is `render_grid`'s SVG; `draw(progress)` with
+    `progress` in [0, 1] draws only the first `ceil(progress * n)` points of each cell's `n`, in
+    the places and colours of the whole grid (the frames of `render_grid_gif`). `draw.max_points`
+    is the largest `n`.
+    """
     st = _style(style, style_options)
     stroke_width, color, color_by_stroke = st.stroke_width, st.color, st.color_by_stroke
     cell_padding, margin, background = st.cell_padding, st.margin, st.background
@@ -252,48 +275,54 @@ def render_grid(
 
     width = 2 * margin + ncols * cw
     height = 2 * margin + nrows * row_h
-    dwg = new_drawing(width, height, background)
-    for r in range(nrows):
-        for c in range(ncols):
-            x0, y0 = margin + c * cw, margin + r * row_h
-            group = stroke_group(dwg, stroke_width, class_="cell", id=f"cell-{r}-{c}")
-            if cell_border is not None:
-                group.add(
-                    dwg.rect(
-                        insert=(round_px(x0), round_px(y0)),
-                        size=(round_px(cw), round_px(ch)),
-                        stroke=css_color(cell_border),
-                        stroke_width=1,
-                        class_="cell-border",
+
+    def draw(progress: float | None = None) -> str:
+        dwg = new_drawing(width, height, background)
+        for r in range(nrows):
+            for c in range(ncols):
+                x0, y0 = margin + c * cw, margin + r * row_h
+                group = stroke_group(dwg, stroke_width, class_="cell", id=f"cell-{r}-{c}")
+                if cell_border is not None:
+                    group.add(
+                        dwg.rect(
+                            insert=(round_px(x0), round_px(y0)),
+                            size=(round_px(cw), round_px(ch)),
+                            stroke=css_color(cell_border),
+                            stroke_width=1,
+                            class_="cell-border",
+                        )
                     )
-                )
-            if (r, c) in cells:
-                polys, lo, hi = cells[(r, c)]
-                s = scales[(r, c)]
-                centre = np.array([x0 + cw / 2, y0 + ch / 2])
-                mid = (lo + hi) / 2
-                px = [(p - mid) * s + centre for p in polys]
-                cell_color = color_grid[r][c]
-                if cell_color is not None:
-                    add_strokes(dwg, group, px, cell_color, False)
-                else:
-                    add_strokes(dwg, group, px, color, color_by_stroke)
-            label = label_grid[r][c]
-            if label is not None and str(label) != "":
-                group.add(
-                    dwg.text(
-                        str(label),
-                        insert=(round_px(x0 + cw / 2), round_px(y0 + ch + 1.1 * font_size)),
-                        font_size=round_px(font_size),
-                        text_anchor="middle",
-                        font_family="sans-serif",
-                        fill=css_color(label_color),
-                        stroke="none",
-                        class_="label",
+                if (r, c) in cells:
+                    polys, lo, hi = cells[(r, c)]
+                    s = scales[(r, c)]
+                    centre = np.array([x0 + cw / 2, y0 + ch / 2])
+                    mid = (lo + hi) / 2
+                    px = [(p - mid) * s + centre for p in polys]
+                    n_strokes = len(px)
+                    if progress is not None:
+                        total = sum(len(p) for p in px)
+                        px = first_points(px, math.ceil(progress * total))
+                    cell_color = color_grid[r][c]
+                    if cell_color is not None:
+                        add_strokes(dwg, group, px, cell_color, False)
+                    else:
+                        add_strokes(dwg, group, px, color, color_by_stroke, n_strokes=n_strokes)
+                label = label_grid[r][c]
+                if label is not None and str(label) != "":
+                    group.add(
+                        dwg.text(
+                            str(label),
+                            insert=(round_px(x0 + cw / 2), round_px(y0 + ch + 1.1 * font_size)),
+                            font_size=round_px(font_size),
+                            text_anchor="middle",
+                            font_family="sans-serif",
+                            fill=css_color(label_color),
+                            stroke="none",
+                            class_="label",
+                        )
                     )
-                )
-            dwg.add(group)
-    svg = dwg.tostring()
-    if path is not None:
-        write_text(path, svg, error=RenderError, what="SVG")
-    return svg
+                dwg.add(group)
+        return dwg.tostring()
+
+    draw.max_points = max((sum(len(p) for p in c[0]) for c in cells.values()), default=0)
+    return draw

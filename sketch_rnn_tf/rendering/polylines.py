@@ -46,3 +46,17 @@ def points(poly_px: np.ndarray) -> list[tuple[float, float]]:
     if len(pts) == 1:  # a dot: zero-length segment made visible by the round cap
         pts = pts * 2
     return pts
+
+
+def first_points(polylines: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """The first `n` points of a drawing given as polylines, in drawing order.
+
+    The stroke being drawn keeps its first points; later strokes are left out. `n <= 0` gives `[]`.
+    """
+    out = []
+    for poly in polylines:
+        if n <= 0:
+            break
+        out.append(poly[:n])
+        n -= len(poly)
+    return out

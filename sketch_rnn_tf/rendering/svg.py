@@ -33,7 +33,7 @@ from .drawing import add_strokes, new_drawing, stroke_group
 from .inputs import RenderError, as_strokes, positive
 from .polylines import stroke_bounds, strokes_to_polylines
 
-__all__ = ["render_svg", "display_svg"]
+__all__ = ["render_svg", "display_svg", "sketch_layout", "sketch_svg"]
 
 
 def render_svg(
@@ -63,23 +63,53 @@ def render_svg(
     point with absolute data coordinates `(X, Y)` is drawn at
     `(padding + (X - min_x) / factor, padding + (Y - min_y) / factor)`.
     """
+    width, height, polylines_px = sketch_layout(strokes, factor, padding)
+    svg = sketch_svg(width, height, polylines_px, stroke_width, color, color_by_stroke, background)
+    if path is not None:
+        write_text(path, svg, error=RenderError, what="SVG")
+    return svg
+
+
+def sketch_layout(
+    strokes: Any, factor: float, padding: float
+) -> tuple[float, float, list[np.ndarray]]:
+    """`render_svg`'s image size and the sketch's polylines in its pixels: `(w, h, polylines)`.
+
+    Shared by every renderer of one sketch (SVG, PNG, GIF frames, animated SVG), so that all of
+    them place the sketch on the same canvas.
+    """
     arr = as_strokes(strokes)
     factor = positive("factor", factor)
-    stroke_width = positive("stroke_width", stroke_width, allow_zero=True)
     padding = positive("padding", padding, allow_zero=True)
     polylines = strokes_to_polylines(arr)
     min_x, max_x, min_y, max_y = stroke_bounds(arr)
     width = (max_x - min_x) / factor + 2 * padding
     height = (max_y - min_y) / factor + 2 * padding
     offset = np.array([padding - min_x / factor, padding - min_y / factor])
+    return width, height, [p / factor + offset for p in polylines]
+
+
+def sketch_svg(
+    width: float,
+    height: float,
+    polylines_px: list[np.ndarray],
+    stroke_width: float,
+    color: Any,
+    color_by_stroke: bool,
+    background: Any,
+    n_strokes: int | None = None,
+) -> str:
+    """The SVG text of `render_svg` for polylines already in pixels (`sketch_layout`).
+
+    `n_strokes` (default: as many as polylines) is the length of the `color_by_stroke` ramp, so a
+    partly drawn sketch keeps the colours of the whole one.
+    """
+    stroke_width = positive("stroke_width", stroke_width, allow_zero=True)
     dwg = new_drawing(width, height, background)
     group = stroke_group(dwg, stroke_width, class_="sketch")
-    add_strokes(dwg, group, [p / factor + offset for p in polylines], color, color_by_stroke)
+    add_strokes(dwg, group, polylines_px, color, color_by_stroke, n_strokes=n_strokes)
     dwg.add(group)
-    svg = dwg.tostring()
-    if path is not None:
-        write_text(path, svg, error=RenderError, what="SVG")
-    return svg
+    return dwg.tostring()
 
 
 def display_svg(svg_string_or_strokes: Any, **kw: Any) -> Any:
