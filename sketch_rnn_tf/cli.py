@@ -488,12 +488,14 @@ def build_parser():
 # duration", ...), absl's "before InitializeLog" notice, and the CUDA probe's cuInit ERROR line.
 # TF_CPP_MIN_LOG_LEVEL no longer reaches these (TensorFlow logs them through absl before its log
 # settings are read), so the CLI filters them from file descriptor 2. Python's own output (errors,
-# absl progress logs from .py files) passes unchanged.
+# absl progress logs from .py files) passes unchanged. The lines come in absl's format
+# ("E0000 00:00:1795643822.472129   28224 cuda_platform.cc:52] ...", TensorFlow 2.21) or in
+# TensorFlow's own ("2026-12-03 09:07:19.419642: E external/.../cuda_platform.cc:51] ...", 2.20).
 _NATIVE_NOISE = re.compile(
     rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
-    rb"|[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\]"
-    rb"|E\d{4} [\d:.]+\s+\d+ [\w./-]+\.(cc|h):\d+\] .*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS"
-    rb"|oneDNN supports DT_\w+ only on platforms with))"
+    rb"|(?:[IW]\d{4} [\d:.]+\s+\d+ |\d{4}-\d\d-\d\d [\d:.]+: [IW] )[\w./-]+\.(cc|h):\d+\]"
+    rb"|(?:E\d{4} [\d:.]+\s+\d+ |\d{4}-\d\d-\d\d [\d:.]+: E )[\w./-]+\.(cc|h):\d+\] "
+    rb".*(cuInit|cuda|CUDA|cuDNN|cuFFT|cuBLAS|oneDNN supports DT_\w+ only on platforms with))"
 )
 
 

@@ -77,6 +77,13 @@ def test_error_is_one_line_even_when_quiet(tmp_path):
             b"CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n",
             True,
         ),
+        # TensorFlow 2.20 writes the cuInit line in its own format, not absl's
+        (
+            b"2026-12-03 09:07:19.419642: E external/local_xla/xla/stream_executor/cuda/"
+            b"cuda_platform.cc:51] failed call to cuInit: INTERNAL: CUDA error: "
+            b"Failed call to cuInit: UNKNOWN ERROR (303)\n",
+            True,
+        ),
         (
             b"I0000 00:00:1764104040.123456   1234 sharding_util.cc:61] "
             b"Sharding callback duration: 12\n",
@@ -96,6 +103,11 @@ def test_error_is_one_line_even_when_quiet(tmp_path):
             False,
         ),
         (b"F0000 00:00:1795643822.472129   28224 check.cc:12] Check failed\n", False),
+        (
+            b"2026-12-03 09:07:19.419642: E tensorflow/core/common_runtime/bfc_allocator.cc:12] "
+            b"Allocator ran out of memory\n",
+            False,
+        ),
         (b"error: bad input\n", False),
     ],
 )
