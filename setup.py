@@ -25,8 +25,8 @@ INSTALL_REQUIRES = [
     "svgwrite>=1.4",
     "tqdm>=4.60",
     # SVG drawings in (sketch_rnn_tf.data.svg): paths, shapes, arcs, every transform, use/defs,
-    # viewBox and styles; pure Python, no dependencies.
-    "svgelements>=1.9",
+    # viewBox and styles; pure Python, no dependencies. 1.9.3 added SVG.parse(on_error=...).
+    "svgelements>=1.9.3",
     # PNG and GIF out (sketch_rnn_tf.rendering.raster): rasterises the package's own SVG, so a PNG
     # never disagrees with its SVG; abi3 wheels for Linux, macOS and Windows, no system library.
     "resvg-py>=0.5",

@@ -1,4 +1,4 @@
-"""Does fine-tuning a model the package loads help? (`train --init_from`, issue "Fine-tune what you load")
+"""Does fine-tuning a model the package loads help? `train --init_from` against from scratch.
 
 Magenta's Quick, Draw! `sheep` model (the bundled `sheep`: decoder-only LSTM 512, M 20) fine-tuned
 on aaron_sheep, against the same architecture trained from scratch, at equal steps, on all 7,400
@@ -81,7 +81,9 @@ def subset_npz(runs_dir, count=500, seed=0):
     path = os.path.join(runs_dir, "data", f"aaron_sheep_{count}.npz")
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        data = np.load(os.path.join(NPZ_DIR, "aaron_sheep.npz"), allow_pickle=True, encoding="latin1")
+        data = np.load(
+            os.path.join(NPZ_DIR, "aaron_sheep.npz"), allow_pickle=True, encoding="latin1"
+        )
         keep = np.sort(np.random.default_rng(seed).permutation(len(data["train"]))[:count])
         train = np.empty(count, dtype=object)
         train[:] = [data["train"][i] for i in keep]
@@ -139,7 +141,7 @@ def run_one(name, spec, runs_dir, steps, sketches):
         with open(evals_path, encoding="utf-8") as f:
             evals = json.load(f)
     if all(str(s) in evals for s in [0, *steps]) and "samples" in evals:
-        return evals
+        return _with_train_curve(evals, log_root)
     if data == "full":
         data_dir, npz = NPZ_DIR, "aaron_sheep.npz"
     else:
@@ -176,6 +178,15 @@ def run_one(name, spec, runs_dir, steps, sketches):
         evals["scale_factor"] = trainer.model.scale_factor
         evals["hparams"] = {k: getattr(trainer.hparams, k) for k in overrides}
         save()
+    return _with_train_curve(evals, log_root)
+
+
+def _with_train_curve(evals, log_root):
+    """The run's training cost (Magenta's L_R with dropout and augmentation, as logged)."""
+    from sketch_rnn_tf.training import read_metrics
+
+    train = [r for r in read_metrics(log_root) if r["split"] == "train"]
+    evals["train_curve"] = [[r["step"], r["r_cost"]] for r in train]
     return evals
 
 

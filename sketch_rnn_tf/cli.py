@@ -29,13 +29,17 @@ from .errors import SketchRNNError
 
 
 def _load(args):
-    from .formats import load_model
+    from .formats import ModelLoadError, load_model
 
-    return load_model(
-        args.checkpoint,
-        scale_factor=getattr(args, "scale_factor", None),
-        data_dir=getattr(args, "data_dir", None),
-    )
+    try:
+        return load_model(
+            args.checkpoint,
+            scale_factor=getattr(args, "scale_factor", None),
+            data_dir=getattr(args, "data_dir", None),
+        )
+    except ModelLoadError as e:
+        flag = "--scale_factor" if "scale_factor must" in str(e) else "--checkpoint"
+        raise FlagError(f"{flag} {getattr(args, flag[2:])}", str(e)) from None
 
 
 def _sampler(args):
@@ -53,12 +57,21 @@ def _sampler(args):
 
 
 def cmd_sample(args):
-    from .rendering import render_grid
+    from .rendering.save import FORMATS, save_sketches
 
+    extension = os.path.splitext(args.out)[1].lower()
+    if extension not in FORMATS:  # before the model loads
+        raise FlagError(
+            f"--out {args.out}",
+            f"writes {', '.join(FORMATS)} files (by the extension), not {extension or 'none'!r}",
+        )
     sampler = _sampler(args)
     model = _load(args)
     sketches = model.sample(args.num, sampler)
-    render_grid(sketches, ncols=args.ncols, path=args.out, color_by_stroke=args.color_by_stroke)
+    options = {"ncols": args.ncols, "color_by_stroke": args.color_by_stroke}
+    if extension != ".svg":
+        options["scale"] = args.scale
+    save_sketches(sketches, args.out, **options)
     lengths = [len(s) for s in sketches]
     print(
         f"wrote {len(sketches)} sketches (points: min {min(lengths)}, max {max(lengths)}) "
@@ -180,12 +193,21 @@ def cmd_models(args):
 
 
 def cmd_prepare(args):
-    from .data.prepare import prepare_ndjson
+    from .data.checks import DataError
+    from .data.prepare import prepare_ndjson, prepare_svg
 
-    paths = [p for p in args.ndjson.split(",") if p]
-    r = prepare_ndjson(
-        paths, args.out, split=args.split, seed=args.seed, max_seq_len=args.max_seq_len
-    )
+    common = dict(split=args.split, seed=args.seed, max_seq_len=args.max_seq_len)
+    flag = "--svg" if args.svg else "--ndjson"
+    paths = [p for p in (args.svg or args.ndjson).split(",") if p]
+    try:
+        if args.svg:
+            r = prepare_svg(paths, args.out, size=args.size, epsilon=args.epsilon, **common)
+        else:
+            r = prepare_ndjson(paths, args.out, **common)
+    except DataError as e:
+        if getattr(e, "path", None) in paths:  # a file or folder the user named
+            raise FlagError(f"{flag} {e.path}", e.problem) from None
+        raise
     print(
         f"wrote {args.out}: train/valid/test {r['train']}/{r['valid']}/{r['test']} sketches "
         f"(skipped {r['skipped']} drawings of fewer than 2 points, dropped {r['dropped']} longer "
@@ -281,6 +303,9 @@ FLAGS = {
     "seed": "--seed",
     "host": "--host",
     "port": "--port",
+    "scale": "--scale",
+    "size": "--size",
+    "epsilon": "--epsilon",
 }
 
 
@@ -358,7 +383,7 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("sample", help="draw sketches into an SVG grid")
+    p = sub.add_parser("sample", help="draw sketches into a grid: SVG, PNG or animated GIF")
     _add_model_args(p)
     p.add_argument("--num", type=_count(1), default=16, help="how many sketches")
     p.add_argument(
@@ -373,8 +398,13 @@ def build_parser():
     p.add_argument("--temperature_mode", choices=("magenta", "paper"), default=None)
     p.add_argument("--max_len", type=_count(1), default=None, help="most points per sketch")
     p.add_argument("--ncols", type=_count(1), default=None, help="columns of the grid")
+    p.add_argument(
+        "--scale", type=_number, default=1.0, help="PNG/GIF: pixels per SVG pixel (2: twice as big)"
+    )
     p.add_argument("--color_by_stroke", action="store_true")
-    p.add_argument("--out", default="sketches.svg")
+    p.add_argument(
+        "--out", default="sketches.svg", help="the picture to write: .svg, .png or .gif (animated)"
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("train", help="train or resume a model")
@@ -450,12 +480,20 @@ def build_parser():
     p = sub.add_parser("models", help="list bundled, cached and Magenta's hosted models")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("prepare", help="Quick, Draw! .ndjson drawings -> Magenta .npz")
-    p.add_argument(
+    p = sub.add_parser("prepare", help="Quick, Draw! .ndjson or SVG drawings -> Magenta .npz")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--ndjson",
-        required=True,
         help="a.ndjson[,b.ndjson]: raw (x,y,t) records are "
         "simplified as Google does, simplified (x,y) records are taken as they are",
+    )
+    source.add_argument(
+        "--svg",
+        help="FILES_OR_DIRS: .svg files and folders of them (a,b,...), one drawing per file",
+    )
+    p.add_argument("--size", type=_number, default=255.0, help="--svg: the longer side, in pixels")
+    p.add_argument(
+        "--epsilon", type=_number, default=2.0, help="--svg: RDP simplification, in pixels"
     )
     p.add_argument("--out", required=True, help=".npz file to write")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,valid,test fractions")

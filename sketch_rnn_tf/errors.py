@@ -14,4 +14,15 @@ from __future__ import annotations
 
 
 class SketchRNNError(ValueError):
-    """Base class of the errors of `sketch_rnn_tf`: bad input, settings or files."""
+    """Base class of the errors of `sketch_rnn_tf`: bad input, settings or files.
+
+    `argument` names the setting at fault (e.g. "temperature", "scale"), when one is, so that the
+    command line can name the flag the user typed; None otherwise.
+    """
+
+    argument = None
+
+    def about(self, argument: str) -> "SketchRNNError":
+        """This error, marked as being about the setting `argument`; returns it (to raise)."""
+        self.argument = argument
+        return self

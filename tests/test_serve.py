@@ -608,3 +608,33 @@ def test_pad_scale_matches_the_models_pixels():
     samples = model.sample(16, temperature=0.5, seed=0)
     width = np.median([extent(s) for s in samples]) / model.scale_factor
     assert 9 < width < PAD_SCALE_FACTORS
+
+
+def test_svg_drawings_become_lines_on_the_pad(server):
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><line x1="12" y1="5" '
+        'x2="12" y2="19" stroke="black"/><polyline points="19 12 12 19 5 12" stroke="black" '
+        'fill="none"/></svg>'
+    )
+    status, out, _ = _post(server, "/api/svg", {"svg": svg, "model": "vae_lstm"})
+    assert status == 200 and out["model"] == "vae_lstm"
+    lines = [np.asarray(line) for line in out["lines"]]
+    assert len(lines) == 2 and all(line.shape[1] == 2 for line in lines)
+    points = np.concatenate(lines)
+    assert points.min() >= 0 and points.max() <= 1  # fractions of the pad's side
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    np.testing.assert_allclose(centre, [0.5, 0.5], atol=1e-4)
+    side = (points.max(axis=0) - points.min(axis=0)).max()
+    assert side == pytest.approx(12 / 14, abs=1e-3)  # 12 of the pad's 14 scale factors
+    for body, words in [
+        ({"svg": "<svg"}, "not well-formed"),
+        ({"svg": '<svg xmlns="http://www.w3.org/2000/svg"/>'}, "nothing"),
+        ({"svg": 3}, "'svg'"),
+        ({"svg": svg, "extra": 1}, "unknown field"),
+        (
+            {"svg": '<!DOCTYPE s [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg"/>'},
+            "entit",
+        ),
+    ]:
+        status, out, _ = _post(server, "/api/svg", body)
+        assert status == 400 and words in out["error"], (body, out)

@@ -249,6 +249,16 @@ def test_drawing_on_the_pad_brings_completions(page):
         ),
         "four completions at temperature 0.25",
     )
+    # The model's lines are drawn in turn (CSS animations), then stand finished.
+    assert driver.execute_script("return document.getAnimations().length") > 0
+    _wait(
+        driver,
+        lambda d: d.execute_script(
+            "return document.getAnimations().every(a => a.playState === 'finished')"
+        ),
+        "the endings to be drawn",
+        30,
+    )
     shot = os.environ.get("SKETCH_RNN_TF_SCREENSHOT")
     path = os.path.join(REPO, shot) if shot else str(downloads / "serve.png")
     assert driver.save_screenshot(path)
@@ -295,3 +305,45 @@ def test_conditional_model_reconstructs(page):
         assert strokes and "#111" not in strokes
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
+
+
+def test_an_svg_dropped_on_the_pad_starts_the_drawing(page):
+    """A Feather icon dropped on the pad (a real drop event) and one chosen in the file input."""
+    from _paths import DATA
+
+    driver, server, downloads = page
+    driver.find_element("id", "clear").click()
+    path = os.path.join(DATA, "svg_feather", "cloud.svg")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    before = _request_count(driver)
+    driver.execute_script(
+        "const file = new File([arguments[1]], 'cloud.svg', {type: 'image/svg+xml'});"
+        "const data = new DataTransfer(); data.items.add(file);"
+        "arguments[0].dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true}));",
+        driver.find_element("id", "pad"),
+        text,
+    )
+    _wait_for_results(driver, 4, before, "completions of the dropped SVG")
+    assert len(driver.find_elements("css selector", "#pad polyline")) == 1  # cloud: one path
+    # The file input takes one too (two strokes: the arrow's line and its head).
+    before = _request_count(driver)
+    arrow = os.path.join(DATA, "svg_feather", "arrow-down.svg")
+    driver.find_element("id", "svg-file").send_keys(arrow)
+    _wait_for_results(driver, 4, before, "completions of the chosen SVG")
+    assert len(driver.find_elements("css selector", "#pad polyline")) == 2
+    # A file that is not SVG is refused with the reader's message, and nothing is drawn.
+    driver.execute_script(
+        "const file = new File(['<svg'], 'broken.svg', {type: 'image/svg+xml'});"
+        "const data = new DataTransfer(); data.items.add(file);"
+        "arguments[0].dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true}));",
+        driver.find_element("id", "pad"),
+    )
+    _wait(
+        driver,
+        lambda d: "broken.svg" in d.find_element("id", "status").text,
+        "the refusal of a broken SVG",
+        30,
+    )
+    assert "error" in driver.find_element("id", "status").get_attribute("class")
+    assert len(driver.find_elements("css selector", "#pad polyline")) == 2

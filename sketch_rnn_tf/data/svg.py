@@ -482,10 +482,12 @@ def _check_positive(name: str, value: Any) -> Optional[float]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise DataError(f"{name} must be a number or None; got {value!r}", where="read_svg")
+        problem = f"{name} must be a number or None; got {value!r}"
+        raise DataError(problem, where="read_svg").about(name)
     value = float(value)
     if not (math.isfinite(value) and value > 0):
-        raise DataError(f"{name} must be finite and > 0; got {value!r}", where="read_svg")
+        problem = f"{name} must be finite and > 0; got {value!r}"
+        raise DataError(problem, where="read_svg").about(name)
     return value
 
 

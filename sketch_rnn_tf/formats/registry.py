@@ -28,8 +28,10 @@ FORMATS = (package_dir, keras_file, magenta_tf1, magenta_js)
 
 def resolve(path) -> str:
     """A model name (bundled, or Magenta's catalogue: downloaded once) as a local path."""
-    if path is None:
-        raise ModelLoadError("load_model: path is None; give a model directory or a .json file")
+    if path is None or not str(path).strip():
+        raise ModelLoadError(
+            f"load_model: path is {path!r}; give a model name, a model directory or a file"
+        )
     try:
         return names.resolve(path)
     except names.DownloadError as e:

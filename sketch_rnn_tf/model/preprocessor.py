@@ -28,6 +28,7 @@ naming the sketch or argument.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -44,6 +45,23 @@ class ModelInputError(DataError):
     """
 
     default_where = ""
+
+
+#: An SVG drawing given to a model is scaled so its longer side is this many scale factors.
+SVG_SIZE = 12.0
+#: ... and each of its strokes simplified with RDP, this many pixels (sketch-rnn's data: 2.0).
+SVG_EPSILON = 2.0
+
+
+def is_svg(item) -> bool:
+    """Whether `item` names an SVG drawing: a path ending in .svg, or SVG text (or bytes)."""
+    if isinstance(item, bytes):
+        return item.lstrip()[:1] == b"<"
+    if isinstance(item, os.PathLike):
+        item = os.fspath(item)
+    return isinstance(item, str) and (
+        item.lstrip().startswith("<") or item.lower().endswith(".svg")
+    )
 
 
 class Sketches(list):
@@ -122,17 +140,21 @@ class SketchPreprocessor:
         """Checks stroke-3 sketches in pixels; returns them as `Sketches` (float32 arrays).
 
         Args:
-          strokes: one `(n, 3)` sketch or a sequence of them.
+          strokes: one `(n, 3)` sketch or a sequence of them; a sketch may also be an SVG
+            drawing (a path to a `.svg` file, or SVG text: see `svg`).
           what: the name of one sketch in messages ("sketch", "prefix", ...).
 
         Raises:
           ModelInputError: no sketch, or a sketch that breaks the rule of `check_stroke3` or has
             more than `max_seq_len` points.
+          DataError: an SVG that cannot be read (naming the file and the problem).
         """
         if isinstance(strokes, Sketches) and strokes and strokes.max_points <= self.max_seq_len:
             return strokes  # checked at the front door already
         if strokes is None:
             raise ModelInputError("no sketches given (None)", where=what)
+        if is_svg(strokes):
+            strokes = [strokes]  # one SVG drawing
         if isinstance(strokes, np.ndarray) and strokes.dtype != object and strokes.ndim != 3:
             strokes = [strokes]  # one sketch (a wrong shape is reported by the check)
         elif not isinstance(strokes, np.ndarray) and len(strokes) and _is_row(strokes[0]):
@@ -141,6 +163,8 @@ class SketchPreprocessor:
             raise ModelInputError("no sketches given", where=what)
         out = []
         for i, s in enumerate(strokes):
+            if is_svg(s):
+                s = self.svg(s)
             s = check_stroke3(s, error=ModelInputError, where=f"{what} {i}")
             if len(s) > self.max_seq_len:
                 raise ModelInputError(
@@ -149,6 +173,17 @@ class SketchPreprocessor:
                 )
             out.append(s.astype(np.float32))
         return Sketches(out)
+
+    def svg(self, source) -> np.ndarray:
+        """An SVG drawing as a stroke-3 sketch in this model's pixels (`data.svg.read_svg`).
+
+        The drawing is scaled so its longer side is `SVG_SIZE` scale factors, the size at which
+        the bundled models draw (the larger side of their samples: 11-13 scale factors), and each
+        stroke is simplified with RDP, ε = `SVG_EPSILON` pixels, as sketch-rnn's data were.
+        """
+        from ..data.svg import read_svg  # svgelements, imported when an SVG comes
+
+        return read_svg(source, size=SVG_SIZE * self.scale_factor, epsilon=SVG_EPSILON)
 
     def scale(self, sketch: np.ndarray) -> np.ndarray:
         """Pixels -> model units: a float32 copy with dx, dy divided by `scale_factor`."""

@@ -104,6 +104,7 @@ def render_gif(
     frame_ms: int = 80,
     hold_ms: int = 2000,
     loop: bool = True,
+    start: int = 0,
 ) -> bytes:
     """An animated GIF of one sketch being drawn, point by point (see the module docstring).
 
@@ -121,6 +122,8 @@ def render_gif(
       frame_ms: how long each frame shows, in milliseconds (>= 20).
       hold_ms: how long the finished drawing shows, in milliseconds.
       loop: play forever (else once).
+      start: points already drawn in the first frame (e.g. the given part of a completion, whose
+        continuation the animation then draws).
 
     Returns:
       The GIF file's bytes.
@@ -134,11 +137,14 @@ def render_gif(
     width, height, polylines = sketch_layout(strokes, factor, padding)
     frame_ms, hold_ms = _timing(frame_ms, hold_ms)
     n = sum(len(p) for p in polylines)
+    start = _count("start", start, low=0)
+    if start >= n:
+        raise RenderError(f"start={start} leaves nothing to draw of the sketch's {n} points")
     if points_per_frame is None:
-        k = max(1, math.ceil(n / DEFAULT_MAX_FRAMES))
+        k = max(1, math.ceil((n - start) / DEFAULT_MAX_FRAMES))
     else:
         k = _count("points_per_frame", points_per_frame)
-    counts = list(range(k, n, k)) + [n]
+    counts = ([start] if start else []) + list(range(start + k, n, k)) + [n]
     if len(counts) > MAX_FRAMES:
         raise RenderError(
             f"{len(counts)} frames (n={n} points, points_per_frame={k}) is more than {MAX_FRAMES}; "
@@ -181,6 +187,7 @@ def render_grid_gif(
     frame_ms: int = 80,
     hold_ms: int = 2000,
     loop: bool = True,
+    start: int = 0,
     **style_options: Any,
 ) -> bytes:
     """An animated GIF of a grid of sketches all being drawn at once.
@@ -188,7 +195,8 @@ def render_grid_gif(
     Frame i of F shows the first `ceil(i / F * n)` points of each cell's n, in the places and
     colours of `render_grid`'s picture; the last is that picture, held `hold_ms`. The arguments are
     `render_grid`'s (a `background` of None becomes white), plus `scale` (as in `render_png`),
-    `frames` (F; default: the longest sketch's points, at most 60) and the timing of `render_gif`.
+    `frames` (F; default: the longest sketch's points, at most 60), the timing of `render_gif` and
+    `start`: points of each cell drawn from the first frame on (a completion's given part).
 
     Returns:
       The GIF file's bytes.
@@ -203,13 +211,18 @@ def render_grid_gif(
         style_options["background"] = "white"
     draw = grid_renderer(sketches, ncols, cell_size, colors, labels, style, **style_options)
     frame_ms, hold_ms = _timing(frame_ms, hold_ms)
+    start = _count("start", start, low=0)
+    if start >= draw.max_points:
+        raise RenderError(
+            f"start={start} leaves nothing to draw (the longest sketch: {draw.max_points} points)"
+        )
     if frames is None:
-        frames = max(1, min(DEFAULT_MAX_FRAMES, draw.max_points))
+        frames = max(1, min(DEFAULT_MAX_FRAMES, draw.max_points - start))
     frames = _count("frames", frames)
     if frames > MAX_FRAMES:
         raise RenderError(f"frames={frames} is more than {MAX_FRAMES}")
     scale = positive("scale", scale)
-    pngs = [svg_to_png(draw(i / frames), scale) for i in range(1, frames)]
+    pngs = [svg_to_png(draw(i / frames, start), scale) for i in range(0 if start else 1, frames)]
     pngs.append(svg_to_png(draw(), scale))
     gif = _gif(pngs, frame_ms, hold_ms, loop)
     if path is not None:

@@ -193,7 +193,8 @@ def grid_renderer(
     """Checks and lays out a grid once; returns `draw(progress=None) -> SVG text`.
 
     The arguments are `render_grid`'s. `draw()` is `render_grid`'s SVG; `draw(progress)` with
-    `progress` in [0, 1] draws only the first `ceil(progress * n)` points of each cell's `n`, in
+    `progress` in [0, 1] draws only the first `ceil(progress * n)` points of each cell's `n`
+    (`draw(progress, start)`: the first `start` and `ceil(progress * (n - start))` more), in
     the places and colours of the whole grid (the frames of `render_grid_gif`). `draw.max_points`
     is the largest `n`.
     """
@@ -276,7 +277,7 @@ def grid_renderer(
     width = 2 * margin + ncols * cw
     height = 2 * margin + nrows * row_h
 
-    def draw(progress: float | None = None) -> str:
+    def draw(progress: float | None = None, start: int = 0) -> str:
         dwg = new_drawing(width, height, background)
         for r in range(nrows):
             for c in range(ncols):
@@ -301,7 +302,8 @@ def grid_renderer(
                     n_strokes = len(px)
                     if progress is not None:
                         total = sum(len(p) for p in px)
-                        px = first_points(px, math.ceil(progress * total))
+                        shown = min(start, total) + math.ceil(progress * max(total - start, 0))
+                        px = first_points(px, shown)
                     cell_color = color_grid[r][c]
                     if cell_color is not None:
                         add_strokes(dwg, group, px, cell_color, False)

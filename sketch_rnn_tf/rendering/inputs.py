@@ -31,10 +31,10 @@ def as_strokes(strokes: Any, *, allow_empty: bool = False, what: str = "sketch")
 
 def positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise RenderError(f"{name} must be a number; got {value!r}")
+        raise RenderError(f"{name} must be a number; got {value!r}").about(name)
     value = float(value)
     ok = value >= 0 if allow_zero else value > 0
     if not (math.isfinite(value) and ok):
         cmp = ">= 0" if allow_zero else "> 0"
-        raise RenderError(f"{name} must be finite and {cmp}; got {value!r}")
+        raise RenderError(f"{name} must be finite and {cmp}; got {value!r}").about(name)
     return value

@@ -20,12 +20,14 @@ import numbers
 import numpy as np
 
 from ..data.checks import check_stroke3
-from ..model.preprocessor import ModelInputError, Sketches
+from ..model.preprocessor import ModelInputError, Sketches, is_svg
 from . import decoding, samplers
 
 
 def _is_single(partial) -> bool:
-    """Whether `partial` is one sketch (an (m, 3) array or list of rows) rather than a list."""
+    """Whether `partial` is one sketch (an (m, 3) array, a list of rows, an SVG) or a list."""
+    if is_svg(partial):
+        return True
     if isinstance(partial, np.ndarray):
         return partial.dtype != object and partial.ndim != 3
     items = list(partial)
@@ -41,7 +43,8 @@ def complete(model, partial_strokes, n=8, sampler=None, *, z=None, **options):
     Args:
       model: a `SketchRNN` (conditional or decoder-only).
       partial_strokes: one stroke-3 sketch in pixels (an (m, 3) array, pen column 1 = pen lifted
-        after that point), or a list of them; each must have fewer points than the sampler's
+        after that point) or SVG drawing (a `.svg` path or SVG text, read by the model's front
+        door), or a list of them; each must have fewer points than the sampler's
         `max_len` (default: the model's max_seq_len).
       n: endings per partial sketch.
       sampler: how the endings are drawn: a `samplers.Sampler`, a name or a number (a

@@ -51,9 +51,9 @@ class SamplerError(ModelInputError):
     """
 
     def __init__(self, argument: str, requirement: str):
-        self.argument = argument
         self.requirement = requirement
         super().__init__(f"{argument} {requirement}", where="sampler")
+        self.argument = argument
 
 
 # --------------------------------------------------------------------------- the checks

@@ -197,6 +197,43 @@ def reconstruct(entry, request) -> dict:
     return {"model": entry.name, "sketches": [_rows(s) for s in sketches]}
 
 
+def check_svg_request(body) -> dict:
+    """A POST /api/svg body: {"svg": the SVG text, "model": name (optional)}."""
+    if not isinstance(body, dict):
+        raise RequestError(
+            400, f"the request body must be a JSON object, got {type(body).__name__}"
+        )
+    unknown = sorted(set(body) - {"svg", "model"})
+    if unknown:
+        raise RequestError(400, f"unknown field(s) {unknown}; the fields are ['model', 'svg']")
+    svg = body.get("svg")
+    if not isinstance(svg, str) or not svg.lstrip().startswith("<"):
+        raise RequestError(400, f"'svg' must be the text of an SVG file, got {_short(svg)}")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise RequestError(400, f"'model' must be a model name (a string), got {_short(model)}")
+    return {"svg": svg, "model": model}
+
+
+def svg_lines(entry, request) -> dict:
+    """An SVG drawing as lines on the page's pad: {"model", "lines": [[[x, y], ...], ...]}.
+
+    The drawing goes through the model's front door (`SketchPreprocessor.svg`: sized as the model
+    draws, simplified as its data were), then is centred on the pad; coordinates are fractions of
+    the pad's side (`pad_size` pixels of the model), as the page keeps what is drawn on it.
+    """
+    try:
+        sketch = entry.model.preprocessor.sketches(request["svg"], what="SVG")[0]
+    except ValueError as e:  # DataError naming the problem, or ModelInputError (too long)
+        raise RequestError(400, f"{e} (model '{entry.name}')") from None
+    points = np.cumsum(sketch[:, :2].astype(np.float64), axis=0)
+    pad = entry.info()["pad_size"]
+    points += pad / 2 - (points.min(axis=0) + points.max(axis=0)) / 2
+    ends = np.flatnonzero(sketch[:, 2] == 1) + 1
+    lines = [p / pad for p in np.split(points, ends[ends < len(points)]) if len(p)]
+    return {"model": entry.name, "lines": [np.round(p, 5).tolist() for p in lines]}
+
+
 def check_model_request(body) -> str | None:
     """The model name of a POST /api/model body (None: the server's default)."""
     if not isinstance(body, dict):

@@ -11,6 +11,7 @@ can name any other file) and the API of `serve.api`:
     POST /api/model         {"model": name} -> the model's kind and limits (loads it on first use)
     POST /api/complete      see `serve.api`
     POST /api/reconstruct   see `serve.api`
+    POST /api/svg           {"svg": text, "model": name} -> the drawing as lines on the pad
 
 Bodies must be `application/json` (so another web site cannot post to the server without the
 browser asking first, which it never answers) and at most `api.MAX_BODY_BYTES`; a bad request gets a
@@ -62,7 +63,7 @@ class ServeError(SketchRNNError):
 
     def __init__(self, message, argument=None):
         super().__init__(message)
-        self.argument = argument
+        self.argument = argument  # (SketchRNNError.argument)
 
 
 def check_address(host, port):
@@ -158,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         if path.startswith("/api/"):
-            if path in ("/api/model", "/api/complete", "/api/reconstruct"):
+            if path in ("/api/model", "/api/complete", "/api/reconstruct", "/api/svg"):
                 return self._error(405, f"{path} takes POST with a JSON body")
             return self._error(404, f"no such API endpoint: {path}")
         # Only the fixed list of the page's own files: the raw path is looked up as it is (no
@@ -181,6 +182,7 @@ class Handler(BaseHTTPRequestHandler):
             "/api/complete": api.complete,
             "/api/reconstruct": api.reconstruct,
             "/api/model": None,
+            "/api/svg": api.svg_lines,
         }
         if path not in routes:
             return self._error(404, f"no such API endpoint: {path}")
@@ -197,7 +199,10 @@ class Handler(BaseHTTPRequestHandler):
                 name = api.check_model_request(body)
                 entry = self._model(name)
                 return self._json(200, entry.info())
-            request = api.check_request(body)
+            if path == "/api/svg":
+                request = api.check_svg_request(body)
+            else:
+                request = api.check_request(body)
             entry = self._model(request["model"])
             return self._json(200, routes[path](entry, request))
         except api.RequestError as e:

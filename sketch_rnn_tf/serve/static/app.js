@@ -152,6 +152,8 @@
     return points.map(([x, y]) => `${+x.toFixed(2)},${+y.toFixed(2)}`).join(' ');
   }
 
+  // The model's lines are drawn as they would be drawn: each one's stroke grows in turn
+  // (CSS stroke-dashoffset over pathLength 1; style.css), after the given lines, shown at once.
   function sketchSvg(lines, box, color, label) {
     const [x0, y0, x1, y1] = box;
     const size = Math.max(x1 - x0, y1 - y0, 1);
@@ -164,13 +166,21 @@
       width: 170, height: 170, role: 'img', 'aria-label': label,
     });
     const width = (2 * half) / 120;   // about 1.4 screen pixels at 170 px
+    const endings = lines.filter((line) => line.part !== 'given');
+    const seconds = Math.min(0.25, 2.0 / Math.max(endings.length, 1));
     for (const line of lines) {
       if (line.points.length === 1) line.points.push(line.points[0]);
-      svg.appendChild(el('polyline', {
+      const attrs = {
         points: pointsAttr(line.points), fill: 'none',
         stroke: line.part === 'given' ? '#111' : color, 'stroke-width': width.toFixed(3),
         'stroke-linecap': 'round', 'stroke-linejoin': 'round',
-      }));
+      };
+      if (line.part !== 'given') Object.assign(attrs, {class: 'ending', pathLength: 1});
+      const node = svg.appendChild(el('polyline', attrs));
+      if (line.part !== 'given') {  // CSSOM, not a style attribute (the page's CSP allows no inline style)
+        node.style.animationDelay = `${(endings.indexOf(line) * seconds).toFixed(3)}s`;
+        node.style.animationDuration = `${seconds.toFixed(3)}s`;
+      }
     }
     return svg;
   }
@@ -315,6 +325,34 @@
   });
 
   reconstructButton.addEventListener('click', () => ask('reconstruction'));
+
+  // ------------------------------------------------------------------ an SVG drawing to start from
+  // The server reads it (the model's front door: sized as the model draws, simplified as its data
+  // were) and answers lines on the pad, which replace the drawing; then the model finishes it.
+  async function startFromSvg(file) {
+    if (!file) return;
+    try {
+      const text = await file.text();
+      const data = await postJSON('/api/svg', {svg: text, model: state.model ? state.model.name : undefined});
+      state.lines = data.lines;
+      state.current = null;
+      redrawPad();
+      setStatus(`${file.name}: ${data.lines.length} lines`);
+      ask('completion');
+    } catch (e) {
+      setStatus(`${file.name}: ${e.message}`, true);
+    }
+  }
+  const svgFile = document.getElementById('svg-file');
+  svgFile.addEventListener('change', () => {
+    startFromSvg(svgFile.files[0]);
+    svgFile.value = '';
+  });
+  pad.addEventListener('dragover', (event) => event.preventDefault());
+  pad.addEventListener('drop', (event) => {
+    event.preventDefault();
+    startFromSvg(event.dataTransfer.files[0]);
+  });
 
   temperature.addEventListener('input', () => {
     temperatureValue.textContent = parseFloat(temperature.value).toFixed(2);
