@@ -180,3 +180,23 @@ def test_prepare_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "missing.ndjson" in err and "cannot open" in err
     assert [len(v) for v in load_npz(out).values()] == [34, 17, 17]  # the earlier output is intact
+
+
+def test_prepare_svg_command(tmp_path, capsys):
+    from sketch_rnn_tf import cli
+    from sketch_rnn_tf.data import load_npz
+
+    from _paths import DATA
+
+    folder = os.path.join(DATA, "svg_feather")
+    out = tmp_path / "feather.npz"
+    assert cli.main(["prepare", "--svg", folder, "--out", str(out), "--seed", "3"]) == 0
+    splits = load_npz(str(out))
+    assert sum(len(splits[k]) for k in ("train", "valid", "test")) == 287
+    assert "wrote" in capsys.readouterr().out
+    rc = cli.main(["prepare", "--svg", str(tmp_path / "none"), "--out", str(tmp_path / "x.npz")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"error: argument --svg {tmp_path / 'none'}: no such"), err
+    rc = cli.main(["prepare", "--svg", folder, "--ndjson", "a.ndjson", "--out", str(out)])
+    assert rc == 2 and "not allowed with argument" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()

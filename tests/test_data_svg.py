@@ -608,3 +608,26 @@ def test_prepare_svg_a_bad_file_among_many_names_it_and_writes_nothing(tmp_path)
         prepare_svg(empty, out)
     with pytest.raises(DataError, match="give split"):
         prepare_svg(ICONS[:2], out)
+
+
+def test_models_take_svg_drawings_through_their_front_door(tmp_path):
+    """encode, complete, reconstruction_loss take an SVG path or text, sized as the model draws."""
+    import sketch_rnn_tf as srt
+    from sketch_rnn_tf.model.preprocessor import SVG_EPSILON, SVG_SIZE
+    from sketch_rnn_tf.sampling import complete
+
+    path = os.path.join(FEATHER, "cloud.svg")
+    model = srt.load_model("aaron_sheep_vae")
+    sketch = model.preprocessor.sketches(path)[0]
+    extent = np.ptp(np.cumsum(sketch[:, :2], axis=0), axis=0).max()
+    # (RDP, epsilon px, may cut a curve's outermost points.)
+    assert extent == pytest.approx(SVG_SIZE * model.scale_factor, abs=2 * SVG_EPSILON)
+    text = open(path, encoding="utf-8").read()
+    np.testing.assert_array_equal(model.encode(text), model.encode([sketch]))
+    assert model.reconstruction_loss(path) == model.reconstruction_loss([sketch])
+    endings = complete(model, path, n=2, temperature=0.3, seed=0)
+    assert len(endings) == 2 and all(
+        np.allclose(e[: len(sketch)], sketch, atol=1e-3) for e in endings
+    )
+    with pytest.raises(srt.SketchRNNError, match="not well-formed"):
+        model.encode("<svg")

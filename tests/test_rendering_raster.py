@@ -296,3 +296,28 @@ def test_save_sketches_picks_the_format_from_the_extension(tmp_path, sheep):
 def test_bad_inputs_raise_render_error(call, match):
     with pytest.raises(RenderError, match=match):
         call()
+
+
+@needs_chromium
+def test_the_sample_command_writes_svg_png_and_gif_that_agree(tmp_path):
+    """`sample --out x.svg|x.png|x.gif` with one seed draw the same picture.
+
+    The PNG's ink is Chromium's rendering of the SVG; the GIF has >= 10 frames, the last the PNG.
+    """
+    from sketch_rnn_tf import cli
+
+    args = ["sample", "--checkpoint", "sheep", "--num", "4", "--seed", "2", "--ncols", "2"]
+    paths = {ext: str(tmp_path / f"x.{ext}") for ext in ("svg", "png", "gif")}
+    for path in paths.values():
+        assert cli.main(args + ["--out", path]) == 0
+    png = image(open(paths["png"], "rb").read())
+    svg = open(paths["svg"], encoding="utf-8").read()
+    same_ink(ink(png), ink(chromium_png(tmp_path, svg, png.size, name="cli.svg")))
+    gif = [f for f, _ in frames(open(paths["gif"], "rb").read())]
+    assert len(gif) >= 10
+    last, finished = ink(gif[-1]), ink(png)
+    assert last.shape == finished.shape
+    assert (last != finished).sum() <= 0.01 * finished.sum()  # the same ink, up to the palette
+    assert ink(gif[0]).sum() < last.sum()  # it is drawn, not shown at once
+    assert cli.main(args + ["--out", str(tmp_path / "x.jpg")]) == 2
+    assert not (tmp_path / "x.jpg").exists()
