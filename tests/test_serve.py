@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 import pytest
+from _tiny import tiny_model
 
-from sketch_rnn_tf import HParams, SketchRNN, save_model
+from sketch_rnn_tf import save_model
 from sketch_rnn_tf.formats.names import list_models
 from sketch_rnn_tf.sampling import completion
 from sketch_rnn_tf.serve import api, make_server, start_in_thread
@@ -38,30 +39,26 @@ TINY = {
 STROKES = [[0, 0, 0], [12, 3, 0], [8, -6, 0], [-3, 10, 1], [20, 0, 0], [5, 5, 1]]
 
 
-def _tiny_model(conditional, enc, dec):
-    hp = HParams(
-        max_seq_len=MAX_LEN,
-        enc_rnn_size=8,
-        dec_rnn_size=16,
-        z_size=4,
-        num_mixture=3,
-        enc_model=enc,
-        dec_model=dec,
-        conditional=conditional,
-        hyper_num_units=8,
-        hyper_embedding_size=4,
-        use_recurrent_dropout=False,
-    )
-    return SketchRNN(hp, scale_factor=15.0)
-
-
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory):
     import keras
 
     keras.utils.set_random_seed(4321)  # the same weights whichever test comes first
     root = tmp_path_factory.mktemp("serve_models")
-    return {name: save_model(_tiny_model(*spec), str(root / name)) for name, spec in TINY.items()}
+    dirs = {}
+    for name, (conditional, enc, dec) in TINY.items():
+        model = tiny_model(
+            conditional,
+            scale_factor=15.0,
+            max_seq_len=MAX_LEN,
+            enc_model=enc,
+            dec_model=dec,
+            hyper_num_units=8,
+            hyper_embedding_size=4,
+            use_recurrent_dropout=False,
+        )
+        dirs[name] = save_model(model, str(root / name))
+    return dirs
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +246,7 @@ BAD = [  # (description, body (dict, or bytes sent as they are), status, words i
     ("NaN literal", b'{"strokes": [[NaN, 0, 0]]}', 400, "NaN"),
     ("Infinity literal", b'{"strokes": [[0, 0, 0]], "temperature": Infinity}', 400, "Infinity"),
     ("-Infinity literal", b'{"strokes": [[-Infinity, 0, 0]]}', 400, "Infinity"),
-    ("number overflowing to inf", b'{"strokes": [[1e999, 0, 0]]}', 400, "not finite"),
+    ("number overflowing to inf", b'{"strokes": [[1e999, 0, 0]]}', 400, "non-finite"),
     ("not UTF-8", b'{"strokes": "\xff\xfe"}', 400, "UTF-8"),
     ("deep nesting", b"[" * 100000 + b"]" * 100000, 400, "JSON"),
     ("a list, not an object", [STROKES], 400, "JSON object"),

@@ -15,7 +15,7 @@ Requests (all fields but `strokes` optional):
 (row 0 from the drawing's start) and `pen_lifted = 1` lifts the pen after point i.
 
 `/api/complete` returns n whole sketches: the given rows exactly as sent, then the model's
-continuation, at most the model's `max_seq_len` rows in all (`completion.complete`). For a
+continuation, at most the model's `max_seq_len` rows in all (`sampling.complete`). For a
 conditional model the decoder's z is the encoder's mean μ of the partial drawing (Eq. 2): the
 model guesses the whole sketch from the part it sees, and the n endings differ only by the
 sampling of Eq. 8.
@@ -66,9 +66,9 @@ def _is_number(x):
 def json_strokes(strokes, max_points=MAX_POINTS) -> list:
     """`strokes` as JSON gave it: a list of at most `max_points` rows of JSON numbers.
 
-    Only what JSON adds is checked here (a list, its size, no booleans, strings or nulls); the
-    sketch itself is checked once, by the model's front door (`SketchPreprocessor.sketches`), when
-    the request is answered.
+    Only what JSON adds is checked here (a list, its size, rows of 3, no booleans, strings or
+    nulls); the sketch itself is checked once, by the model's front door
+    (`SketchPreprocessor.sketches`), when the request is answered.
     """
     if not isinstance(strokes, list):
         raise RequestError(
@@ -82,11 +82,14 @@ def json_strokes(strokes, max_points=MAX_POINTS) -> list:
             400, f"'strokes' has {len(strokes)} rows; at most {max_points} are accepted"
         )
     for i, row in enumerate(strokes):
-        if not isinstance(row, list) or not all(_is_number(v) for v in row):
+        if not isinstance(row, list) or len(row) != 3:
             raise RequestError(
                 400,
-                f"strokes[{i}] must be a list [dx, dy, pen_lifted] of numbers, got {_short(row)}",
+                f"strokes[{i}] must be a row [dx, dy, pen_lifted] of 3 numbers, got {_short(row)}",
             )
+        for j, v in enumerate(row):
+            if not _is_number(v):
+                raise RequestError(400, f"strokes[{i}][{j}] must be a number, got {_short(v)}")
     return strokes
 
 
