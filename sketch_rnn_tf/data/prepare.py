@@ -154,7 +154,7 @@ def prepare_ndjson(
     fractions = parse_split(split)
     _check_max_seq_len(max_seq_len)
 
-    sketches, skipped, dropped = [], 0, 0
+    kept = _Kept(max_seq_len)
     for path in paths:
         try:
             fh = open(path, "r", encoding="utf-8")
@@ -173,20 +173,13 @@ def prepare_ndjson(
                         ) from None
                     except (ValueError, TypeError) as e:
                         raise DataError(f"line {lineno}: {e}", path=path) from None
-                    if len(strokes) < 2:
-                        skipped += 1
-                    elif max_seq_len is not None and len(strokes) > max_seq_len:
-                        dropped += 1
-                    else:
-                        sketches.append(strokes)
+                    kept.add(strokes)
             except UnicodeDecodeError as e:
                 raise DataError(
                     f"not UTF-8 text ({e.reason}); expected .ndjson", path=path
                 ) from None
 
-    return _split_and_write(
-        sketches, out, fractions, seed, ", ".join(paths), skipped=skipped, dropped=dropped
-    )
+    return _split_and_write(kept, out, fractions, seed, ", ".join(paths))
 
 
 def svg_to_stroke3(source, size=SIMPLIFIED_SIZE, epsilon=RDP_EPSILON) -> np.ndarray:
@@ -282,19 +275,11 @@ def prepare_svg(
     files = _svg_files(inputs)
     fractions = parse_split(split)
     _check_max_seq_len(max_seq_len)
-    sketches, skipped, dropped = [], 0, 0
+    kept = _Kept(max_seq_len)
     for path in files:
-        strokes = svg_to_stroke3(path, size=size, epsilon=epsilon)
-        if len(strokes) < 2:
-            skipped += 1
-        elif max_seq_len is not None and len(strokes) > max_seq_len:
-            dropped += 1
-        else:
-            sketches.append(strokes)
+        kept.add(svg_to_stroke3(path, size=size, epsilon=epsilon))
     source = files[0] if len(files) == 1 else f"{len(files)} SVG files"
-    return _split_and_write(
-        sketches, out, fractions, seed, source, skipped=skipped, dropped=dropped
-    )
+    return _split_and_write(kept, out, fractions, seed, source)
 
 
 def _check_max_seq_len(max_seq_len):
@@ -306,12 +291,29 @@ def _check_max_seq_len(max_seq_len):
         )
 
 
-def _split_and_write(sketches, out, fractions, seed, source, *, skipped, dropped):
-    """Shuffles `sketches` with `seed` into train/valid/test by `fractions` and writes the `.npz`.
+class _Kept:
+    """The drawings a data set keeps: those of 2 to `max_seq_len` points, the others counted."""
+
+    def __init__(self, max_seq_len):
+        self.max_seq_len = max_seq_len
+        self.sketches, self.skipped, self.dropped = [], 0, 0
+
+    def add(self, strokes):
+        if len(strokes) < 2:
+            self.skipped += 1
+        elif self.max_seq_len is not None and len(strokes) > self.max_seq_len:
+            self.dropped += 1
+        else:
+            self.sketches.append(strokes)
+
+
+def _split_and_write(kept, out, fractions, seed, source):
+    """Shuffles `kept.sketches` with `seed` into train/valid/test by `fractions`, writes the `.npz`.
 
     Shared by `prepare_ndjson` and `prepare_svg`. `source` names the inputs in the error for a
-    split left empty. Returns the counts, with `skipped` and `dropped` added.
+    split left empty. Returns the counts, with those skipped and dropped.
     """
+    sketches, skipped, dropped = kept.sketches, kept.skipped, kept.dropped
     n = len(sketches)
     n_valid = int(round(n * fractions[1]))
     n_test = int(round(n * fractions[2]))

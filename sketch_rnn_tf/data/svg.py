@@ -544,13 +544,10 @@ def read_svg(
     Nothing is written anywhere; the document is read with entity declarations refused.
 
     Args:
-      source: a path (str or os.PathLike), or the SVG text itself (a str starting with `<` after
-        whitespace, or bytes).
-      size: if given, the drawing is moved so its bounding box starts at (0, 0) and scaled
-        uniformly so the longer side of the box (of the drawn points) is `size` pixels (Quick,
-        Draw! uses 255); if None, the viewport's pixels are kept.
-      epsilon: if given, each stroke is simplified with Ramer-Douglas-Peucker (`quickdraw.rdp`),
-        `epsilon` in output pixels (Quick, Draw! and the paper use 2.0).
+      source: a path (str or os.PathLike), or the SVG text itself (a str or bytes).
+      size: the longer side of the drawing's box in pixels (None keeps the viewport's pixels).
+      epsilon: the RDP tolerance in output pixels (None: no simplification). All three as in
+        `read_svg_lines`.
 
     Returns:
       A float32 `(n, 3)` array: row i is the offset of point i from point i - 1 (the first from
