@@ -14,6 +14,31 @@ def _seed_everything():
     keras.utils.set_random_seed(1234)
 
 
+# Tiny random models (tests/_tiny.py), one per module. A module-scoped fixture is set up before the
+# function-scoped seeding above of the first test that uses it: its weights come from the Keras
+# random state the earlier tests left, the same as long as the modules' tests keep their order.
+@pytest.fixture(scope="module")
+def tiny_config():
+    """`tiny_model`'s keywords for `tiny_vae` and `tiny_decoder_only`; a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def tiny_vae(tiny_config):
+    """A conditional tiny model: `tiny_model(True, **tiny_config)`."""
+    from _tiny import tiny_model
+
+    return tiny_model(True, **tiny_config)
+
+
+@pytest.fixture(scope="module")
+def tiny_decoder_only(tiny_config):
+    """A decoder-only tiny model: `tiny_model(False, **tiny_config)`."""
+    from _tiny import tiny_model
+
+    return tiny_model(False, **tiny_config)
+
+
 # Modules whose tests compare floats computed by TensorFlow kernels (oneDNN picks other kernels on
 # CPUs without AVX-512): `.ci/run` runs them once more under ONEDNN_MAX_CPU_ISA=AVX2.
 FLOAT_SENSITIVE = {

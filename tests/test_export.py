@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _tiny import tiny_hparams
 
 from sketch_rnn_tf.cli import main as cli_main
 from sketch_rnn_tf.data import strokes as stroke_format
@@ -21,7 +22,6 @@ from sketch_rnn_tf.formats import save_model
 from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import SketchRNN
 
-TINY = dict(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=30)
 CONFIGS = {
     "vae_lstm": dict(conditional=True, enc_model="lstm", dec_model="lstm"),
     "gen_layer_norm": dict(conditional=False, dec_model="layer_norm"),
@@ -90,7 +90,7 @@ def exported(tmp_path_factory):
     rng = np.random.default_rng(0)
     cases, jobs = {}, {}
     for name, cfg in CONFIGS.items():
-        hp = HParams(**TINY, **cfg)
+        hp = tiny_hparams(max_seq_len=30, **cfg)
         model = SketchRNN(hp, scale_factor=SCALE)
         path = export_saved_model(model, root / name)
         sketches = _sketches(rng, N, hp.max_seq_len)

@@ -10,8 +10,9 @@ import os
 
 import numpy as np
 import pytest
+from _tiny import tiny_model
 
-from sketch_rnn_tf import HParams, SketchRNN, cli, load_model, save_model
+from sketch_rnn_tf import HParams, cli, load_model, save_model
 from sketch_rnn_tf.formats.magenta_js import write_js
 from sketch_rnn_tf.training import build_trainer, read_metrics
 from sketch_rnn_tf.training.source import FINE_TUNE_DEFAULTS, INIT_FILE
@@ -21,9 +22,7 @@ from _http import LocalServer
 from _paths import DATA, write_tiny_npz
 
 GRAPH = os.path.join(DATA, "magenta_graph", "cond_lstm_layer_norm")  # a real Magenta TF1 dir
-TINY = dict(
-    enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=60, hyper_num_units=8
-)
+TINY = dict(max_seq_len=60, hyper_num_units=8)  # tiny_model's overrides for the sources
 RUN = HParams(data_set=["tiny.npz"], batch_size=4, max_seq_len=50, save_every=2)
 
 
@@ -34,19 +33,12 @@ def data_dir(tmp_path_factory):
     return str(root)
 
 
-def _random(model, seed):
-    rng = np.random.default_rng(seed)
-    for v in model.magenta_variables().values():
-        v.assign(rng.normal(0.0, 0.2, v.shape).astype(np.float32))
-    return model
-
-
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     """{kind: (what --init_from takes, the source as load_model reads it)} of every format."""
     root = tmp_path_factory.mktemp("sources")
-    vae = _random(SketchRNN(HParams(**TINY, dec_model="hyper"), scale_factor=7.0), 1)
-    gen = _random(SketchRNN(HParams(**TINY, conditional=False), scale_factor=9.0), 2)
+    vae = tiny_model(True, scale_factor=7.0, seed=1, dec_model="hyper", **TINY)
+    gen = tiny_model(False, scale_factor=9.0, seed=2, **TINY)
     paths = {
         "sketch_rnn_tf": save_model(vae, str(root / "dir")),
         "magenta_tf1": GRAPH,

@@ -3,15 +3,12 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from _tiny import tiny_hparams
 
-from sketch_rnn_tf.hparams import HParams
 from sketch_rnn_tf.model import ModelInputError, SketchRNN
 
-SMALL = dict(
-    enc_rnn_size=8,
+SMALL = tiny_hparams(
     dec_rnn_size=12,
-    z_size=4,
-    num_mixture=3,
     max_seq_len=30,
     hyper_num_units=16,
     hyper_embedding_size=4,
@@ -34,22 +31,22 @@ SKETCHES = [sketch(12, 0), sketch(30, 1), sketch(3, 2)]
 
 @pytest.fixture(scope="module")
 def model():
-    return SketchRNN(HParams(**SMALL), SCALE)
+    return SketchRNN(SMALL, SCALE)
 
 
 @pytest.fixture(scope="module")
 def uncond():
-    return SketchRNN(HParams(conditional=False, dec_model="layer_norm", **SMALL), SCALE)
+    return SketchRNN(SMALL.replace(conditional=False, dec_model="layer_norm"), SCALE)
 
 
 def test_call_output_shapes(model, uncond):
     batch, lengths = model.prepare(SKETCHES)
-    T = SMALL["max_seq_len"]
+    T = SMALL.max_seq_len
     assert batch.shape == (3, T + 1, 5) and lengths.numpy().tolist() == [12, 30, 3]
     out = model((batch, lengths))
     assert out["y"].shape == (3, T, 6 * 3 + 3)
     for k in ("mu", "presig", "z"):
-        assert out[k].shape == (3, SMALL["z_size"])
+        assert out[k].shape == (3, SMALL.z_size)
     out = uncond((batch, lengths))
     assert set(out) == {"y"} and out["y"].shape == (3, T, 21)
     losses = model.compute_losses(batch, lengths, training=True)
@@ -80,7 +77,7 @@ def test_encode_mean_and_seeded_sample(model):
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     assert not np.allclose(a, mu)
-    assert a.shape == mu.shape == presig.shape == (3, SMALL["z_size"])
+    assert a.shape == mu.shape == presig.shape == (3, SMALL.z_size)
 
 
 def test_reconstruction_loss_with_given_z(model):
@@ -90,7 +87,7 @@ def test_reconstruction_loss_with_given_z(model):
     r_other = model.reconstruction_loss(SKETCHES, z=mu + 1.0)
     assert r_other != pytest.approx(r_mu, abs=1e-6)
     with pytest.raises(ModelInputError):
-        model.reconstruction_loss(SKETCHES, z=np.zeros((2, SMALL["z_size"]), np.float32))
+        model.reconstruction_loss(SKETCHES, z=np.zeros((2, SMALL.z_size), np.float32))
 
 
 def _same(a, b):
@@ -107,16 +104,16 @@ def test_sample_seeded_repeatable_and_format(model):
     assert not _same(a, c)
     assert isinstance(a, list) and len(a) == 4
     for s in a:
-        assert s.ndim == 2 and s.shape[1] == 3 and 1 <= len(s) <= SMALL["max_seq_len"]
+        assert s.ndim == 2 and s.shape[1] == 3 and 1 <= len(s) <= SMALL.max_seq_len
         assert np.all(np.isfinite(s))
         assert set(np.unique(s[:, 2])) <= {0.0, 1.0}
-    z = np.random.default_rng(0).normal(size=SMALL["z_size"]).astype(np.float32)
+    z = np.random.default_rng(0).normal(size=SMALL.z_size).astype(np.float32)
     assert _same(model.sample(2, z=z, seed=5), model.sample(2, z=z, seed=5))
     assert len(model.sample(2, seed=1, max_len=5)[0]) <= 5
 
 
 def test_greedy_sampling_is_deterministic(model):
-    z = np.zeros(SMALL["z_size"], np.float32)
+    z = np.zeros(SMALL.z_size, np.float32)
     a = model.sample(2, z=z, greedy=True, seed=1)
     b = model.sample(2, z=z, greedy=True, seed=2)
     assert _same(a, b)
@@ -124,7 +121,7 @@ def test_greedy_sampling_is_deterministic(model):
 
 
 def test_temperature_modes_differ(model):
-    z = np.zeros(SMALL["z_size"], np.float32)
+    z = np.zeros(SMALL.z_size, np.float32)
     m = model.sample(3, temperature=0.25, z=z, seed=7, temperature_mode="magenta")
     p = model.sample(3, temperature=0.25, z=z, seed=7, temperature_mode="paper")
     assert not _same(m, p)

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 
-from sketch_rnn_tf import HParams, SketchRNN
 from sketch_rnn_tf.model.preprocessor import ModelInputError
 from sketch_rnn_tf.sampling import complete, samplers
 from sketch_rnn_tf.sampling.samplers import (
@@ -75,33 +74,30 @@ def test_call_seed():
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    hp = HParams(
-        enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=20, conditional=0
-    )
-    return SketchRNN(hp, scale_factor=5.0)
+def tiny_config():
+    return dict(max_seq_len=20, scale_factor=5.0)
 
 
-def test_a_sampler_object_and_its_keywords_draw_the_same(tiny):
-    a = tiny.sample(3, TemperatureSampler(0.4, max_len=12, seed=3))
-    b = tiny.sample(3, temperature=0.4, max_len=12, seed=3)
-    c = tiny.sample(3, 0.4, max_len=12, seed=3)
+def test_a_sampler_object_and_its_keywords_draw_the_same(tiny_decoder_only):
+    a = tiny_decoder_only.sample(3, TemperatureSampler(0.4, max_len=12, seed=3))
+    b = tiny_decoder_only.sample(3, temperature=0.4, max_len=12, seed=3)
+    c = tiny_decoder_only.sample(3, 0.4, max_len=12, seed=3)
     for x, y, w in zip(a, b, c):
         np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(x, w)
         assert len(x) <= 12
-    g = tiny.sample(2, GreedySampler(seed=1))
+    g = tiny_decoder_only.sample(2, GreedySampler(seed=1))
     np.testing.assert_array_equal(g[0], g[1])  # greedy rows do not depend on the draw
     prefix = np.array([[2.0, 1.0, 0.0], [1.0, 0.0, 1.0]], np.float32)
-    ends = complete(tiny, prefix, n=2, sampler=TemperatureSampler(0.4, seed=3))
+    ends = complete(tiny_decoder_only, prefix, n=2, sampler=TemperatureSampler(0.4, seed=3))
     assert ends[0].shape[1] == 3 and np.allclose(ends[0][:2], prefix, atol=1e-5)
 
 
-def test_generating_functions_refuse_bad_settings(tiny):
+def test_generating_functions_refuse_bad_settings(tiny_decoder_only):
     for call in (
-        lambda: tiny.sample(2, temperature=-1),
-        lambda: tiny.sample(0),
-        lambda: complete(tiny, np.ones((2, 3), np.float32), n=2, max_len=0),
+        lambda: tiny_decoder_only.sample(2, temperature=-1),
+        lambda: tiny_decoder_only.sample(0),
+        lambda: complete(tiny_decoder_only, np.ones((2, 3), np.float32), n=2, max_len=0),
     ):
         with pytest.raises(SamplerError):
             call()

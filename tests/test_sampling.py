@@ -7,7 +7,6 @@ are fast).
 import numpy as np
 import pytest
 
-from sketch_rnn_tf import HParams, SketchRNN
 from sketch_rnn_tf.sampling import complete, truncate
 from sketch_rnn_tf.sampling.latent import (
     InterpolationGrid,
@@ -27,27 +26,9 @@ MAX_LEN = 24
 SCALE = 12.5
 
 
-def _tiny(conditional):
-    hp = HParams(
-        max_seq_len=MAX_LEN,
-        dec_rnn_size=16,
-        enc_rnn_size=8,
-        z_size=Z,
-        num_mixture=3,
-        conditional=conditional,
-        use_recurrent_dropout=False,
-    )
-    return SketchRNN(hp, scale_factor=SCALE)
-
-
 @pytest.fixture(scope="module")
-def vae():
-    return _tiny(True)
-
-
-@pytest.fixture(scope="module")
-def decoder_only():
-    return _tiny(False)
+def tiny_config():
+    return dict(max_seq_len=MAX_LEN, z_size=Z, scale_factor=SCALE, use_recurrent_dropout=False)
 
 
 def _sketch(rng, n):
@@ -163,20 +144,20 @@ def _same(xs, ys):
     )
 
 
-def test_interpolation_row_has_n_sketches(vae, sketches):
-    row = interpolation_row(vae, sketches[0], sketches[1], n=5, temperature=0.5, seed=3)
+def test_interpolation_row_has_n_sketches(tiny_vae, sketches):
+    row = interpolation_row(tiny_vae, sketches[0], sketches[1], n=5, temperature=0.5, seed=3)
     assert len(row) == 5
     assert all(s.ndim == 2 and s.shape[1] == 3 and len(s) <= MAX_LEN for s in row)
     assert _same(
-        row, interpolation_row(vae, sketches[0], sketches[1], n=5, temperature=0.5, seed=3)
+        row, interpolation_row(tiny_vae, sketches[0], sketches[1], n=5, temperature=0.5, seed=3)
     )
-    z = vae.encode(sketches[:2])  # latent vectors work in place of sketches
-    assert len(interpolation_row(vae, z[0], z[1], n=3, greedy=True)) == 3
+    z = tiny_vae.encode(sketches[:2])  # latent vectors work in place of sketches
+    assert len(interpolation_row(tiny_vae, z[0], z[1], n=3, greedy=True)) == 3
 
 
-def test_interpolation_grid(vae, sketches):
+def test_interpolation_grid(tiny_vae, sketches):
     result = interpolation_grid(
-        vae,
+        tiny_vae,
         sketches,
         rows=3,
         cols=4,
@@ -190,30 +171,30 @@ def test_interpolation_grid(vae, sketches):
     np.testing.assert_allclose(result.colors[0, 0], [255, 0, 0])
     np.testing.assert_allclose(result.colors[-1, -1], [0, 0, 0])
     # greedy decoding of the corners is greedy decoding of their means
-    greedy = interpolation_grid(vae, sketches, rows=2, cols=2, greedy=True)
-    direct = vae.sample(n=4, z=vae.encode(sketches), greedy=True)
+    greedy = interpolation_grid(tiny_vae, sketches, rows=2, cols=2, greedy=True)
+    direct = tiny_vae.sample(n=4, z=tiny_vae.encode(sketches), greedy=True)
     assert _same([s for r in greedy.sketches for s in r], direct)
 
 
-def test_reconstruct_rows_per_sketch(vae, sketches):
-    rec = reconstruct(vae, sketches[:3], temperatures=(0.1, 1.0), seed=5)
+def test_reconstruct_rows_per_sketch(tiny_vae, sketches):
+    rec = reconstruct(tiny_vae, sketches[:3], temperatures=(0.1, 1.0), seed=5)
     assert len(rec) == 3 and all(len(r) == 2 for r in rec)
-    again = reconstruct(vae, sketches[:3], temperatures=(0.1, 1.0), seed=5)
+    again = reconstruct(tiny_vae, sketches[:3], temperatures=(0.1, 1.0), seed=5)
     assert all(_same(a, b) for a, b in zip(rec, again))
-    assert len(reconstruct(vae, sketches[0], temperatures=[0.5])) == 1
+    assert len(reconstruct(tiny_vae, sketches[0], temperatures=[0.5])) == 1
 
 
-def test_analogy_sketches_decodes_the_analogy(vae, sketches):
-    out = analogy_sketches(vae, *sketches[:3], n=2, greedy=True)
-    z = analogy(*vae.encode(sketches[:3]))
-    assert _same(out, vae.sample(n=2, z=z, greedy=True))
+def test_analogy_sketches_decodes_the_analogy(tiny_vae, sketches):
+    out = analogy_sketches(tiny_vae, *sketches[:3], n=2, greedy=True)
+    z = analogy(*tiny_vae.encode(sketches[:3]))
+    assert _same(out, tiny_vae.sample(n=2, z=z, greedy=True))
 
 
-def test_latent_helpers_need_a_conditional_model(decoder_only, sketches):
+def test_latent_helpers_need_a_conditional_model(tiny_decoder_only, sketches):
     with pytest.raises(ValueError, match="conditional"):
-        interpolation_row(decoder_only, sketches[0], sketches[1])
+        interpolation_row(tiny_decoder_only, sketches[0], sketches[1])
     with pytest.raises(ValueError, match="conditional"):
-        reconstruct(decoder_only, sketches)
+        reconstruct(tiny_decoder_only, sketches)
 
 
 # --------------------------------------------------------------------------- completion
@@ -225,15 +206,15 @@ def _starts_with(result, prefix):
     return ok and np.array_equal(result[:m, 2], prefix[:, 2])
 
 
-def test_completion_starts_with_prefix_and_is_seeded(vae, sketches):
+def test_completion_starts_with_prefix_and_is_seeded(tiny_vae, sketches):
     partial = truncate(sketches[1], fraction=0.5)
     # An untrained model may end every sketch at once; make the end-of-sketch state unlikely so the
     # endings have points to compare.
-    bias = vae.decoder.output_b
+    bias = tiny_vae.decoder.output_b
     saved = bias.numpy()
     bias.assign(np.concatenate([saved[:2], [-30.0], saved[3:]]).astype(np.float32))
     try:
-        out = complete(vae, partial, n=6, temperature=1.0, seed=11)
+        out = complete(tiny_vae, partial, n=6, temperature=1.0, seed=11)
         assert len(out) == 6
         for s in out:
             assert _starts_with(s, partial)
@@ -241,47 +222,47 @@ def test_completion_starts_with_prefix_and_is_seeded(vae, sketches):
         tails = [s[len(partial) :] for s in out]
         assert all(len(t) > 0 for t in tails)
         assert len({t.tobytes() for t in tails}) > 1, "the n endings should differ"
-        assert _same(out, complete(vae, partial, n=6, temperature=1.0, seed=11))
-        assert not _same(out, complete(vae, partial, n=6, temperature=1.0, seed=12))
+        assert _same(out, complete(tiny_vae, partial, n=6, temperature=1.0, seed=11))
+        assert not _same(out, complete(tiny_vae, partial, n=6, temperature=1.0, seed=12))
     finally:
         bias.assign(saved)
 
 
-def test_completion_default_z_is_the_partial_mean(vae, sketches):
+def test_completion_default_z_is_the_partial_mean(tiny_vae, sketches):
     partial = truncate(sketches[0], num_strokes=1)
-    z = vae.encode([partial])[0]
-    a = complete(vae, partial, n=2, greedy=True)
-    b = complete(vae, partial, n=2, greedy=True, z=z)
+    z = tiny_vae.encode([partial])[0]
+    a = complete(tiny_vae, partial, n=2, greedy=True)
+    b = complete(tiny_vae, partial, n=2, greedy=True, z=z)
     assert _same(a, b)
-    other = complete(vae, partial, n=2, greedy=True, z=np.full(Z, 3.0, np.float32))
+    other = complete(tiny_vae, partial, n=2, greedy=True, z=np.full(Z, 3.0, np.float32))
     assert all(_starts_with(s, partial) for s in other)
 
 
-def test_completion_of_several_partials(vae, sketches):
+def test_completion_of_several_partials(tiny_vae, sketches):
     partials = [truncate(s, fraction=0.4) for s in sketches[:3]]
-    out = complete(vae, partials, n=2, temperature=0.5, seed=1)
+    out = complete(tiny_vae, partials, n=2, temperature=0.5, seed=1)
     assert len(out) == 3 and all(len(g) == 2 for g in out)
     for group, p in zip(out, partials):
         assert all(_starts_with(s, p) for s in group)
 
 
-def test_completion_decoder_only(decoder_only, sketches):
+def test_completion_decoder_only(tiny_decoder_only, sketches):
     partial = truncate(sketches[3], fraction=0.5)
-    out = complete(decoder_only, partial, n=4, temperature=0.8, seed=2)
+    out = complete(tiny_decoder_only, partial, n=4, temperature=0.8, seed=2)
     assert len(out) == 4
     assert all(_starts_with(s, partial) for s in out)
-    assert _same(out, complete(decoder_only, partial, n=4, temperature=0.8, seed=2))
+    assert _same(out, complete(tiny_decoder_only, partial, n=4, temperature=0.8, seed=2))
     with pytest.raises(ValueError, match="decoder-only"):
-        complete(decoder_only, partial, z=np.zeros(Z))
+        complete(tiny_decoder_only, partial, z=np.zeros(Z))
 
 
-def test_completion_rejects_bad_input(vae, sketches):
+def test_completion_rejects_bad_input(tiny_vae, sketches):
     with pytest.raises(ValueError, match="nothing is left"):
-        complete(vae, np.zeros((MAX_LEN, 3), np.float32))
+        complete(tiny_vae, np.zeros((MAX_LEN, 3), np.float32))
     with pytest.raises(ValueError, match="shape"):
-        complete(vae, np.zeros((4, 2), np.float32))
+        complete(tiny_vae, np.zeros((4, 2), np.float32))
     with pytest.raises(ValueError, match="n must be"):
-        complete(vae, sketches[0][:3], n=0)
+        complete(tiny_vae, sketches[0][:3], n=0)
 
 
 def test_truncate():
