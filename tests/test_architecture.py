@@ -145,8 +145,7 @@ def test_several_models_in_one_process_warn_of_no_retracing():
         data = np.load(os.path.join(NPZ, "aaron_sheep.npz"), allow_pickle=True, encoding="latin1")
         test = [s.astype(np.float32) for s in data["test"]]
         js = os.path.join(os.path.dirname(NPZ), "magenta_js")
-        names = ["sheep", "ant", "aaron_sheep_vae"]
-        names += [os.path.join(js, f) for f in ("bird.gen.json", "sheep.gen.json")]
+        names = ["sheep", "aaron_sheep_vae", os.path.join(js, "bird.gen.json")]
         for name in names:
             model = srt.load_model(name)
             for count in (1, 3, 6):
@@ -162,8 +161,10 @@ def test_several_models_in_one_process_warn_of_no_retracing():
     assert not [m for m in messages if "retracing" in m], messages
 
 
+# Each cell type once as the encoder and once as the decoder (the cells build the same way in both
+# places; test_magenta_fidelity.py covers all nine pairs against Magenta's graph).
 @pytest.mark.parametrize(
-    "enc, dec", list(itertools.product(("lstm", "layer_norm", "hyper"), repeat=2))
+    "enc, dec", [("lstm", "hyper"), ("hyper", "layer_norm"), ("layer_norm", "lstm")]
 )
 def test_every_weight_of_every_cell_is_saved(enc, dec, tmp_path):
     """save_model, .keras and a training checkpoint keep every weight of every cell type.
