@@ -3,7 +3,7 @@
     python benchmarks/sampling.py [--quick] [--dec_model lstm|layer_norm|hyper]
 
 * batched: `model.sample(n, max_len=L)` for n = 1, 10, 100 — all n sketches decoded together in one
-  `tf.while_loop` inside a `tf.function` (model/sampler.py), stateless sampling in the graph.
+  `tf.while_loop` inside a `tf.function` (sampling/decoding.py), stateless sampling in the graph.
 * loop: Magenta's `sample()`: batch 1, and per step one call of the decoder step (a `tf.function`
   of `Decoder.step`, the analogue of Magenta's `sess.run` per step) followed by numpy sampling of
   the mixture component, the offsets and the pen state; one sketch after another.
@@ -127,7 +127,7 @@ def main(argv=None):
     def batched(n):
         def go():
             counter["seed"] += 1
-            out = model.sample(n, seed=counter["seed"], max_len=nmax)
+            out = model.sample(n, temperature=1.0, seed=counter["seed"], max_len=nmax)
             steps_drawn[f"batched_{n}"] = int(np.mean([len(s) for s in out]))
 
         return go

@@ -325,7 +325,7 @@ def write_js(
         raise JSExportError(
             f"the magenta-js format only describes plain LSTM cells; this model has "
             f"{', '.join(bad)}. Export it as a TF1 checkpoint "
-            "(sketch_rnn_tf.magenta.tf1.save_weights) instead"
+            "(sketch_rnn_tf.formats.magenta_tf1.save_weights) instead"
         )
     variables = model.magenta_variables()
     expected = expected_tensors(hp)

@@ -14,7 +14,7 @@
   `file://` folder).
 
 A download is checked before it enters the cache: the JSON must parse and its tensor shapes must
-form the model its name promises (`magenta.js.read_js`); otherwise it is refused and never cached.
+form the model its name promises (`magenta_js.read_js`); otherwise it is refused and never cached.
 A path that exists on disk always wins over a name.
 
 This module imports no TensorFlow.

@@ -6,7 +6,7 @@ offers (`models.available_models`).
     python -m sketch_rnn_tf serve --checkpoint sheep
 
 Sits on top of the package (it uses `load_model`, `SketchRNN.sample` / `encode` and
-`completion.complete`); nothing below imports it.
+`sampling.complete`); nothing below imports it.
 """
 
 from .api import MAX_BODY_BYTES, RequestError
