@@ -45,7 +45,9 @@ def build_trainer(
         of random ones: its architecture hparams replace those of `hparams` (see
         `training.source`). A log_root that holds a training checkpoint resumes it instead.
       explicit: the hparam names the user set, to refuse those that conflict with the source's
-        architecture (default: those that differ from `HParams()`).
+        architecture and to keep over `FINE_TUNE_DEFAULTS` (default: those that differ from
+        `HParams()`, so a value equal to the default, e.g. `learning_rate=1e-3`, needs to be
+        named here to win over the fine-tuning default).
     """
     record, source_model = None, None
     resuming = log_root is not None and tf.train.latest_checkpoint(
