@@ -24,8 +24,8 @@ INSTALL_REQUIRES = [
     "absl-py>=1.0",
     "svgwrite>=1.4",
     "tqdm>=4.60",
-    # SVG drawings in (sketch_rnn_tf.data.svg): paths, shapes, arcs, every transform, use/defs,
-    # viewBox and styles; pure Python, no dependencies. 1.9.3 added SVG.parse(on_error=...).
+    # SVG drawings in (sketch_rnn_tf.data.svg_reader): paths, shapes, arcs, every transform,
+    # use/defs, viewBox and styles; pure Python, no dependencies; SVG.parse(on_error=) is 1.9.3+.
     "svgelements>=1.9.3",
     # PNG and GIF out (sketch_rnn_tf.rendering.raster): rasterises the package's own SVG, so a PNG
     # never disagrees with its SVG; abi3 wheels for Linux, macOS and Windows, no system library.

@@ -20,7 +20,7 @@ from sketch_rnn_tf.data import (
     read_svg_lines,
     svg_to_stroke3,
 )
-from sketch_rnn_tf.data.svg import MAX_SVG_BYTES
+from sketch_rnn_tf.data.svg_reader import MAX_SVG_BYTES
 from sketch_rnn_tf.errors import SketchRNNError
 from sketch_rnn_tf.rendering import render_grid, render_svg, strokes_to_polylines
 

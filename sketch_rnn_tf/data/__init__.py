@@ -45,7 +45,7 @@ from sketch_rnn_tf.data.strokes import (
     to_big_strokes,
     to_normal_strokes,
 )
-from sketch_rnn_tf.data.svg import read_svg, read_svg_lines
+from sketch_rnn_tf.data.svg_reader import read_svg, read_svg_lines
 
 __all__ = [
     "DataError",

@@ -37,7 +37,7 @@ from sketch_rnn_tf.data.quickdraw import (
     drawing_to_stroke3,
     simplify_drawing,
 )
-from sketch_rnn_tf.data.svg import read_svg_lines, source_name
+from sketch_rnn_tf.data.svg_reader import read_svg_lines, source_name
 
 #: Magenta's usual proportions of train/valid/test.
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
@@ -185,8 +185,8 @@ def prepare_ndjson(
 def svg_to_stroke3(source, size=SIMPLIFIED_SIZE, epsilon=RDP_EPSILON) -> np.ndarray:
     """One SVG drawing -> int16 stroke-3, as Quick, Draw!'s simplified drawings are made.
 
-    `data.svg.read_svg_lines(source, size, epsilon)` (scaled so the longer side is `size`, each
-    stroke simplified with RDP `epsilon`), then the absolute points rounded to whole pixels and
+    `data.svg_reader.read_svg_lines(source, size, epsilon)` (scaled so the longer side is `size`,
+    each stroke simplified with RDP `epsilon`), then the absolute points rounded to whole pixels and
     turned into offsets (`quickdraw.drawing_to_stroke3`): rounding the points, not the offsets,
     keeps the rounding error from adding up along the drawing.
 
@@ -246,9 +246,9 @@ def prepare_svg(
 ) -> Dict[str, int]:
     """Turns SVG drawings (one sketch per file) into one Magenta `.npz` at `out`.
 
-    Each file is read with `read_svg` (`data.svg`), scaled so its longer side is `size` pixels,
-    simplified with RDP `epsilon`, rounded to whole pixels (`svg_to_stroke3`: int16 stroke-3 like
-    Magenta's and `prepare_ndjson`'s), then the sketches are shuffled into train/valid/test and
+    Each file is read with `read_svg` (`data.svg_reader`), scaled so its longer side is `size`
+    pixels, simplified with RDP `epsilon`, rounded to whole pixels (`svg_to_stroke3`: int16 stroke-3
+    like Magenta's and `prepare_ndjson`'s), then the sketches are shuffled into train/valid/test and
     written exactly as `prepare_ndjson` does (same split, shuffle and atomic write).
 
     Args:

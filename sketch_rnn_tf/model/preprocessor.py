@@ -175,13 +175,13 @@ class SketchPreprocessor:
         return Sketches(out)
 
     def svg(self, source) -> np.ndarray:
-        """An SVG drawing as a stroke-3 sketch in this model's pixels (`data.svg.read_svg`).
+        """An SVG drawing as a stroke-3 sketch in this model's pixels (`data.svg_reader.read_svg`).
 
         The drawing is scaled so its longer side is `SVG_SIZE` scale factors, the size at which
         the bundled models draw (the larger side of their samples: 11-13 scale factors), and each
         stroke is simplified with RDP, ε = `SVG_EPSILON` pixels, as sketch-rnn's data were.
         """
-        from ..data.svg import read_svg  # svgelements, imported when an SVG comes
+        from ..data.svg_reader import read_svg  # svgelements, imported when an SVG comes
 
         return read_svg(source, size=SVG_SIZE * self.scale_factor, epsilon=SVG_EPSILON)
 
