@@ -32,11 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_bytes, write_text
 from .colors import css_color, stroke_colors
 from .drawing import new_drawing, stroke_group
 from .grid import GridStyle, grid_renderer
-from .inputs import RenderError, positive
+from .inputs import RenderError, positive, write_output
 from .polylines import first_points, points
 from .raster import png_to_image, svg_to_png
 from .svg import sketch_layout, sketch_svg
@@ -169,9 +168,7 @@ def render_gif(
         for m in counts
     ]
     gif = _gif(frames, frame_ms, hold_ms, loop)
-    if path is not None:
-        write_bytes(path, gif, error=RenderError, what="GIF")
-    return gif
+    return write_output(path, gif, "GIF")
 
 
 def render_grid_gif(
@@ -225,9 +222,7 @@ def render_grid_gif(
     pngs = [svg_to_png(draw(i / frames, start), scale) for i in range(0 if start else 1, frames)]
     pngs.append(svg_to_png(draw(), scale))
     gif = _gif(pngs, frame_ms, hold_ms, loop)
-    if path is not None:
-        write_bytes(path, gif, error=RenderError, what="GIF")
-    return gif
+    return write_output(path, gif, "GIF")
 
 
 def _pct(t: float) -> str:
@@ -318,9 +313,7 @@ def render_animated_svg(
     dwg.defs.add(dwg.style("\n".join(rules)))
     dwg.add(group)
     svg = dwg.tostring()
-    if path is not None:
-        write_text(path, svg, error=RenderError, what="SVG")
-    return svg
+    return write_output(path, svg, "SVG")
 
 
 def display_animation(svg_string_or_strokes: Any, **kw: Any) -> Any:

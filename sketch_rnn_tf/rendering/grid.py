@@ -9,10 +9,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..atomic import write_text
 from .colors import css_color
 from .drawing import add_strokes, new_drawing, stroke_group
-from .inputs import RenderError, as_strokes, positive
+from .inputs import RenderError, as_strokes, positive, write_output
 from .polylines import first_points, round_px, strokes_to_polylines
 
 
@@ -176,9 +175,7 @@ def render_grid(
     """
     draw = grid_renderer(sketches, ncols, cell_size, colors, labels, style, **style_options)
     svg = draw()
-    if path is not None:
-        write_text(path, svg, error=RenderError, what="SVG")
-    return svg
+    return write_output(path, svg, "SVG")
 
 
 def grid_renderer(

@@ -1,4 +1,4 @@
-"""Checks shared by the rendering modules: the error class, stroke-3 input, positive numbers."""
+"""Shared by the rendering modules: the error class, stroke-3 input, positive numbers, output."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import write_bytes, write_text
 from ..data.checks import check_stroke3
 from ..errors import SketchRNNError
 
@@ -38,3 +39,15 @@ def positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
         cmp = ">= 0" if allow_zero else "> 0"
         raise RenderError(f"{name} must be finite and {cmp}; got {value!r}").about(name)
     return value
+
+
+def write_output(path: Any, data: Any, what: str) -> Any:
+    """Writes a picture (SVG text, or PNG/GIF bytes) to `path` atomically if one is given.
+
+    Returns `data`, so that a renderer ends with `return write_output(path, svg, "SVG")`.
+    Raises `RenderError` naming `what` for a path that cannot be written.
+    """
+    if path is not None:
+        write = write_text if isinstance(data, str) else write_bytes
+        write(path, data, error=RenderError, what=what)
+    return data

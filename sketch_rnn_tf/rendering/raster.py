@@ -27,9 +27,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from ..atomic import write_bytes
 from .grid import GridStyle, grid_renderer
-from .inputs import RenderError, positive
+from .inputs import RenderError, positive, write_output
 from .svg import sketch_layout, sketch_svg
 
 __all__ = ["render_png", "render_grid_png", "svg_to_png", "MAX_PIXELS"]
@@ -78,11 +77,6 @@ def svg_to_png(svg: str, scale: float = 1.0) -> bytes:
     return bytes(data)
 
 
-def _write(path: Any, data: bytes, what: str) -> None:
-    if path is not None:
-        write_bytes(path, data, error=RenderError, what=what)
-
-
 def render_png(
     strokes: Any,
     path: Any = None,
@@ -120,8 +114,7 @@ def render_png(
     width, height, polylines = sketch_layout(strokes, factor, padding)
     svg = sketch_svg(width, height, polylines, stroke_width, color, color_by_stroke, background)
     png = svg_to_png(svg, scale)
-    _write(path, png, "PNG")
-    return png
+    return write_output(path, png, "PNG")
 
 
 def render_grid_png(
@@ -152,8 +145,7 @@ def render_grid_png(
     """
     svg = grid_renderer(sketches, ncols, cell_size, colors, labels, style, **style_options)()
     png = svg_to_png(svg, scale)
-    _write(path, png, "PNG")
-    return png
+    return write_output(path, png, "PNG")
 
 
 def png_to_image(png: bytes) -> Any:

@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_text
 from .drawing import add_strokes, new_drawing, stroke_group
-from .inputs import RenderError, as_strokes, positive
+from .inputs import as_strokes, positive, write_output
 from .polylines import stroke_bounds, strokes_to_polylines
 
 __all__ = ["render_svg", "display_svg", "sketch_layout", "sketch_svg"]
@@ -65,9 +64,7 @@ def render_svg(
     """
     width, height, polylines_px = sketch_layout(strokes, factor, padding)
     svg = sketch_svg(width, height, polylines_px, stroke_width, color, color_by_stroke, background)
-    if path is not None:
-        write_text(path, svg, error=RenderError, what="SVG")
-    return svg
+    return write_output(path, svg, "SVG")
 
 
 def sketch_layout(
