@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -502,7 +503,13 @@ def test_cli_unknown_model_is_one_line_error(capsys, tmp_path, monkeypatch):
     assert err.startswith("error: no_such_model: neither a model path nor a known model name")
 
 
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs, tmp_path):
+    # Started as a background job of a non-interactive shell (or a CI runner) starts it: with
+    # SIGINT inherited as ignored, which Python keeps; Ctrl-C must stop the server all the same.
     env = {**os.environ, "SKETCH_RNN_TF_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [
@@ -520,6 +527,7 @@ def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint,
     )
     try:
         line = proc.stdout.readline()  # blocks until the server is listening (or has died)
@@ -543,6 +551,33 @@ def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs
             proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_serve_stops_on_sigterm_closes_its_socket_and_restores_the_handlers(model_dirs, capsys):
+    from sketch_rnn_tf.serve.server import serve
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+    sent = []
+
+    def terminate_once_serving():
+        deadline = time.monotonic() + 60
+        while signal.getsignal(signal.SIGTERM) is before[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # SIGTERM once serve() handles it; if it never does, SIGINT (KeyboardInterrupt) ends it.
+        sent.append(signal.SIGTERM if time.monotonic() < deadline else signal.SIGINT)
+        os.kill(os.getpid(), sent[0])
+
+    killer = threading.Thread(target=terminate_once_serving, daemon=True)
+    killer.start()
+    serve(model_dirs["gen_hyper"], port=0, quiet=True)  # returns on SIGTERM
+    killer.join(10)
+    assert sent == [signal.SIGTERM]
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    url = capsys.readouterr().out.split(" at ")[1].split()[0]
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=10)
 
 
 # --------------------------------------------------------------------------- the pad's scale

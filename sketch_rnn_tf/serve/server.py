@@ -21,9 +21,11 @@ each is used by one request at a time (its lock), so concurrent requests are saf
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -361,7 +363,7 @@ def start_in_thread(server: SketchServer) -> threading.Thread:
 
 
 def serve(checkpoint, host="127.0.0.1", port=8000, quiet=False):
-    """Runs the drawing page until interrupted (Ctrl-C), printing its URL first."""
+    """Runs the drawing page until Ctrl-C or SIGTERM, printing its URL first; returns then."""
     server = make_server(checkpoint, host=host, port=port, quiet=quiet)
     print(
         f"sketch_rnn_tf: drawing page for model '{server.default_model}' at {server.url} "
@@ -375,8 +377,35 @@ def serve(checkpoint, host="127.0.0.1", port=8000, quiet=False):
             flush=True,
         )
     try:
-        server.serve_forever()
+        with _stopped_by_signals():
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """Ctrl-C (SIGINT) and SIGTERM stop the server, whatever the parent process set.
+
+    A process started from a non-interactive shell in the background (or from a CI runner) inherits
+    SIGINT *ignored*, and Python then keeps it ignored: "Ctrl-C stops it" would be false and the
+    server would outlive its Ctrl-C. SIGTERM (`kill`, `docker stop`) closes the socket the same way.
+    Signal handlers can only be set from the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        saved[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
