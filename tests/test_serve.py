@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -503,31 +504,19 @@ def test_cli_unknown_model_is_one_line_error(capsys, tmp_path, monkeypatch):
     assert err.startswith("error: no_such_model: neither a model path nor a known model name")
 
 
-def _ignore_sigint():
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def test_cli_serve_binds_localhost_prints_the_url_and_stops_on_ctrl_c(model_dirs, tmp_path):
-    # Started as a background job of a non-interactive shell (or a CI runner) starts it: with
-    # SIGINT inherited as ignored, which Python keeps; Ctrl-C must stop the server all the same.
+    # Started as a non-interactive shell starts a background job (and as a CI runner may): with
+    # SIGINT inherited as ignored, which Python keeps. Ctrl-C must stop the server all the same.
     env = {**os.environ, "SKETCH_RNN_TF_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "sketch_rnn_tf", "serve"]
+    command += ["--checkpoint", model_dirs["gen_hyper"], "--port", "0"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sketch_rnn_tf",
-            "serve",
-            "--checkpoint",
-            model_dirs["gen_hyper"],
-            "--port",
-            "0",
-        ],
+        ["sh", "-c", "trap '' INT; exec " + shlex.join(command)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_ignore_sigint,
     )
     try:
         line = proc.stdout.readline()  # blocks until the server is listening (or has died)

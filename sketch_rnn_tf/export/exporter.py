@@ -86,7 +86,7 @@ class _ExportModule(tf.Module):
         z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
         state_spec = tf.TensorSpec([None, state_size], tf.float32, name="state")
 
-        @tf.function(input_signature=[])
+        @tf.function(autograph=False, input_signature=[])
         def metadata():
             return {
                 "scale_factor": tf.identity(self.scale_factor),
@@ -98,25 +98,27 @@ class _ExportModule(tf.Module):
                 "hparams_json": tf.identity(self.hparams_json),
             }
 
-        @tf.function(input_signature=[z_spec])
+        @tf.function(autograph=False, input_signature=[z_spec])
         def initial_state(z):
             return {"state": sampler.initial_state(z)}
 
         @tf.function(
-            input_signature=[tf.TensorSpec([None, 5], tf.float32, name="prev"), z_spec, state_spec]
+            autograph=False,
+            input_signature=[tf.TensorSpec([None, 5], tf.float32, name="prev"), z_spec, state_spec],
         )
         def decode_step(prev, z, state):
             params, new_state = decoder.step(prev, zin(z), state)
             return {"params": params, "state": new_state}
 
         @tf.function(
+            autograph=False,
             input_signature=[
                 z_spec,
                 tf.TensorSpec([], tf.float32, name="temperature"),
                 tf.TensorSpec([2], tf.int64, name="seed"),
                 tf.TensorSpec([], tf.bool, name="greedy"),
                 tf.TensorSpec([], tf.int32, name="steps"),
-            ]
+            ],
         )
         def sample(z, temperature, seed, greedy, steps):
             n = tf.shape(z)[0]
@@ -127,7 +129,7 @@ class _ExportModule(tf.Module):
             )
             return {"strokes": rows}
 
-        @tf.function(input_signature=[strokes_spec, lengths_spec, z_spec])
+        @tf.function(autograph=False, input_signature=[strokes_spec, lengths_spec, z_spec])
         def reconstruction_loss(strokes, lengths, z):
             terms = model.compute_losses(strokes, lengths, training=False, z=zin(z), mask_pen=True)
             return {"loss": terms["r_cost"], "offset": terms["offset"], "pen": terms["pen"]}
@@ -139,7 +141,7 @@ class _ExportModule(tf.Module):
         self.reconstruction_loss = reconstruction_loss
         if conditional:
 
-            @tf.function(input_signature=[strokes_spec, lengths_spec])
+            @tf.function(autograph=False, input_signature=[strokes_spec, lengths_spec])
             def encode(strokes, lengths):
                 mu, presig = model.encoder(strokes[:, 1:], lengths, training=False)
                 return {"mu": mu, "presig": presig}

@@ -276,7 +276,7 @@ class SketchRNN(keras.Model):
                 "r_cost_mu": (self._r_cost_fn, [strokes, lengths]),
                 "r_cost_z": (self._r_cost_fn, [strokes, lengths, z]),
             }[name]
-            graph = tf.function(fn, input_signature=signature)
+            graph = tf.function(fn, input_signature=signature, autograph=False)
             graph.get_concrete_function()
             self._graphs[name] = graph
         return graph

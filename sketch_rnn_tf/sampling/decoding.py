@@ -44,6 +44,7 @@ class DecodeLoop(tf.Module):
         state_size = model.decoder.cell.state_size
         self.decode = tf.function(
             self._decode,
+            autograph=False,
             input_signature=[
                 tf.TensorSpec([None, z_dim], tf.float32, name="z"),
                 tf.TensorSpec([None, state_size], tf.float32, name="state"),
@@ -57,10 +58,12 @@ class DecodeLoop(tf.Module):
         )
         self.initial_state = tf.function(
             self._initial_state,
+            autograph=False,
             input_signature=[tf.TensorSpec([None, z_dim], tf.float32, name="z")],
         )
         self.prime = tf.function(
             self._prime,
+            autograph=False,
             input_signature=[
                 tf.TensorSpec([None, z_dim], tf.float32, name="z"),
                 tf.TensorSpec([None, None, 5], tf.float32, name="strokes"),

@@ -148,7 +148,7 @@ def _check_same_step(trainer, worker):
         return
     strategy = trainer.strategy
 
-    @tf.function
+    @tf.function(autograph=False)
     def gather():
         return strategy.run(
             lambda: tf.distribute.get_replica_context().all_gather(

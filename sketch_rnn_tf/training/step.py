@@ -76,12 +76,14 @@ class TrainStep:
                 np.inf, dtype=tf.float32, trainable=False, name="best_valid_cost"
             )
         if self.distributed:
-            self.train_fn = tf.function(self._distributed_step_fn, reduce_retracing=True)
+            self.train_fn = tf.function(
+                self._distributed_step_fn, reduce_retracing=True, autograph=False
+            )
         else:
             self.train_fn = tf.function(
-                self._step_fn, jit_compile=jit_compile, reduce_retracing=True
+                self._step_fn, jit_compile=jit_compile, reduce_retracing=True, autograph=False
             )
-        self.eval_fn = tf.function(self._eval_fn, reduce_retracing=True)
+        self.eval_fn = tf.function(self._eval_fn, reduce_retracing=True, autograph=False)
 
     def _begin_step(self):
         """lr and w_KL from the step read before the update, set lr; the step's random seed."""
