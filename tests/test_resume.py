@@ -200,8 +200,9 @@ def _launch(data_dir, log_root, num_steps, save_every, log):
 
 def test_sigkill_resumes_from_last_complete_checkpoint(data_dir, tmp_path):
     # Long enough that a kill never arrives after the run has finished, even on a fast machine
-    # (each kill lands within 0.6 s of a checkpoint; three of them use well under 300 steps).
-    n, save_every, kills = 300, 10, 3
+    # (each kill lands within 0.6 s of a new checkpoint, about 16 steps here: two of them use well
+    # under 160 steps). Each run starts a process (about 15 s), so two kills rather than more.
+    n, save_every, kills = 160, 10, 2
     hp = _hparams(save_every=save_every)
     log_root = str(tmp_path / "killed")
     train_dir = os.path.join(log_root, "train")
