@@ -42,6 +42,9 @@ INSTALL_REQUIRES = [
 EXTRAS = {
     "test": [
         "pytest",
+        # The README's test command runs the suite in 2 processes (-n 2; pytest.ini keeps each
+        # file in one of them, --dist loadfile, so its module fixtures are built once).
+        "pytest-xdist",
         "nbclient",
         "nbformat",
         "ipykernel",

@@ -15,8 +15,8 @@ def _seed_everything():
 
 
 # Tiny random models (tests/_tiny.py), one per module. A module-scoped fixture is set up before the
-# function-scoped seeding above of the first test that uses it: its weights come from the Keras
-# random state the earlier tests left, the same as long as the modules' tests keep their order.
+# function-scoped seeding above, so each seeds itself: its weights do not depend on which tests ran
+# before it in the process (with -n 2 that changes from run to run).
 @pytest.fixture(scope="module")
 def tiny_config():
     """`tiny_model`'s keywords for `tiny_vae` and `tiny_decoder_only`; a module overrides it."""
@@ -26,16 +26,20 @@ def tiny_config():
 @pytest.fixture(scope="module")
 def tiny_vae(tiny_config):
     """A conditional tiny model: `tiny_model(True, **tiny_config)`."""
+    import keras
     from _tiny import tiny_model
 
+    keras.utils.set_random_seed(1234)
     return tiny_model(True, **tiny_config)
 
 
 @pytest.fixture(scope="module")
 def tiny_decoder_only(tiny_config):
     """A decoder-only tiny model: `tiny_model(False, **tiny_config)`."""
+    import keras
     from _tiny import tiny_model
 
+    keras.utils.set_random_seed(1234)
     return tiny_model(False, **tiny_config)
 
 

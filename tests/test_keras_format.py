@@ -2,8 +2,8 @@
 
 The model, its encoder/decoder, `SuperLinear` and the three cells are registered as Keras
 serializable (package `sketch_rnn_tf`); each `get_config` chains `super().get_config()` and
-`from_config` rebuilds from the HParams dict. One subprocess loads every saved model (each cell type,
-conditional and decoder-only) and recomputes what this process computed before saving.
+`from_config` rebuilds from the HParams dict. One subprocess loads every saved model (each cell
+type, conditional and decoder-only) and recomputes what this process computed before saving.
 """
 
 import json

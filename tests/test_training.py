@@ -1,5 +1,6 @@
 """Training: Magenta's schedules, Adam and clipping, and the loss falling on real data."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -45,6 +46,7 @@ TINY = (
 def trained(tmp_path_factory):
     log_root = str(tmp_path_factory.mktemp("run"))
     hp = HParams().parse(TINY)
+    keras.utils.set_random_seed(1234)  # module fixtures run before conftest's per-test seeding
     trainer, dataset = build_trainer(NPZ, hp, log_root, progress=False)
     first = [trainer.train_step(*trainer.train_data.batch_for_step(s)) for s in range(3)]
     trainer.train(200, log_every=10)
