@@ -9,8 +9,8 @@ measurement is a fresh process. In it, the child times:
 
 * `sample`: the first `model.sample(1, max_len=1)` of the bundled `aaron_sheep_vae` (traces the
   decoding loop, its initial state and priming),
-* `train_step`: the first training step of a `Trainer` on that model's architecture (batch 20, the
-  gradient and Adam's update, one device),
+* `train_step`: the first training step of a `Trainer` on that model's architecture (batch 20 of
+  `train_step.random_batch`'s sketches at its N_max, the gradient and Adam's update, one device),
 * `process`: the child's whole wall time (importing TensorFlow, loading the model, both of the
   above).
 
@@ -42,10 +42,9 @@ if sys.argv[1] == "on":
         kwargs["autograph"] = True
         return _function(*args, **kwargs)
     tf.function = _with_autograph
-import numpy as np
 import sketch_rnn_tf as srt
 from sketch_rnn_tf.training import Trainer
-from sketch_rnn_tf.data import DataLoader
+from benchmarks.train_step import random_batch
 
 quick = sys.argv[2] == "1"
 model = srt.load_model(os.path.join(sys.argv[3], "checkpoints", "aaron_sheep_vae"))
@@ -57,16 +56,8 @@ out = {}
 t = time.perf_counter()
 model.sample(1, seed=0, max_len=1)
 out["sample"] = time.perf_counter() - t
-rng = np.random.default_rng(0)
-sketches = []
-for n in rng.integers(10, 60, size=hp.batch_size):
-    s = np.zeros((n, 3), np.float32)
-    s[:, :2] = rng.normal(0, 20, (n, 2))
-    s[-1, 2] = 1
-    sketches.append(s)
-data = DataLoader(sketches, hp.batch_size, hp.max_seq_len, model.scale_factor)
-trainer = Trainer(srt.SketchRNN(hp, scale_factor=model.scale_factor), data, progress=False)
-x, seq_len = trainer.train_data.batch_for_step(0)
+trainer = Trainer(srt.SketchRNN(hp, scale_factor=model.scale_factor), train=None, progress=False)
+x, seq_len = random_batch(hp.batch_size, hp.max_seq_len)
 t = time.perf_counter()
 trainer.train_step(x, seq_len)
 out["train_step"] = time.perf_counter() - t
